@@ -1,0 +1,3 @@
+"""Deployment readiness auditor."""
+
+__version__ = "0.1.0"

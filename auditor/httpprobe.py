@@ -1,0 +1,366 @@
+"""HTTP for probes: the address policy at connect time, manual redirects, body caps.
+
+httpx has no total deadline and no body cap (``reference/security.md`` §2.6), and it
+resolves names itself. ``PolicyBackend`` resolves, checks every address against the
+policy and connects to the pinned address (SNI and Host stay the original name);
+``HttpProber.fetch`` follows redirects hop by hop so each hop is recorded and re-checked,
+and reads the body through the decoder with a cap applied after decompression.
+The runner wraps each probe in the total wall-clock deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+from httpcore._backends.auto import AutoBackend
+from httpcore._backends.base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
+
+from auditor.netpolicy import AddressPolicy
+from checks.base import ProbeError, RunStatus
+
+USER_AGENT = "deployment-auditor/0.1 (+readiness probe)"
+DEFAULT_BODY_CAP = 1_000_000
+DEFAULT_MAX_REDIRECTS = 10
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+
+
+class PolicyBackend(AsyncNetworkBackend):
+    """httpcore network backend that refuses addresses the policy forbids."""
+
+    def __init__(self, policy: AddressPolicy, resolver: Any = None) -> None:
+        self._inner = AutoBackend()
+        self._policy = policy
+        self._resolver = resolver  # test seam: async (host, port) -> list[str]
+
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        if self._resolver is not None:
+            return list(await self._resolver(host, port))
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise ProbeError("dns", f"cannot resolve {host}: {exc.strerror or exc}") from exc
+        seen: list[str] = []
+        for info in infos:
+            addr = str(info[4][0])
+            if addr not in seen:
+                seen.append(addr)
+        return seen
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SOCKET_OPTION] | None = None,
+    ) -> AsyncNetworkStream:
+        addresses = await self._resolve(host, port)
+        refusals = []
+        allowed = []
+        for addr in addresses:
+            reason = self._policy.verdict(addr)
+            if reason is None:
+                allowed.append(addr)
+            else:
+                refusals.append(reason)
+        if not allowed:
+            detail = "; ".join(refusals) or "no address"
+            raise ProbeError(
+                "blocked_by_policy", f"{host}: blocked by the address policy ({detail})"
+            )
+        last: Exception | None = None
+        for addr in allowed:
+            try:
+                return await self._inner.connect_tcp(
+                    addr,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> AsyncNetworkStream:
+        raise ProbeError("blocked_by_policy", "unix sockets are not allowed for probes")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+@dataclass
+class Hop:
+    """One response in a redirect chain."""
+
+    url: str
+    status: int
+    location: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "status": self.status, "location": self.location}
+
+
+@dataclass
+class HttpResult:
+    """A finished request: final response, the chain that led to it, and timings."""
+
+    url: str
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    elapsed_ms: float
+    chain: list[Hop] = field(default_factory=list)
+    http_version: str = ""
+    peer: str | None = None
+    truncated: bool = False
+
+    def header(self, name: str) -> str | None:
+        """First value of a header (case-insensitive), or None."""
+        low = name.lower()
+        for key, value in self.headers:
+            if key.lower() == low:
+                return value
+        return None
+
+    def header_all(self, name: str) -> list[str]:
+        low = name.lower()
+        return [v for k, v in self.headers if k.lower() == low]
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+def build_ssl_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
+    """A client context: system roots (or ``ca_file``), no CN fallback for hostnames."""
+    if not verify:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    ctx = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    ctx.hostname_checks_common_name = False
+    return ctx
+
+
+def classify_exception(exc: BaseException, url: str) -> ProbeError:
+    """Turn an httpx/OS error into a ProbeError with a precise error kind."""
+    if isinstance(exc, ProbeError):
+        return exc
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    cause = exc.__cause__ or exc.__context__
+    chain = [exc]
+    while cause is not None and len(chain) < 6:
+        chain.append(cause)  # type: ignore[arg-type]
+        cause = cause.__cause__ or cause.__context__
+    for item in chain:
+        if isinstance(item, ProbeError):
+            return item
+        if isinstance(item, ssl.SSLError | ssl.SSLCertVerificationError):
+            return ProbeError("tls", f"TLS handshake with {url} failed: {item}")
+        if isinstance(item, socket.gaierror):
+            return ProbeError("dns", f"cannot resolve host of {url}: {item}")
+        if isinstance(item, ConnectionRefusedError):
+            return ProbeError("refused", f"connection to {url} refused")
+        if isinstance(item, ConnectionResetError):
+            return ProbeError("reset", f"connection to {url} reset by peer")
+    if isinstance(exc, httpx.TimeoutException | TimeoutError | asyncio.TimeoutError):
+        return ProbeError("timeout", f"{url} did not answer in time")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.DecodingError | httpx.LocalProtocolError):
+        return ProbeError("invalid_response", f"{url} sent an invalid HTTP response: {exc}")
+    if isinstance(exc, httpx.ConnectError):
+        low = str(exc).lower()
+        if "refused" in low:
+            return ProbeError("refused", f"connection to {url} refused")
+        if "ssl" in low or "certificate" in low or "tls" in low:
+            return ProbeError("tls", f"TLS handshake with {url} failed: {exc}")
+        if "name" in low and ("resolution" in low or "known" in low):
+            return ProbeError("dns", f"cannot resolve host of {url}: {exc}")
+        return ProbeError("unreachable", f"cannot connect to {url}: {exc}")
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return ProbeError("reset", f"connection to {url} broke: {text}")
+    if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
+        return ProbeError("config", f"invalid URL {url}: {exc}")
+    return ProbeError("unreachable", f"request to {url} failed: {text}")
+
+
+class HttpProber:
+    """Shared, policy-enforcing HTTP client factory for all HTTP-based checks.
+
+    Clients are cached per TLS setting so checks reuse connection pools instead of
+    building a client per probe.
+    """
+
+    def __init__(
+        self,
+        policy: AddressPolicy | None = None,
+        *,
+        resolver: Any = None,
+        max_connections: int = 200,
+    ) -> None:
+        self.policy = policy or AddressPolicy()
+        self._resolver = resolver
+        self._max_connections = max_connections
+        self._clients: dict[tuple[bool, str | None], httpx.AsyncClient] = {}
+
+    def client(self, verify: bool = True, ca_file: str | None = None) -> httpx.AsyncClient:
+        key = (verify, ca_file)
+        client = self._clients.get(key)
+        if client is None:
+            ctx = build_ssl_context(verify, ca_file)
+            transport = httpx.AsyncHTTPTransport(verify=ctx)
+            # httpx offers no public hook for the network backend; swap the pool it built
+            # for one that connects through the address policy.
+            transport._pool = httpcore.AsyncConnectionPool(
+                ssl_context=ctx,
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_connections // 2,
+                keepalive_expiry=5.0,
+                network_backend=PolicyBackend(self.policy, self._resolver),
+            )
+            client = httpx.AsyncClient(
+                transport=transport,
+                follow_redirects=False,
+                trust_env=False,
+                headers={"User-Agent": USER_AGENT},
+            )
+            self._clients[key] = client
+        return client
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        timeout: float = 10.0,
+        verify: bool = True,
+        ca_file: str | None = None,
+        follow_redirects: bool = True,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        body_cap: int = DEFAULT_BODY_CAP,
+        truncate: bool = False,
+        read_body: bool = True,
+    ) -> HttpResult:
+        """One request, following redirects manually (each hop policy-checked and recorded).
+
+        A body over ``body_cap`` bytes (after decompression) raises ``body_too_large``
+        (status ``fail``) unless ``truncate`` is set, in which case it is cut and flagged.
+        """
+        client = self.client(verify, ca_file)
+        chain: list[Hop] = []
+        current = url
+        started = time.perf_counter()
+        hop_method = method
+        hop_content = content
+        for _ in range(max_redirects + 1):
+            if urlsplit(current).scheme not in ("http", "https"):
+                raise ProbeError(
+                    "config", f"only http and https URLs can be probed, not {current!r}"
+                )
+            request = client.build_request(
+                hop_method,
+                current,
+                headers=headers,
+                content=hop_content,
+                timeout=httpx.Timeout(timeout),
+            )
+            try:
+                response = await client.send(request, stream=True)
+            except Exception as exc:
+                raise classify_exception(exc, current) from exc
+            try:
+                location = response.headers.get("location")
+                if follow_redirects and response.status_code in REDIRECT_STATUSES and location:
+                    chain.append(Hop(current, response.status_code, location))
+                    current = urljoin(current, location)
+                    if response.status_code == 303 or (
+                        response.status_code in (301, 302) and hop_method == "POST"
+                    ):
+                        hop_method, hop_content = "GET", None
+                    continue
+                body, truncated = b"", False
+                if read_body:
+                    body, truncated = await _read_capped(response, body_cap, truncate, current)
+                peer = _peer_address(response)
+                chain.append(Hop(current, response.status_code, location))
+                return HttpResult(
+                    url=current,
+                    status=response.status_code,
+                    headers=[(k, v) for k, v in response.headers.multi_items()],
+                    body=body,
+                    elapsed_ms=(time.perf_counter() - started) * 1000.0,
+                    chain=chain,
+                    http_version=response.http_version,
+                    peer=peer,
+                    truncated=truncated,
+                )
+            finally:
+                await response.aclose()
+        raise ProbeError(
+            "too_many_redirects",
+            f"{url} redirected more than {max_redirects} times (last: {current})",
+            RunStatus.FAIL,
+        )
+
+
+async def _read_capped(
+    response: httpx.Response, cap: int, truncate: bool, url: str
+) -> tuple[bytes, bool]:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > cap and not truncate:
+        raise ProbeError(
+            "body_too_large",
+            f"{url} declared a {int(declared)}-byte body (cap {cap})",
+            RunStatus.FAIL,
+        )
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                if truncate:
+                    parts.append(chunk[: cap - (size - len(chunk))])
+                    return b"".join(parts), True
+                raise ProbeError(
+                    "body_too_large", f"{url} sent a body over the {cap}-byte cap", RunStatus.FAIL
+                )
+            parts.append(chunk)
+    except ProbeError:
+        raise
+    except Exception as exc:
+        raise classify_exception(exc, url) from exc
+    return b"".join(parts), False
+
+
+def _peer_address(response: httpx.Response) -> str | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        addr = stream.get_extra_info("server_addr")
+    except Exception:
+        return None
+    return str(addr[0]) if addr else None

@@ -1,0 +1,156 @@
+"""Run one check: total deadline, timing, and every exception turned into an ``error`` result.
+
+This is blackbox_exporter's handler role: checks only collect and evaluate; what every
+check shares lives here, and nothing a check does can crash the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from auditor.httpprobe import HttpProber
+from checks.base import (
+    Check,
+    EmptyHistory,
+    Finding,
+    History,
+    Options,
+    ProbeContext,
+    ProbeError,
+    RunStatus,
+    Target,
+)
+
+log = structlog.get_logger("auditor.runner")
+
+#: slack on top of the check's timeout before the runner cancels it outright
+DEADLINE_SLACK_S = 0.25
+
+
+@dataclass
+class RunResult:
+    """One finished run, ready to store and print (audit JSON's per-result shape)."""
+
+    target: Target
+    status: RunStatus
+    summary: str
+    findings: list[Finding]
+    facts: dict[str, Any]
+    started_at: datetime
+    duration_ms: float
+    error: str | None = None
+    error_kind: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The audit JSON shape (DESIGN §5)."""
+        return {
+            "service": self.target.service,
+            "check": self.target.check,
+            "kind": self.target.kind,
+            "status": str(self.status),
+            "summary": self.summary,
+            "findings": [f.to_dict() for f in self.findings],
+            "facts": self.facts,
+            "duration_ms": round(self.duration_ms, 1),
+            "started_at": self.started_at.isoformat().replace("+00:00", "Z"),
+            "error": self.error,
+        }
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run_check(
+    check: Check,  # type: ignore[type-arg]
+    target: Target,
+    options: Options,
+    *,
+    prober: HttpProber,
+    timeout: float,
+    history: History | None = None,
+    now: Callable[[], datetime] = utcnow,
+    environ: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Collect and evaluate within ``timeout`` seconds of wall-clock time; never raises."""
+    started_at = now()
+    t0 = time.monotonic()
+    ctx = ProbeContext(
+        http=prober,
+        timeout=timeout,
+        deadline=t0 + timeout,
+        now=now,
+        history=history or EmptyHistory(),
+        environ=environ if environ is not None else {},
+    )
+    facts: dict[str, Any] = {}
+    try:
+        async with asyncio.timeout(timeout + DEADLINE_SLACK_S):
+            facts = await check.collect(target, options, ctx)
+        outcome = check.evaluate(facts, options)
+        merged = {**facts, **outcome.facts}
+        return RunResult(
+            target=target,
+            status=outcome.status,
+            summary=outcome.summary,
+            findings=list(outcome.findings),
+            facts=_jsonable(merged),
+            started_at=started_at,
+            duration_ms=(time.monotonic() - t0) * 1000.0,
+        )
+    except TimeoutError:
+        err = ProbeError(
+            "timeout", f"{target.check} did not finish within its {timeout:g}s timeout"
+        )
+    except ProbeError as exc:
+        err = exc
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # a bug in a check must not crash the daemon
+        log.error(
+            "check_crashed",
+            service=target.service,
+            check=target.check,
+            kind=target.kind,
+            error=repr(exc),
+            traceback=traceback.format_exc(limit=8),
+        )
+        err = ProbeError(
+            "internal", f"the {target.kind} check crashed: {type(exc).__name__}: {exc}"
+        )
+    finding = check.error_finding(err)
+    return RunResult(
+        target=target,
+        status=err.status,
+        summary=err.message,
+        findings=[finding],
+        facts=_jsonable(facts),
+        started_at=started_at,
+        duration_ms=(time.monotonic() - t0) * 1000.0,
+        error=err.message if err.status is RunStatus.ERROR else None,
+        error_kind=err.error_kind,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    """Facts must be JSON: coerce datetimes, bytes, tuples and sets."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,212 @@
+"""The check contract (DESIGN §3): every kind collects facts with I/O, then evaluates them purely.
+
+A check module exposes one class deriving from :class:`Check`. The runner owns deadlines,
+body caps, the address policy, timing and error handling; a check only describes what to
+fetch (``collect``) and what the facts mean (``evaluate``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from auditor.httpprobe import HttpProber
+
+
+class RunStatus(StrEnum):
+    """Raw result of one run (contract)."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+STATUS_RANK = {RunStatus.PASS: 0, RunStatus.WARN: 1, RunStatus.FAIL: 2, RunStatus.ERROR: 3}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a check is not clean; ``code`` is ``<kind>.<name>`` (contract)."""
+
+    code: str
+    severity: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "severity": self.severity, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``evaluate`` returns: the raw status, findings and a one-line summary.
+
+    ``facts`` lets evaluation add derived facts (e.g. the Observatory score) that the
+    store keeps beside the collected ones.
+    """
+
+    status: RunStatus
+    summary: str
+    findings: tuple[Finding, ...] = ()
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+def worst_status(statuses: Sequence[RunStatus]) -> RunStatus:
+    """The most severe status, ``pass`` for an empty list."""
+    return max(statuses, key=lambda s: STATUS_RANK[s], default=RunStatus.PASS)
+
+
+def outcome_from_findings(
+    findings: Sequence[tuple[RunStatus, Finding]],
+    ok_summary: str,
+    facts: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """Fold ``(status, finding)`` pairs into an Outcome: worst status wins, summary names the first."""
+    if not findings:
+        return Outcome(RunStatus.PASS, ok_summary, (), facts or {})
+    status = worst_status([s for s, _ in findings])
+    ordered = sorted(findings, key=lambda p: -STATUS_RANK[p[0]])
+    summary = ordered[0][1].message
+    if len(findings) > 1:
+        summary += f" (+{len(findings) - 1} more)"
+    return Outcome(status, summary, tuple(f for _, f in ordered), facts or {})
+
+
+class ProbeError(Exception):
+    """A probe could not measure (or measured an unambiguous failure).
+
+    ``error_kind`` is a stable machine name: ``timeout``, ``refused``, ``dns``, ``reset``,
+    ``tls``, ``blocked_by_policy``, ``body_too_large``, ``too_many_redirects``,
+    ``invalid_response``, ``config``, ``unreadable``. ``status`` is ``error`` when nothing
+    could be measured and ``fail`` when the target itself is at fault (a 1 GB health body).
+    """
+
+    def __init__(self, error_kind: str, message: str, status: RunStatus = RunStatus.ERROR) -> None:
+        super().__init__(message)
+        self.error_kind = error_kind
+        self.message = message
+        self.status = status
+
+
+class Options(BaseModel):
+    """Base of every kind's options: typed, with defaults; unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpOptions(Options):
+    """Keys every HTTP-based kind takes (DESIGN §4)."""
+
+    path: str = "/"
+    ca_file: str | None = None
+    verify: bool = True
+    headers: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The service and check a probe runs for; everything a check may know about them."""
+
+    service: str
+    url: str
+    check: str
+    kind: str
+    environment: str = "production"
+    tags: tuple[str, ...] = ()
+    owner: str = ""
+    public: bool = False
+    service_id: str = ""
+    check_id: str = ""
+
+    def url_for(self, path: str) -> str:
+        """Join ``path`` onto the service URL (absolute URLs are kept as they are)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.url.rstrip("/") + "/" + path.lstrip("/")
+
+
+class History(ABC):
+    """Read-only view of the store that some kinds need (previous facts, heartbeats, attestations)."""
+
+    @abstractmethod
+    def previous_facts(self, check_id: str, limit: int = 1) -> list[Mapping[str, Any]]:
+        """Facts of the latest completed runs of this check, newest first."""
+
+    @abstractmethod
+    def heartbeats(self, check_id: str, limit: int = 50) -> list[Mapping[str, Any]]:
+        """Heartbeat pings for this check, newest first: ``{"kind", "exit_code", "at"}``."""
+
+    @abstractmethod
+    def attestation(self, service_id: str, item: str) -> Mapping[str, Any] | None:
+        """The latest sign-off of a checklist item for a service, or None."""
+
+
+class EmptyHistory(History):
+    """History for one-shot runs outside a store (tests, ``evaluate`` only)."""
+
+    def previous_facts(self, check_id: str, limit: int = 1) -> list[Mapping[str, Any]]:
+        return []
+
+    def heartbeats(self, check_id: str, limit: int = 50) -> list[Mapping[str, Any]]:
+        return []
+
+    def attestation(self, service_id: str, item: str) -> Mapping[str, Any] | None:
+        return None
+
+
+@dataclass
+class ProbeContext:
+    """What the runner hands a check: the shared HTTP prober, deadline, clock and history."""
+
+    http: HttpProber
+    timeout: float
+    deadline: float
+    now: Callable[[], datetime]
+    history: History = field(default_factory=EmptyHistory)
+    environ: Mapping[str, str] = field(default_factory=dict)
+
+    def remaining(self) -> float:
+        """Seconds left before the total deadline (never negative)."""
+        import time
+
+        return max(0.0, self.deadline - time.monotonic())
+
+
+OptionsT = TypeVar("OptionsT", bound=Options)
+
+
+class Check(ABC, Generic[OptionsT]):
+    """One check kind. Subclasses set ``kind``, ``Options`` and implement two methods."""
+
+    kind: ClassVar[str]
+    Options: ClassVar[type[Options]]
+    #: error_kind -> finding code suffix, for errors the kind names specifically
+    error_codes: ClassVar[dict[str, str]] = {}
+
+    @abstractmethod
+    async def collect(self, target: Target, options: OptionsT, ctx: ProbeContext) -> dict[str, Any]:
+        """All network/disk I/O; returns JSON-serialisable facts. May raise."""
+
+    @abstractmethod
+    def evaluate(self, facts: Mapping[str, Any], options: OptionsT) -> Outcome:
+        """Pure: facts -> status, findings, summary. No I/O, no clock except via facts."""
+
+    def error_finding(self, err: ProbeError) -> Finding:
+        """The finding an error becomes; kinds map error kinds to their own codes."""
+        suffix = self.error_codes.get(err.error_kind, err.error_kind)
+        return Finding(f"{self.kind}.{suffix}", Severity.HIGH, err.message)
