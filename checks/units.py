@@ -96,4 +96,4 @@ def parse_size(value: object) -> int:
     result = float(number) * _SIZE_UNITS[unit]
     if not result.is_integer() and unit in ("", "b"):
         raise ValueError(f"expected whole bytes, got {value!r}")
-    return int(round(result))
+    return round(result)

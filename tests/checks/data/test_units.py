@@ -53,5 +53,5 @@ def test_parse_size(value: object, expected: int) -> None:
 
 @pytest.mark.parametrize("value", ["", "MB", "1XB", "-1", -1, 1.5, True, None, "1.5"])
 def test_parse_size_rejects(value: object) -> None:
-    with pytest.raises(ValueError, match="size|bytes"):
+    with pytest.raises(ValueError, match=r"size|bytes"):
         parse_size(value)
