@@ -1,0 +1,630 @@
+"""The store: every write and read of the daemon's state goes through here.
+
+Writes are short transactions (``BEGIN IMMEDIATE`` on SQLite). Workers claim due checks
+with ``SELECT … FOR UPDATE SKIP LOCKED`` plus a lease (the same code on SQLite, where the
+immediate transaction gives the exclusivity); a run is stored together with the check's new
+latest state, its transition (the alert outbox) and its next due time, in one transaction.
+``run(check_id, due_at)`` is unique, so no check is stored twice for one due time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from auditor import db
+from auditor.config import CheckConfig, Config, ServiceConfig
+from auditor.models import (
+    Attestation,
+    Check,
+    CheckState,
+    HeartbeatPing,
+    Node,
+    Run,
+    Service,
+    Transition,
+    utcnow,
+)
+from auditor.runner import RunResult
+from auditor.schedule import next_fire
+from auditor.state import StateSnapshot, Thresholds, next_state
+from checks.base import History, Target
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A due check leased to one worker: everything needed to run it without another query."""
+
+    check_id: str
+    service_id: str
+    due_at: datetime
+    kind: str
+    name: str
+    options: dict[str, Any]
+    timeout_s: float
+    interval_s: float
+    schedule: str | None
+    jitter_s: float
+    target: Target
+    lease_until: datetime
+
+
+def _hash(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _check_hash(check: CheckConfig) -> str:
+    common = check.common.model_dump(mode="json")
+    return _hash({"common": common, "options": check.raw_options})
+
+
+class Store:
+    """Facade over the database; one instance per process, safe to share between threads."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, migrate: bool = True) -> None:
+        self.url = db.normalise_url(url)
+        self.engine: Engine = db.make_engine(self.url, pool_size=pool_size)
+        self.dialect = self.engine.dialect.name
+        if migrate:
+            self.upgrade()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        db.upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A short write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                yield session
+                session.flush()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def _insert(self, table: Any) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        if self.dialect == "sqlite":
+            return sqlite.insert(table)
+        return sa.insert(table)
+
+    # -- configuration sync ---------------------------------------------------------------
+
+    def sync_config(self, config: Config, now: datetime | None = None) -> dict[str, int]:
+        """Make the store match the file: add, update, and disable (never delete) what is gone."""
+        now = now or utcnow()
+        counts = {
+            "services_added": 0,
+            "services_updated": 0,
+            "services_disabled": 0,
+            "checks_added": 0,
+            "checks_updated": 0,
+            "checks_disabled": 0,
+        }
+        with self.write() as s:
+            existing = {svc.name: svc for svc in s.exec(select(Service)).all()}
+            wanted = {svc.name for svc in config.services}
+            for svc_cfg in config.services:
+                svc = existing.get(svc_cfg.name)
+                if svc is None:
+                    svc = Service(name=svc_cfg.name, url=svc_cfg.url, source="config")
+                    self._apply_service(svc, svc_cfg, now)
+                    s.add(svc)
+                    s.flush()
+                    counts["services_added"] += 1
+                else:
+                    if svc.source != "config" and svc.deleted_at is None:
+                        # a service created through the API keeps its own definition
+                        continue
+                    if self._apply_service(svc, svc_cfg, now):
+                        counts["services_updated"] += 1
+                    s.add(svc)
+                self._sync_checks(s, svc, svc_cfg, now, counts)
+            for name, svc in existing.items():
+                if name not in wanted and svc.source == "config" and svc.enabled:
+                    svc.enabled = False
+                    svc.updated_at = now
+                    s.add(svc)
+                    counts["services_disabled"] += 1
+                    for chk in s.exec(select(Check).where(Check.service_id == svc.id)).all():
+                        if chk.enabled:
+                            chk.enabled = False
+                            chk.updated_at = now
+                            s.add(chk)
+                            counts["checks_disabled"] += 1
+        return counts
+
+    @staticmethod
+    def _apply_service(svc: Service, cfg: ServiceConfig, now: datetime) -> bool:
+        values = {
+            "url": cfg.url,
+            "environment": cfg.environment,
+            "owner": cfg.owner,
+            "tags": list(cfg.tags),
+            "profile": cfg.profile,
+            "public": cfg.public,
+            "description": cfg.description,
+            "enabled": cfg.enabled,
+            "deleted_at": None,
+            "source": "config",
+        }
+        changed = False
+        for key, value in values.items():
+            if getattr(svc, key) != value:
+                setattr(svc, key, value)
+                changed = True
+        if changed:
+            svc.updated_at = now
+        return changed
+
+    def _sync_checks(
+        self, s: Session, svc: Service, cfg: ServiceConfig, now: datetime, counts: dict[str, int]
+    ) -> None:
+        existing = {
+            c.name: c for c in s.exec(select(Check).where(Check.service_id == svc.id)).all()
+        }
+        wanted = {c.name for c in cfg.checks}
+        for chk_cfg in cfg.checks:
+            digest = _check_hash(chk_cfg)
+            chk = existing.get(chk_cfg.name)
+            enabled = chk_cfg.common.enabled and cfg.enabled
+            if chk is None:
+                chk = Check(
+                    service_id=svc.id, name=chk_cfg.name, kind=chk_cfg.kind, source="config"
+                )
+                self._apply_check(chk, chk_cfg, digest, enabled, now)
+                chk.next_run_at = now
+                s.add(chk)
+                s.flush()
+                s.add(CheckState(check_id=chk.id, service_id=svc.id, updated_at=now))
+                counts["checks_added"] += 1
+                continue
+            if chk.config_hash != digest or chk.enabled != enabled or chk.deleted_at is not None:
+                cadence_changed = (chk.interval_s, chk.schedule) != (
+                    chk_cfg.interval,
+                    chk_cfg.schedule,
+                )
+                was_enabled = chk.enabled
+                self._apply_check(chk, chk_cfg, digest, enabled, now)
+                if cadence_changed or (enabled and not was_enabled):
+                    chk.next_run_at = now
+                s.add(chk)
+                counts["checks_updated"] += 1
+        for name, chk in existing.items():
+            if name not in wanted and chk.source == "config" and chk.enabled:
+                chk.enabled = False
+                chk.updated_at = now
+                s.add(chk)
+                counts["checks_disabled"] += 1
+
+    @staticmethod
+    def _apply_check(
+        chk: Check, cfg: CheckConfig, digest: str, enabled: bool, now: datetime
+    ) -> None:
+        common = cfg.common
+        chk.kind = cfg.kind
+        chk.options = dict(cfg.raw_options)
+        chk.interval_s = cfg.interval
+        chk.schedule = cfg.schedule
+        chk.jitter_s = common.jitter
+        chk.timeout_s = cfg.timeout
+        chk.severity = common.severity
+        chk.level = common.level
+        chk.failure_threshold = common.failure_threshold
+        chk.success_threshold = common.success_threshold
+        chk.consecutive_error_limit = common.consecutive_error_limit
+        chk.blocking = common.blocking
+        chk.description = common.description
+        chk.enabled = enabled
+        chk.source = "config"
+        chk.config_hash = digest
+        chk.deleted_at = None
+        chk.updated_at = now
+        if cfg.kind == "backups" and chk.heartbeat_token is None:
+            import secrets
+
+            chk.heartbeat_token = secrets.token_urlsafe(24)
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    def claim_due(
+        self, worker: str, now: datetime, limit: int, lease_s: float, *, horizon_s: float = 0.0
+    ) -> list[Claim]:
+        """Lease up to ``limit`` checks due by ``now + horizon_s`` to ``worker``."""
+        if limit <= 0:
+            return []
+        due_by = now + timedelta(seconds=horizon_s)
+        with self.write() as s:
+            stmt = (
+                select(Check.id)
+                .join(Service, col(Service.id) == col(Check.service_id))
+                .where(
+                    col(Check.enabled).is_(True),
+                    col(Check.deleted_at).is_(None),
+                    col(Service.enabled).is_(True),
+                    col(Service.deleted_at).is_(None),
+                    col(Check.next_run_at) <= due_by,
+                    sa.or_(col(Check.lease_until).is_(None), col(Check.lease_until) < now),
+                )
+                .order_by(col(Check.next_run_at))
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=Check)  # type: ignore[arg-type]
+            )
+            ids = list(s.exec(stmt).all())
+            if not ids:
+                return []
+            rows = s.exec(
+                select(Check, Service)
+                .join(Service, col(Service.id) == col(Check.service_id))
+                .where(col(Check.id).in_(ids))
+            ).all()
+            claims = []
+            for chk, svc in rows:
+                lease_until = now + timedelta(seconds=max(lease_s, chk.timeout_s + 30.0))
+                chk.lease_owner = worker
+                chk.lease_until = lease_until
+                s.add(chk)
+                assert chk.next_run_at is not None
+                claims.append(self._claim(chk, svc, chk.next_run_at, lease_until))
+            claims.sort(key=lambda c: c.due_at)
+            return claims
+
+    @staticmethod
+    def _claim(chk: Check, svc: Service, due_at: datetime, lease_until: datetime) -> Claim:
+        return Claim(
+            check_id=chk.id,
+            service_id=svc.id,
+            due_at=due_at,
+            kind=chk.kind,
+            name=chk.name,
+            options=dict(chk.options),
+            timeout_s=chk.timeout_s,
+            interval_s=chk.interval_s,
+            schedule=chk.schedule,
+            jitter_s=chk.jitter_s,
+            target=Target(
+                service=svc.name,
+                url=svc.url,
+                check=chk.name,
+                kind=chk.kind,
+                environment=svc.environment,
+                tags=tuple(svc.tags),
+                owner=svc.owner,
+                public=svc.public,
+                service_id=svc.id,
+                check_id=chk.id,
+            ),
+            lease_until=lease_until,
+        )
+
+    def claims_for(
+        self,
+        *,
+        services: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        now: datetime | None = None,
+    ) -> list[Claim]:
+        """Enabled checks selected by service name / kind, as claims due now (for ``audit``)."""
+        now = now or utcnow()
+        with self.read() as s:
+            stmt = (
+                select(Check, Service)
+                .join(Service, col(Service.id) == col(Check.service_id))
+                .where(
+                    col(Check.enabled).is_(True),
+                    col(Check.deleted_at).is_(None),
+                    col(Service.deleted_at).is_(None),
+                    col(Service.enabled).is_(True),
+                )
+                .order_by(col(Service.name), col(Check.name))
+            )
+            if services:
+                stmt = stmt.where(col(Service.name).in_(list(services)))
+            if kinds:
+                stmt = stmt.where(col(Check.kind).in_(list(kinds)))
+            return [self._claim(c, svc, now, now) for c, svc in s.exec(stmt).all()]
+
+    def release(self, claims: Sequence[Claim], worker: str) -> None:
+        """Give back leases without running (shutdown before start)."""
+        if not claims:
+            return
+        with self.write() as s:
+            s.execute(
+                sa.update(Check)
+                .where(
+                    col(Check.id).in_([c.check_id for c in claims]),
+                    col(Check.lease_owner) == worker,
+                )
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    def complete(
+        self,
+        items: Sequence[tuple[Claim, RunResult]],
+        worker: str,
+        now: datetime | None = None,
+        *,
+        reschedule: bool = True,
+    ) -> list[str]:
+        """Store a batch of finished runs with state, transitions and next due times.
+
+        Returns the ids of runs actually written; a run whose (check, due time) was already
+        stored by another worker is skipped (at most one run per due time).
+        """
+        now = now or utcnow()
+        written: list[str] = []
+        if not items:
+            return written
+        with self.write() as s:
+            check_ids = [c.check_id for c, _ in items]
+            checks = {
+                c.id: c for c in s.exec(select(Check).where(col(Check.id).in_(check_ids))).all()
+            }
+            states = {
+                st.check_id: st
+                for st in s.exec(
+                    select(CheckState).where(col(CheckState.check_id).in_(check_ids))
+                ).all()
+            }
+            for claim, result in items:
+                run_id = self._insert_run(s, claim, result, worker)
+                chk = checks.get(claim.check_id)
+                if reschedule and chk is not None and chk.lease_owner in (worker, None):
+                    chk.next_run_at = next_fire(
+                        chk.id, chk.interval_s, chk.schedule, max(now, claim.due_at), chk.jitter_s
+                    )
+                    chk.lease_owner = None
+                    chk.lease_until = None
+                    s.add(chk)
+                if run_id is None:
+                    continue
+                written.append(run_id)
+                state = states.get(claim.check_id)
+                if state is None:
+                    state = CheckState(check_id=claim.check_id, service_id=claim.service_id)
+                    states[claim.check_id] = state
+                thresholds = Thresholds(
+                    chk.failure_threshold if chk else 2,
+                    chk.success_threshold if chk else 1,
+                    chk.consecutive_error_limit if chk else 4,
+                )
+                self._apply_state(s, state, claim, result, run_id, thresholds, now)
+        return written
+
+    def _insert_run(self, s: Session, claim: Claim, result: RunResult, worker: str) -> str | None:
+        run = Run(
+            check_id=claim.check_id,
+            service_id=claim.service_id,
+            status=str(result.status),
+            summary=result.summary[:2000],
+            findings=[f.to_dict() for f in result.findings],
+            facts=result.facts,
+            duration_ms=result.duration_ms,
+            started_at=result.started_at,
+            due_at=claim.due_at,
+            error=result.error,
+            error_kind=result.error_kind,
+            worker=worker,
+        )
+        values = run.model_dump()
+        stmt = self._insert(Run).values(**values)
+        if self.dialect in ("postgresql", "sqlite"):
+            stmt = stmt.on_conflict_do_nothing(index_elements=["check_id", "due_at"])
+            res = s.execute(stmt)
+            return run.id if res.rowcount else None  # type: ignore[attr-defined]
+        try:
+            with s.begin_nested():
+                s.execute(stmt)
+        except sa.exc.IntegrityError:
+            return None
+        return run.id
+
+    def _apply_state(
+        self,
+        s: Session,
+        state: CheckState,
+        claim: Claim,
+        result: RunResult,
+        run_id: str,
+        th: Thresholds,
+        now: datetime,
+    ) -> None:
+        prev = StateSnapshot(
+            state=state.state,
+            since=state.since,
+            consecutive_fail=state.consecutive_fail,
+            consecutive_pass=state.consecutive_pass,
+            consecutive_warn=int((state.metrics or {}).get("_consecutive_warn", 0)),
+            consecutive_error=state.consecutive_error,
+        )
+        # a stale state (no run for 3 intervals) restarts from unknown so the next run sets it
+        if state.last_run_at is not None and result.started_at - state.last_run_at > timedelta(
+            seconds=3 * claim.interval_s
+        ):
+            prev = StateSnapshot(state="unknown", since=prev.since)
+        snap = next_state(prev, str(result.status), result.started_at, th)
+        findings = [f.to_dict() for f in result.findings]
+        if snap.state != state.state:
+            s.add(
+                Transition(
+                    check_id=claim.check_id,
+                    service_id=claim.service_id,
+                    previous_state=state.state,
+                    state=snap.state,
+                    run_id=run_id,
+                    findings=findings,
+                    at=result.started_at,
+                )
+            )
+        state.state = snap.state
+        state.since = snap.since
+        state.consecutive_fail = snap.consecutive_fail
+        state.consecutive_pass = snap.consecutive_pass
+        state.consecutive_error = snap.consecutive_error
+        state.raw_status = str(result.status)
+        state.last_run_id = run_id
+        state.last_run_at = result.started_at
+        state.last_duration_ms = result.duration_ms
+        state.last_summary = result.summary[:2000]
+        state.last_findings = findings
+        state.last_error_kind = result.error_kind
+        state.metrics = {
+            **_metric_facts(claim.kind, result.facts),
+            "_consecutive_warn": snap.consecutive_warn,
+        }
+        state.runs_total = (state.runs_total or 0) + 1
+        state.updated_at = now
+        s.add(state)
+
+    # -- nodes ----------------------------------------------------------------------------
+
+    def heartbeat_node(self, node_id: str, role: str, hostname: str, pid: int) -> None:
+        now = utcnow()
+        with self.write() as s:
+            node = s.get(Node, node_id)
+            if node is None:
+                node = Node(id=node_id, role=role, hostname=hostname, pid=pid, started_at=now)
+            node.last_seen_at = now
+            s.add(node)
+
+    def remove_node(self, node_id: str) -> None:
+        with self.write() as s:
+            node = s.get(Node, node_id)
+            if node is not None:
+                s.delete(node)
+
+    def live_nodes(self, within_s: float = 30.0) -> list[Node]:
+        cutoff = utcnow() - timedelta(seconds=within_s)
+        with self.read() as s:
+            return list(s.exec(select(Node).where(col(Node.last_seen_at) >= cutoff)).all())
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def overview(self) -> list[tuple[Service, list[tuple[Check, CheckState | None]]]]:
+        """Services with their checks and latest states (no history scan)."""
+        with self.read() as s:
+            services = s.exec(
+                select(Service).where(col(Service.deleted_at).is_(None)).order_by(col(Service.name))
+            ).all()
+            rows = s.exec(
+                select(Check, CheckState)
+                .join(CheckState, col(CheckState.check_id) == col(Check.id), isouter=True)
+                .where(col(Check.deleted_at).is_(None))
+                .order_by(col(Check.name))
+            ).all()
+        by_service: dict[str, list[tuple[Check, CheckState | None]]] = {}
+        for chk, st in rows:
+            by_service.setdefault(chk.service_id, []).append((chk, st))
+        return [(svc, by_service.get(svc.id, [])) for svc in services]
+
+    def runs_for(self, check_id: str, limit: int = 50) -> list[Run]:
+        with self.read() as s:
+            return list(
+                s.exec(
+                    select(Run)
+                    .where(Run.check_id == check_id)
+                    .order_by(col(Run.started_at).desc())
+                    .limit(limit)
+                ).all()
+            )
+
+    def count(self, model: Any) -> int:
+        with self.read() as s:
+            return int(s.exec(select(sa.func.count()).select_from(model)).one())
+
+    def history(self) -> StoreHistory:
+        return StoreHistory(self)
+
+
+def _metric_facts(kind: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The few facts metrics and the overview need, copied into the latest-state row."""
+    out: dict[str, Any] = {}
+    if kind == "tls":
+        for key in ("not_after_ts", "days_left"):
+            if key in facts:
+                out[key] = facts[key]
+    if kind == "headers":
+        obs = facts.get("observatory")
+        if isinstance(obs, Mapping):
+            out["score"] = obs.get("score")
+            out["grade"] = obs.get("grade")
+    if kind == "health" and "status" in facts:
+        out["http_status"] = facts.get("status")
+    return out
+
+
+class StoreHistory(History):
+    """The read-only view of the store that checks get through ``ctx.history``."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def previous_facts(self, check_id: str, limit: int = 1) -> list[Mapping[str, Any]]:
+        with self._store.read() as s:
+            rows = s.exec(
+                select(Run.facts)
+                .where(Run.check_id == check_id, col(Run.status) != "error")
+                .order_by(col(Run.started_at).desc())
+                .limit(limit)
+            ).all()
+        return [dict(r) for r in rows]
+
+    def heartbeats(self, check_id: str, limit: int = 50) -> list[Mapping[str, Any]]:
+        with self._store.read() as s:
+            rows = s.exec(
+                select(HeartbeatPing)
+                .where(HeartbeatPing.check_id == check_id)
+                .order_by(col(HeartbeatPing.at).desc())
+                .limit(limit)
+            ).all()
+        return [{"kind": r.kind, "exit_code": r.exit_code, "at": r.at} for r in rows]
+
+    def attestation(self, service_id: str, item: str) -> Mapping[str, Any] | None:
+        with self._store.read() as s:
+            row = s.exec(
+                select(Attestation)
+                .where(
+                    Attestation.service_id == service_id,
+                    Attestation.item == item,
+                    col(Attestation.deleted_at).is_(None),
+                )
+                .order_by(col(Attestation.signed_at).desc())
+                .limit(1)
+            ).first()
+        if row is None:
+            return None
+        return {
+            "item": row.item,
+            "signed_by": row.signed_by,
+            "evidence_url": row.evidence_url,
+            "comment": row.comment,
+            "signed_at": row.signed_at,
+            "expires_at": row.expires_at,
+        }

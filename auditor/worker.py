@@ -1,0 +1,231 @@
+"""The worker loop: claim due checks, run them concurrently, write results in batches.
+
+One asyncio loop per process. A semaphore caps concurrent probes; claimed work is leased
+in the database, so several workers (processes or nodes) share checks without a
+coordinator. On stop, no new work is claimed, in-flight checks finish (each bounded by its
+own deadline) and every result is written before ``run`` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+
+from auditor.httpprobe import HttpProber
+from auditor.models import utcnow
+from auditor.runner import RunResult, run_check
+from auditor.store import Claim, Store
+from checks.base import Finding, Options, RunStatus, Severity
+from checks.registry import get_check
+
+log = structlog.get_logger("auditor.worker")
+
+
+def make_worker_id(role: str = "worker") -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{role}:{uuid.uuid4().hex[:6]}"
+
+
+class OptionsCache:
+    """Validated options per (kind, options JSON); invalid stored options become an error run."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], Options | str] = {}
+
+    def get(self, kind: str, raw: Mapping[str, Any]) -> Options | str:
+        import json
+
+        key = (kind, json.dumps(raw, sort_keys=True, default=str))
+        hit = self._cache.get(key)
+        if hit is None:
+            try:
+                hit = get_check(kind).Options.model_validate(dict(raw))
+            except (ValidationError, LookupError) as exc:
+                hit = f"invalid options for the {kind} check: {exc}"
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
+
+
+async def execute_claim(
+    claim: Claim,
+    *,
+    prober: HttpProber,
+    store: Store | None,
+    options_cache: OptionsCache,
+    environ: Mapping[str, str],
+    now: Callable[[], datetime] = utcnow,
+) -> RunResult:
+    """Run one claimed check; configuration problems become an ``error`` result."""
+    options = options_cache.get(claim.kind, claim.options)
+    if isinstance(options, str):
+        return RunResult(
+            target=claim.target,
+            status=RunStatus.ERROR,
+            summary=options,
+            findings=[Finding(f"{claim.kind}.config", Severity.HIGH, options)],
+            facts={},
+            started_at=now(),
+            duration_ms=0.0,
+            error=options,
+            error_kind="config",
+        )
+    return await run_check(
+        get_check(claim.kind),
+        claim.target,
+        options,
+        prober=prober,
+        timeout=claim.timeout_s,
+        history=store.history() if store is not None else None,
+        now=now,
+        environ=environ,
+    )
+
+
+class Worker:
+    """Claims and runs due checks until ``stop`` is set; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        prober: HttpProber,
+        concurrency: int = 100,
+        lease_s: float = 60.0,
+        worker_id: str | None = None,
+        poll_interval: float = 0.5,
+        batch_interval: float = 0.25,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.prober = prober
+        self.concurrency = concurrency
+        self.lease_s = lease_s
+        self.worker_id = worker_id or make_worker_id()
+        self.poll_interval = poll_interval
+        self.batch_interval = batch_interval
+        self.environ = os.environ if environ is None else environ
+        self.options_cache = OptionsCache()
+        self.inflight: set[asyncio.Task[None]] = set()
+        self.results: asyncio.Queue[tuple[Claim, RunResult]] = asyncio.Queue()
+        self.lag_samples: deque[float] = deque(maxlen=10_000)
+        self.runs_completed = 0
+        self.last_loop_at: float = 0.0
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Main loop; returns after ``stop`` once every in-flight result is stored."""
+        writer = asyncio.create_task(self._writer(stop))
+        node_task = asyncio.create_task(self._node_heartbeat(stop))
+        log.info("worker_started", worker=self.worker_id, concurrency=self.concurrency)
+        try:
+            while not stop.is_set():
+                self.last_loop_at = time.monotonic()
+                free = self.concurrency - len(self.inflight)
+                claimed = 0
+                if free > 0:
+                    try:
+                        claims = await asyncio.to_thread(
+                            self.store.claim_due,
+                            self.worker_id,
+                            utcnow(),
+                            min(free, 500),
+                            self.lease_s,
+                        )
+                    except Exception as exc:
+                        log.error("claim_failed", error=repr(exc))
+                        claims = []
+                    claimed = len(claims)
+                    for claim in claims:
+                        await self._slots.acquire()
+                        task = asyncio.create_task(self._execute(claim))
+                        self.inflight.add(task)
+                        task.add_done_callback(self.inflight.discard)
+                if claimed and claimed >= min(free, 500):
+                    await asyncio.sleep(0)  # more may be due: claim again at once
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+        finally:
+            log.info("worker_draining", worker=self.worker_id, inflight=len(self.inflight))
+            if self.inflight:
+                await asyncio.gather(*list(self.inflight), return_exceptions=True)
+            await self.results.put(_FLUSH)  # type: ignore[arg-type]
+            await writer
+            node_task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.store.remove_node, self.worker_id)
+            log.info("worker_stopped", worker=self.worker_id, runs=self.runs_completed)
+
+    async def _execute(self, claim: Claim) -> None:
+        try:
+            self.lag_samples.append(max(0.0, (utcnow() - claim.due_at).total_seconds()))
+            result = await execute_claim(
+                claim,
+                prober=self.prober,
+                store=self.store,
+                options_cache=self.options_cache,
+                environ=self.environ,
+            )
+            await self.results.put((claim, result))
+        finally:
+            self._slots.release()
+
+    async def _writer(self, stop: asyncio.Event) -> None:
+        """Batch results into few short transactions; never drop one (retry on DB errors)."""
+        pending: list[tuple[Claim, RunResult]] = []
+        finished = False
+        while not finished or pending:
+            if not finished:
+                try:
+                    item = await asyncio.wait_for(self.results.get(), timeout=self.batch_interval)
+                    if item is _FLUSH:
+                        finished = True
+                    else:
+                        pending.append(item)
+                        while not self.results.empty() and len(pending) < 500:
+                            nxt = self.results.get_nowait()
+                            if nxt is _FLUSH:
+                                finished = True
+                                break
+                            pending.append(nxt)
+                except TimeoutError:
+                    pass
+            if not pending:
+                continue
+            try:
+                await asyncio.to_thread(self.store.complete, pending, self.worker_id)
+                self.runs_completed += len(pending)
+                pending = []
+            except Exception as exc:
+                log.error("store_write_failed", error=repr(exc), pending=len(pending))
+                await asyncio.sleep(1.0)
+
+    async def _node_heartbeat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(
+                    self.store.heartbeat_node,
+                    self.worker_id,
+                    "worker",
+                    socket.gethostname(),
+                    os.getpid(),
+                )
+            except Exception as exc:
+                log.warning("node_heartbeat_failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=10.0)
+
+
+_FLUSH: Any = object()
