@@ -1,0 +1,100 @@
+"""One-shot audit: run selected checks now, store them like scheduled runs, report."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+
+from auditor.config import Config
+from auditor.httpprobe import HttpProber
+from auditor.models import utcnow
+from auditor.runner import RunResult
+from auditor.store import Claim, Store
+from auditor.worker import OptionsCache, execute_claim, make_worker_id
+
+
+async def run_audit(
+    config: Config,
+    store: Store,
+    *,
+    services: Sequence[str] = (),
+    kinds: Sequence[str] = (),
+    progress: bool = False,
+) -> list[RunResult]:
+    """Run every selected enabled check concurrently (bounded by ``concurrency``) and store them."""
+    claims = store.claims_for(services=services, kinds=kinds, now=utcnow())
+    prober = HttpProber(config.auditor.address_policy())
+    cache = OptionsCache()
+    slots = asyncio.Semaphore(config.auditor.concurrency)
+    environ = dict(os.environ)
+
+    async def one(claim: Claim) -> RunResult:
+        async with slots:
+            return await execute_claim(
+                claim, prober=prober, store=store, options_cache=cache, environ=environ
+            )
+
+    try:
+        if progress and claims:
+            from rich.progress import Progress
+
+            results: list[RunResult] = []
+            with Progress(transient=True) as bar:
+                task = bar.add_task("auditing", total=len(claims))
+                for coro in asyncio.as_completed([one(c) for c in claims]):
+                    results.append(await coro)
+                    bar.advance(task)
+            order = {(c.target.service, c.target.check): i for i, c in enumerate(claims)}
+            results.sort(key=lambda r: order[(r.target.service, r.target.check)])
+        else:
+            results = list(await asyncio.gather(*(one(c) for c in claims)))
+    finally:
+        await prober.aclose()
+    worker = make_worker_id("audit")
+    # ad-hoc runs are keyed by their own start time so they never collide with scheduled ones
+    items = [(_adhoc(c, r), r) for c, r in zip(claims, results, strict=True)]
+    await asyncio.to_thread(store.complete, items, worker, reschedule=False)
+    return results
+
+
+def _adhoc(claim: Claim, result: RunResult) -> Claim:
+    from dataclasses import replace
+
+    return replace(claim, due_at=result.started_at)
+
+
+def print_text(results: Sequence[RunResult], summary: dict[str, int]) -> None:
+    """A table on a terminal, plain aligned lines otherwise."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
+    colours = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta"}
+    if console.is_terminal:
+        table = Table(show_header=True, header_style="bold")
+        for column in ("status", "service", "check", "summary", "ms"):
+            table.add_column(column)
+        for r in results:
+            st = str(r.status)
+            table.add_row(
+                f"[{colours[st]}]{st.upper()}[/]",
+                r.target.service,
+                r.target.check,
+                r.summary,
+                f"{r.duration_ms:.0f}",
+            )
+        console.print(table)
+    else:
+        for r in results:
+            console.print(
+                f"{str(r.status).upper():5} {r.target.service}/{r.target.check}: {r.summary}",
+                markup=False,
+            )
+            for f in r.findings:
+                console.print(f"      - [{f.severity}] {f.code}: {f.message}", markup=False)
+    console.print(
+        f"{len(results)} checks: {summary['pass']} pass, {summary['warn']} warn, "
+        f"{summary['fail']} fail, {summary['error']} error",
+        markup=False,
+    )

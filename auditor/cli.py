@@ -1,0 +1,264 @@
+"""The ``auditor`` command line (DESIGN §5)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from auditor.config import Config, ConfigError, default_config_path, load_config
+from auditor.logging import configure_logging
+from checks.units import parse_duration
+
+CONFIG_HELP = "Configuration file (default: $AUDITOR_CONFIG, else ./config.toml)."
+
+
+def _load(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        where = path or default_config_path()
+        click.echo(f"configuration error in {where}:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+
+
+def _store(config: Config) -> Any:
+    from auditor.store import Store
+
+    try:
+        return Store(
+            config.auditor.database_url, pool_size=max(5, min(config.auditor.concurrency // 10, 20))
+        )
+    except Exception as exc:
+        click.echo(
+            f"cannot open the database {_redact(config.auditor.database_url)}: {exc}", err=True
+        )
+        sys.exit(1)
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deployment-auditor")
+def main() -> None:
+    """Deployment readiness auditor: checks every service against the deployment checklist."""
+
+
+@main.command()
+@config_option
+def serve(config_path: str | None) -> None:
+    """Scheduler, workers, dashboard, API and metrics in one process."""
+    from auditor.daemon import run_daemon
+
+    config = _load(config_path)
+    configure_logging(config.auditor.log_level)
+    store = _store(config)
+    store.sync_config(config)
+    sys.exit(run_daemon(config, store, with_worker=True, with_web=True))
+
+
+@main.command()
+@config_option
+def worker(config_path: str | None) -> None:
+    """Only the scheduler and workers (scale out: run several against PostgreSQL)."""
+    from auditor.daemon import run_daemon
+
+    config = _load(config_path)
+    configure_logging(config.auditor.log_level)
+    store = _store(config)
+    store.sync_config(config)
+    sys.exit(run_daemon(config, store, with_worker=True, with_web=False))
+
+
+@main.command()
+@config_option
+def web(config_path: str | None) -> None:
+    """Only the dashboard, API and metrics."""
+    from auditor.daemon import run_daemon
+
+    config = _load(config_path)
+    configure_logging(config.auditor.log_level)
+    store = _store(config)
+    sys.exit(run_daemon(config, store, with_worker=False, with_web=True))
+
+
+@main.command()
+@config_option
+@click.option("--service", "services", multiple=True, help="Only this service (repeatable).")
+@click.option("--kind", "kinds", multiple=True, help="Only checks of this kind (repeatable).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str], fmt: str) -> None:
+    """Run the selected checks once now, store and print the results.
+
+    Exit 0 when nothing failed or errored, 1 otherwise, 2 for a usage or config error.
+    """
+    from auditor.audit import run_audit
+
+    config = _load(config_path)
+    configure_logging("warning")
+    known = {s.name for s in config.services}
+    unknown = [s for s in services if s not in known]
+    if unknown:
+        click.echo(f"--service: unknown service(s): {', '.join(unknown)}", err=True)
+        sys.exit(2)
+    from checks.registry import get_check
+
+    for kind in kinds:
+        try:
+            get_check(kind)
+        except LookupError as exc:
+            click.echo(f"--kind: {exc}", err=True)
+            sys.exit(2)
+    store = _store(config)
+    store.sync_config(config)
+    results = asyncio.run(
+        run_audit(
+            config,
+            store,
+            services=services,
+            kinds=kinds,
+            progress=fmt == "text" and sys.stderr.isatty(),
+        )
+    )
+    summary = {"pass": 0, "warn": 0, "fail": 0, "error": 0}
+    for r in results:
+        summary[str(r.status)] += 1
+    if fmt == "json":
+        click.echo(
+            json.dumps({"results": [r.to_dict() for r in results], "summary": summary}, indent=2)
+        )
+    else:
+        from auditor.audit import print_text
+
+        print_text(results, summary)
+    sys.exit(1 if summary["fail"] or summary["error"] else 0)
+
+
+@main.group("config")
+def config_group() -> None:
+    """Configuration commands."""
+
+
+@config_group.command("check")
+@config_option
+def config_check(config_path: str | None) -> None:
+    """Validate the configuration file; exit 2 and list every problem when it is wrong."""
+    config = _load(config_path)
+    checks = sum(len(s.checks) for s in config.services)
+    click.echo(f"ok: {config.path or 'no file'}: {len(config.services)} services, {checks} checks")
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database commands."""
+
+
+@db_group.command("upgrade")
+@config_option
+def db_upgrade(config_path: str | None) -> None:
+    """Apply the auditor's own schema migrations (also done on every start)."""
+    from auditor import db
+
+    config = _load(config_path)
+    store = _store(config)
+    click.echo(f"database at revision {db.current_revision(store.engine)}")
+
+
+@main.command()
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), default="demo-data", show_default=True
+)
+@click.option("--listen", default="127.0.0.1:8080", show_default=True)
+@click.option(
+    "--once", is_flag=True, help="Start the demo services, run one audit, print it and exit."
+)
+def demo(data_dir: str, listen: str, once: bool) -> None:
+    """Start local demo services (one healthy, one broken) and the daemon against them."""
+    from auditor.demo import run_demo
+
+    configure_logging("info")
+    sys.exit(run_demo(data_dir, listen, once=once))
+
+
+@main.group("token")
+def token_group() -> None:
+    """API tokens."""
+
+
+@token_group.command("create")
+@config_option
+@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), required=True)
+@click.option("--name", required=True)
+@click.option("--expires", default=None, help='Lifetime, e.g. "90d".')
+def token_create(config_path: str | None, role: str, name: str, expires: str | None) -> None:
+    """Create an API token; it is printed once, alone on the last line."""
+    from datetime import timedelta
+
+    from auditor.auth import create_token
+    from auditor.models import utcnow
+
+    expires_at = None
+    if expires:
+        try:
+            expires_at = utcnow() + timedelta(seconds=parse_duration(expires))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--expires") from exc
+    store = _store(_load(config_path))
+    row, plaintext = create_token(store, name=name, role=role, expires_at=expires_at)
+    click.echo(
+        f"created token {row.id} ({row.role}) named {row.name!r}; store it now, it is not shown again:",
+        err=True,
+    )
+    click.echo(plaintext)
+
+
+@main.group("user")
+def user_group() -> None:
+    """Dashboard users."""
+
+
+@user_group.command("create")
+@config_option
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(config_path: str | None, username: str, role: str, password_stdin: bool) -> None:
+    """Create a dashboard user (password from a prompt or --password-stdin)."""
+    from auditor.auth import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = _store(_load(config_path))
+    try:
+        user = create_user(store, username=username, role=role, password=password)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"created user {user.username} ({user.role})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))
