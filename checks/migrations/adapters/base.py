@@ -1,0 +1,42 @@
+"""What a migration-tool adapter is: where its ledger lives and how to read it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from checks.migrations.db import Database, TableRef
+from checks.migrations.model import Ledger
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """Per-check knobs an adapter may use: table/schema overrides and the sqitch project."""
+
+    table: str | None = None
+    schema: str | None = None
+    project: str | None = None
+
+
+class Adapter:
+    """Default behaviour: one ledger table found by name in the configured/default schema."""
+
+    name: str = ""
+    table: str = ""
+    #: extra schemas some tools default to (Atlas, sqitch) after the configured one
+    extra_schemas: Sequence[str] = ()
+
+    def schemas(self, settings: LedgerSettings) -> list[str | None]:
+        if settings.schema:
+            return [settings.schema]
+        return [None, *self.extra_schemas]
+
+    def locate(self, db: Database, settings: LedgerSettings) -> TableRef | None:
+        return db.find_table(settings.table or self.table, self.schemas(settings))
+
+    def detect(self, db: Database, settings: LedgerSettings) -> TableRef | None:
+        """The ledger table if this database looks like it is managed by this tool."""
+        return self.locate(db, settings)
+
+    def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
+        raise NotImplementedError

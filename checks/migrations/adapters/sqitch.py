@@ -1,0 +1,55 @@
+"""sqitch: the registry's ``changes`` (deployed now) and ``events``; a change whose latest
+event is ``fail`` failed its last deploy."""
+
+from __future__ import annotations
+
+from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.db import Database, TableRef
+from checks.migrations.model import AppliedMigration, Ledger, as_datetime, as_text
+
+
+class SqitchAdapter(Adapter):
+    name = "sqitch"
+    table = "changes"
+    extra_schemas = ("sqitch",)
+
+    def detect(self, db: Database, settings: LedgerSettings) -> TableRef | None:
+        ref = self.locate(db, settings)
+        if ref is None or db.find_table("events", [ref.schema]) is None:
+            return None
+        return ref if {"change_id", "script_hash"} <= db.columns(ref) else None
+
+    def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
+        where = ""
+        params: tuple[str, ...] = ()
+        if settings.project:
+            where, params = " WHERE project = %s", (settings.project,)
+        rows = db.select(
+            f"SELECT {db.quote('change')} AS name, script_hash, committed_at "
+            f"FROM {db.qualified(ref)}{where} ORDER BY committed_at",
+            params,
+        )
+        entries = [
+            AppliedMigration(
+                str(as_text(r["name"])),
+                "applied",
+                as_text(r["script_hash"]),
+                as_datetime(r["committed_at"]),
+            )
+            for r in rows
+        ]
+        events_ref = db.find_table("events", [ref.schema])
+        if events_ref is not None:
+            events = db.select(
+                f"SELECT event, {db.quote('change')} AS name, committed_at "
+                f"FROM {db.qualified(events_ref)}{where} ORDER BY committed_at",
+                params,
+            )
+            last: dict[str, str] = {}
+            for e in events:
+                last[str(as_text(e["name"]))] = str(as_text(e["event"]))
+            deployed = {m.id for m in entries}
+            for name, event in last.items():
+                if event == "fail" and name not in deployed:
+                    entries.append(AppliedMigration(name, "failed"))
+        return Ledger(self.name, str(ref), entries)
