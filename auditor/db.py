@@ -76,8 +76,11 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply our own Alembic migrations (idempotent; also run on every start)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply our own Alembic migrations (idempotent; also run on every start).
+
+    ``heads``: features add migrations on their own branches off the initial schema.
+    """
     cfg = alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Annotated
+
+from pydantic import BeforeValidator
 
 _DURATION_UNITS: dict[str, float] = {
     "ms": 0.001,
@@ -97,3 +100,8 @@ def parse_size(value: object) -> int:
     if not result.is_integer() and unit in ("", "b"):
         raise ValueError(f"expected whole bytes, got {value!r}")
     return round(result)
+
+
+# pydantic field types for options: config values go through the parsers above.
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]

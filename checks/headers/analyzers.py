@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from checks.headers.csp_test import content_security_policy
+from checks.headers.csp_rules import content_security_policy
 from checks.headers.html import is_html
 from checks.headers.model import CORS_ORIGIN, ScanInput, TestResult
 from checks.headers.preload import PreloadLookup, is_preloaded

@@ -22,7 +22,7 @@ from checks.headers.analyzers import (
     x_frame_options,
 )
 from checks.headers.cookies import cookies
-from checks.headers.csp_test import content_security_policy
+from checks.headers.csp_rules import content_security_policy
 from checks.headers.html import HTML_TYPES, decode_body, mime_type, scan_html
 from checks.headers.model import (
     MINIMUM_SCORE_FOR_EXTRA_CREDIT,
