@@ -1,0 +1,118 @@
+"""Local servers on 127.0.0.1 in daemon threads, for the tls/redirect/exposure tests."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+class ThreadedServer:
+    """Accept loop in a thread; each connection handled in its own short-lived thread."""
+
+    def __init__(self, handle: Callable[[socket.socket], None]) -> None:
+        self._handle = handle
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port: int = self.sock.getsockname()[1]
+        self._stop = False
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            conn.settimeout(5)
+            threading.Thread(target=self._safe, args=(conn,), daemon=True).start()
+
+    def _safe(self, conn: socket.socket) -> None:
+        try:
+            self._handle(conn)
+        except Exception:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                conn.close()
+
+    def close(self) -> None:
+        self._stop = True
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def server_context(
+    chain_file: Path, key_file: Path, *, seclevel0: bool = False, legacy: bool = False
+) -> ssl.SSLContext:
+    """A TLS server context; ``seclevel0`` lets OpenSSL 3 load weak chains and do TLS 1.0."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if seclevel0 or legacy:
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+    if legacy:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+    ctx.load_cert_chain(str(chain_file), str(key_file))
+    return ctx
+
+
+def tls_server(ctx: ssl.SSLContext) -> ThreadedServer:
+    def handle(conn: socket.socket) -> None:
+        with ctx.wrap_socket(conn, server_side=True) as tls:
+            with contextlib.suppress(OSError):
+                tls.recv(1024)
+
+    return ThreadedServer(handle)
+
+
+def plain_http_server() -> ThreadedServer:
+    """Answers anything, a TLS ClientHello included, with a plain-text HTTP 400."""
+
+    def handle(conn: socket.socket) -> None:
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    return ThreadedServer(handle)
+
+
+def static_http_server(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> ThreadedServer:
+    """Minimal HTTP/1.1 server: path -> (status, headers, body); 404 otherwise."""
+
+    def handle(conn: socket.socket) -> None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return
+            data += chunk
+        path = data.split(b" ", 2)[1].decode()
+        status, headers, body = routes.get(path, (404, {}, b"not found"))
+        head = f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\nConnection: close\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        conn.sendall(head.encode() + b"\r\n" + body)
+
+    return ThreadedServer(handle)
+
+
+@contextlib.contextmanager
+def wsgi_server(app: Any) -> Iterator[int]:
+    """Serve a WSGI app with werkzeug's threaded dev server; yields the port."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.port
+    finally:
+        server.shutdown()
+        server.server_close()

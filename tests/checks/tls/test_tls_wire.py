@@ -1,0 +1,151 @@
+"""End to end: each badssl-style case served locally, probed through the runner."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from typing import Any
+
+import pytest
+
+from auditor.httpprobe import HttpProber
+from auditor.netpolicy import AddressPolicy
+from auditor.runner import RunResult, run_check
+from checks.base import Target
+from checks.tls import TlsCheck, TlsOptions
+from tests.checks.tls.conftest import Corpus
+
+CHECK = TlsCheck()
+
+
+async def probe(
+    corpus: Corpus,
+    case: str,
+    host: str = "localhost",
+    prober: HttpProber | None = None,
+    **opts: Any,
+) -> RunResult:
+    prober = prober or HttpProber()
+    url = f"https://{host}:{corpus.port(case)}/"
+    options = TlsOptions(**{"ca_file": corpus.ca_file, **opts})
+    try:
+        return await run_check(
+            CHECK,
+            Target(service="svc", url=url, check="tls", kind="tls"),
+            options,
+            prober=prober,
+            timeout=10,
+        )
+    finally:
+        await prober.aclose()
+
+
+def codes(result: RunResult) -> list[str]:
+    return sorted(f.code for f in result.findings)
+
+
+CASES = [
+    ("good", "pass", []),
+    ("ecdsa_p256", "pass", []),
+    ("expired", "fail", ["tls.expired"]),
+    ("not_yet_valid", "fail", ["tls.not_yet_valid"]),
+    ("expiring_3", "fail", ["tls.expiring"]),
+    ("expiring_14", "warn", ["tls.expiring"]),
+    ("long_validity", "warn", ["tls.validity_too_long"]),
+    ("wrong_host", "fail", ["tls.hostname_mismatch"]),
+    ("no_san", "fail", ["tls.hostname_mismatch"]),
+    ("self_signed", "fail", ["tls.self_signed"]),
+    ("untrusted_root", "fail", ["tls.untrusted_root"]),
+    ("unknown_issuer", "fail", ["tls.untrusted_root"]),
+    ("incomplete_chain", "fail", ["tls.incomplete_chain"]),
+    ("incomplete_no_aia", "fail", ["tls.untrusted_root"]),
+    ("rsa1024", "fail", ["tls.weak_key"]),
+    ("sha1", "fail", ["tls.weak_signature"]),
+    ("tls10", "fail", ["tls.legacy_protocol"]),
+    ("plain_http", "fail", ["tls.handshake_failed"]),
+]
+
+
+@pytest.mark.parametrize(("case", "status", "expected"), CASES, ids=[c[0] for c in CASES])
+async def test_case_verdict(corpus: Corpus, case: str, status: str, expected: list[str]) -> None:
+    result = await probe(corpus, case)
+    assert (str(result.status), codes(result)) == (status, expected), result.summary
+
+
+async def test_healthy_chain_facts(corpus: Corpus) -> None:
+    result = await probe(corpus, "good")
+    facts = result.facts
+    assert result.findings == []
+    assert facts["protocol"] == "TLSv1.3"
+    assert facts["cipher"]
+    assert facts["sans"] == ["localhost", "127.0.0.1"]
+    assert facts["key_type"] == "RSA" and facts["key_size"] == 2048
+    assert facts["signature_algorithm"] == "sha256WithRSAEncryption"
+    assert [c["subject"] for c in facts["chain"]] == [
+        "CN=localhost,O=Auditor Leaf",
+        "CN=Auditor Test Intermediate,O=Auditor Test",
+    ]
+    assert facts["trust"]["status"] == "trusted"
+    assert facts["trust"]["anchor"] == "CN=Auditor Test Root,O=Auditor Test"
+    assert facts["client_verify"]["ok"] is True
+    assert facts["legacy_protocols"] == {"TLSv1": False, "TLSv1.1": False}
+    assert facts["legacy_accepted"] == []
+    assert abs(facts["not_after_ts"] - (time.time() + 89 * 86400)) < 3600
+    assert 88 < facts["days_left"] < 90
+    assert isinstance(facts["checked_at_ts"], float)
+
+
+async def test_ip_url_matches_ip_san(corpus: Corpus) -> None:
+    result = await probe(corpus, "good", host="127.0.0.1")
+    assert (str(result.status), codes(result)) == ("pass", [])
+
+
+async def test_ip_url_without_ip_san_mismatches(corpus: Corpus) -> None:
+    result = await probe(corpus, "dns_only", host="127.0.0.1")
+    assert codes(result) == ["tls.hostname_mismatch"]
+
+
+async def test_untrusted_against_system_store(corpus: Corpus) -> None:
+    """Without ca_file the private root is unknown: the system store decides."""
+    result = await probe(corpus, "good", ca_file=None)
+    assert (str(result.status), codes(result)) == ("fail", ["tls.untrusted_root"])
+
+
+async def test_legacy_check_can_be_disabled(corpus: Corpus) -> None:
+    result = await probe(corpus, "tls10", check_legacy=False)
+    assert (str(result.status), codes(result)) == ("pass", [])
+    assert result.facts["legacy_protocols"] == {}
+
+
+async def test_legacy_versions_recorded(corpus: Corpus) -> None:
+    result = await probe(corpus, "tls10")
+    assert result.facts["legacy_accepted"] == ["TLSv1", "TLSv1.1"]
+
+
+async def test_configured_max_validity(corpus: Corpus) -> None:
+    result = await probe(corpus, "good", max_validity_days=30)
+    assert (str(result.status), codes(result)) == ("warn", ["tls.validity_too_long"])
+
+
+async def test_incomplete_chain_records_aia_fetch(corpus: Corpus) -> None:
+    result = await probe(corpus, "incomplete_chain")
+    trust = result.facts["trust"]
+    assert trust["status"] == "incomplete_chain"
+    assert trust["aia"][0]["status"] == 200
+    assert [c["subject"] for c in trust["fetched"]] == [
+        "CN=Auditor Test Intermediate,O=Auditor Test"
+    ]
+
+
+async def test_blocked_by_policy(corpus: Corpus) -> None:
+    policy = AddressPolicy(deny_cidrs=(ipaddress.ip_network("127.0.0.0/8"),))
+    result = await probe(corpus, "good", prober=HttpProber(policy))
+    assert str(result.status) == "error"
+    assert result.error_kind == "blocked_by_policy"
+    assert codes(result) == ["tls.blocked_by_policy"]
+
+
+async def test_refused_is_an_error(corpus: Corpus) -> None:
+    result = await probe(corpus, "good", port=1)
+    assert str(result.status) == "error"
+    assert result.error_kind == "refused"
