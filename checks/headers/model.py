@@ -199,6 +199,8 @@ class ScanInput:
 class TestResult:
     """One test's outcome: result name, its modifier and whether it passed."""
 
+    __test__ = False  # not a pytest class, despite the name
+
     name: str
     result: str
     passed: bool
