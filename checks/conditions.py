@@ -123,6 +123,18 @@ def parse_condition(text: str) -> Condition:
             raise ConditionError(
                 f"invalid condition {text!r}: {side.func}() only works with == and !="
             )
+    if op in ("<", "<=", ">", ">="):
+        for side, other in ((left, right), (right, left)):
+            numeric = side.func == "len" or (
+                side.func is None
+                and side.placeholder is not None
+                and side.placeholder.name in ("STATUS", "RESPONSE_TIME")
+            )
+            if numeric and other.is_literal and _number(other.values[0]) is None:
+                raise ConditionError(
+                    f"invalid condition {text!r}: {side.text} is a number "
+                    f"(milliseconds for [RESPONSE_TIME]); {other.text!r} is not"
+                )
     if left.func in ("pat", "any") and right.func in ("pat", "any"):
         raise ConditionError(f"invalid condition {text!r}: pat()/any() on both sides")
     if left.is_literal and right.is_literal and left.func is None and right.func is None:
