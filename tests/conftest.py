@@ -1,0 +1,61 @@
+"""Shared fixtures: real databases (SQLite file, PostgreSQL schema per test), local servers."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("AUDITOR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI") == "true"
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=2):
+            return True
+    except Exception:
+        return False
+
+
+def require_postgres() -> None:
+    """Skip without PostgreSQL, except in CI where its absence is a failure."""
+    if postgres_available():
+        return
+    if IN_CI:
+        pytest.fail("PostgreSQL on 127.0.0.1:5432 is required in CI but is not reachable")
+    pytest.skip("PostgreSQL on 127.0.0.1:5432 is not reachable")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    require_postgres()
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return f"sqlite:///{tmp_path}/auditor.db"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
+    """Run a store test on both backends."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/auditor.db"
+    else:
+        yield request.getfixturevalue("pg_url")

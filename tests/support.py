@@ -1,0 +1,56 @@
+"""Small helpers for tests: a threaded local HTTP server with scripted routes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+def json_route(status: int, body: Any, delay: float = 0.0) -> Route:
+    def handler(req: BaseHTTPRequestHandler) -> None:
+        if delay:
+            time.sleep(delay)
+        data = json.dumps(body).encode()
+        req.send_response(status)
+        req.send_header("Content-Type", "application/json")
+        req.send_header("Content-Length", str(len(data)))
+        req.end_headers()
+        req.wfile.write(data)
+
+    return handler
+
+
+@contextmanager
+def local_server(routes: dict[str, Route]) -> Iterator[str]:
+    """Serve ``routes`` (path -> handler) on 127.0.0.1; yields the base URL."""
+    hits: dict[str, int] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0]
+            hits[path] = hits.get(path, 0) + 1
+            route = routes.get(path)
+            if route is None:
+                self.send_error(404)
+                return
+            route(self)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
