@@ -260,5 +260,28 @@ def user_create(config_path: str | None, username: str, role: str, password_stdi
     click.echo(f"created user {user.username} ({user.role})")
 
 
+@main.group("secrets")
+def secrets_group() -> None:
+    """Secrets stored through the API (Fernet under AUDITOR_SECRET_KEY)."""
+
+
+@secrets_group.command("rotate")
+@config_option
+def secrets_rotate(config_path: str | None) -> None:
+    """Re-encrypt every stored secret under the first key of AUDITOR_SECRET_KEY.
+
+    Prepend the new key (AUDITOR_SECRET_KEY="new,old"), run this, then drop the old key.
+    """
+    from auditor.secrets import SecretKeyMissing, SecretUndecryptable, rotate_store
+
+    store = _store(_load(config_path))
+    try:
+        counts = rotate_store(store)
+    except (SecretKeyMissing, SecretUndecryptable) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"re-encrypted {counts['checks']} check secret(s), {counts['users']} user secret(s)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name=os.path.basename(sys.argv[0]))
