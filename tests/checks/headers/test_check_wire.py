@@ -228,3 +228,19 @@ async def test_nothing_listening_is_an_error(prober: HttpProber, closed_port: in
     result = await audit(prober, closed_port, http_port=0)
     assert result.status is RunStatus.ERROR
     assert result.error_kind == "refused"
+
+
+async def test_plain_http_only_site(prober: HttpProber) -> None:
+    page = Page(
+        headers=[("Content-Type", "text/html"), ("X-Frame-Options", "DENY")], body=b"<p>x</p>"
+    )
+    with serve(page) as port:
+        target = Target("svc", f"http://127.0.0.1:{port}", "headers", "headers")
+        options = HeadersOptions()
+        result = await run_check(CHECK, target, options, prober=prober, timeout=5)
+    tests = result.facts["observatory"]["tests"]
+    if result.facts["errors"].get("https") is None:
+        pytest.skip("something answers HTTPS on 127.0.0.1:443 here")
+    assert tests["strict-transport-security"] == "hsts-not-implemented-no-https"
+    assert tests["redirection"] == "redirection-missing"
+    assert tests["x-frame-options"] == "x-frame-options-sameorigin-or-deny"
