@@ -436,9 +436,9 @@ class Store:
         values = run.model_dump()
         stmt = self._insert(Run).values(**values)
         if self.dialect in ("postgresql", "sqlite"):
-            stmt = stmt.on_conflict_do_nothing(index_elements=["check_id", "due_at"])
-            res = s.execute(stmt)
-            return run.id if res.rowcount else None  # type: ignore[attr-defined]
+            stmt = stmt.on_conflict_do_nothing(index_elements=["check_id", "due_at"]).returning(Run.id)
+            inserted = s.execute(stmt).first()
+            return run.id if inserted is not None else None
         try:
             with s.begin_nested():
                 s.execute(stmt)

@@ -1,0 +1,147 @@
+"""Store behaviour on SQLite and PostgreSQL: config sync, claiming with leases, one run per due time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from auditor.config import parse_config
+from auditor.models import Check, CheckState, Run, Service, Transition, utcnow
+from auditor.runner import RunResult
+from auditor.store import Claim, Store
+from checks.base import Finding, RunStatus
+
+
+def _config(services: list[dict[str, Any]]) -> Any:
+    return parse_config({"services": services}, environ={})
+
+
+def _svc(name: str, checks: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "url": f"http://127.0.0.1:9/{name}", "checks": checks, **extra}
+
+
+def _result(claim: Claim, status: str, at: Any = None) -> RunResult:
+    findings = [] if status == "pass" else [Finding(f"{claim.kind}.status", "high", status)]
+    return RunResult(
+        target=claim.target,
+        status=RunStatus(status),
+        summary=status,
+        findings=findings,
+        facts={"n": 1},
+        started_at=at or utcnow(),
+        duration_ms=5.0,
+    )
+
+
+def test_sync_adds_changes_and_disables_without_deleting(db_url: str) -> None:
+    store = Store(db_url)
+    first = _config([_svc("a", [{"kind": "health"}, {"kind": "health", "name": "ready", "path": "/ready"}]),
+                     _svc("b", [{"kind": "health"}])])
+    counts = store.sync_config(first)
+    assert counts["services_added"] == 2 and counts["checks_added"] == 3
+    # same file again: nothing changes
+    again = store.sync_config(first)
+    assert sum(again.values()) == 0
+
+    claims = store.claim_due("w1", utcnow() + timedelta(seconds=1), 10, 60)
+    store.complete([(c, _result(c, "pass")) for c in claims], "w1")
+
+    second = _config([_svc("a", [{"kind": "health", "path": "/healthz"}], environment="staging")])
+    counts = store.sync_config(second)
+    assert counts == {
+        "services_added": 0, "services_updated": 1, "services_disabled": 1,
+        "checks_added": 0, "checks_updated": 1, "checks_disabled": 2,
+    }
+    with store.read() as s:
+        services = {x.name: x for x in s.exec(select(Service)).all()}
+        checks = {(c.service_id, c.name): c for c in s.exec(select(Check)).all()}
+        runs = s.exec(select(Run)).all()
+    assert services["a"].environment == "staging" and services["a"].enabled
+    assert not services["b"].enabled  # disabled, not deleted
+    assert checks[(services["a"].id, "health")].options == {"path": "/healthz"}
+    assert not checks[(services["a"].id, "ready")].enabled
+    assert len(runs) == 3  # history kept
+    # disabled checks are never claimed
+    later = store.claim_due("w1", utcnow() + timedelta(days=1), 10, 60)
+    assert [c.name for c in later] == ["health"]
+    # re-adding a removed service re-enables it with its history
+    store.sync_config(first)
+    with store.read() as s:
+        assert s.exec(select(Service).where(Service.name == "b")).one().enabled
+
+
+def test_claims_are_exclusive_until_the_lease_expires(db_url: str) -> None:
+    store = Store(db_url)
+    store.sync_config(_config([_svc("a", [{"kind": "health", "interval": "1m"}])]))
+    now = utcnow() + timedelta(seconds=1)
+    first = store.claim_due("w1", now, 10, 60)
+    assert len(first) == 1
+    assert store.claim_due("w2", now, 10, 60) == []
+    # the lease (at least timeout + 30 s) expires: another worker takes the same due time over
+    taken = store.claim_due("w2", now + timedelta(seconds=61), 10, 60)
+    assert [c.due_at for c in taken] == [first[0].due_at]
+    # both report: only one run is stored for that due time
+    written = store.complete([(first[0], _result(first[0], "pass"))], "w1")
+    written2 = store.complete([(taken[0], _result(taken[0], "fail"))], "w2")
+    assert len(written) == 1 and written2 == []
+    assert store.count(Run) == 1
+
+
+def test_complete_writes_state_transition_and_next_due(db_url: str) -> None:
+    store = Store(db_url)
+    store.sync_config(_config([_svc("a", [{"kind": "health", "interval": "1m", "failure_threshold": 2}])]))
+    t0 = utcnow()
+    claim = store.claim_due("w", t0 + timedelta(seconds=1), 10, 60)[0]
+    store.complete([(claim, _result(claim, "pass", t0))], "w", now=t0)
+    with store.read() as s:
+        chk = s.exec(select(Check)).one()
+        state = s.get(CheckState, chk.id)
+    assert chk.lease_owner is None and chk.next_run_at is not None
+    assert t0 < chk.next_run_at <= t0 + timedelta(seconds=61)
+    assert state is not None and state.state == "pass"
+
+    # one fail does not flip an established pass (threshold 2); the second does, with a transition
+    for i, status in enumerate(["fail", "fail"]):
+        at = t0 + timedelta(minutes=i + 1)
+        c = store.claim_due("w", at + timedelta(minutes=1), 10, 60)[0]
+        store.complete([(c, _result(c, status, at))], "w", now=at)
+    with store.read() as s:
+        state = s.get(CheckState, chk.id)
+        transitions = s.exec(select(Transition).order_by(Transition.at)).all()
+    assert state is not None and state.state == "fail" and state.consecutive_fail == 2
+    assert [(t.previous_state, t.state) for t in transitions] == [("unknown", "pass"), ("pass", "fail")]
+    assert transitions[-1].findings[0]["code"] == "health.status"
+
+
+def test_restart_runs_overdue_checks_once(db_url: str) -> None:
+    store = Store(db_url)
+    store.sync_config(_config([_svc("a", [{"kind": "health", "interval": "1m"}])]))
+    t0 = utcnow()
+    claim = store.claim_due("w", t0 + timedelta(seconds=1), 10, 60)[0]
+    store.complete([(claim, _result(claim, "pass", t0))], "w", now=t0)
+    # the daemon was down for an hour: 60 due times were missed, the check runs once
+    later = t0 + timedelta(hours=1)
+    claims = store.claim_due("w", later, 100, 60)
+    assert len(claims) == 1
+    store.complete([(claims[0], _result(claims[0], "pass", later))], "w", now=later)
+    assert store.claim_due("w", later + timedelta(seconds=1), 100, 60) == []
+    store.close()
+    # a new process on the same database keeps the schedule
+    reopened = Store(db_url)
+    with reopened.read() as s:
+        nxt = s.exec(select(Check)).one().next_run_at
+    assert nxt is not None and later < nxt <= later + timedelta(seconds=61)
+
+
+def test_checks_spread_over_the_interval(db_url: str) -> None:
+    store = Store(db_url)
+    store.sync_config(_config([_svc(f"s{i}", [{"kind": "health", "interval": "1m"}]) for i in range(40)]))
+    now = utcnow() + timedelta(seconds=1)
+    claims = store.claim_due("w", now, 100, 60)
+    store.complete([(c, _result(c, "pass", now)) for c in claims], "w", now=now)
+    with store.read() as s:
+        due = sorted((c.next_run_at - now).total_seconds() for c in s.exec(select(Check)).all())  # type: ignore[operator]
+    # not all at once: the per-check offset spreads them across the minute
+    assert due[-1] - due[0] > 30
