@@ -104,11 +104,22 @@ def static_http_server(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> 
 
 
 @contextlib.contextmanager
-def wsgi_server(app: Any) -> Iterator[int]:
-    """Serve a WSGI app with werkzeug's threaded dev server; yields the port."""
-    from werkzeug.serving import make_server
+def wsgi_server(app: Any, banner: str | None = None) -> Iterator[int]:
+    """Serve a WSGI app with werkzeug's threaded dev server; yields the port.
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    ``banner`` replaces the dev server's own ``Werkzeug/x Python/y`` Server header.
+    """
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    handler = WSGIRequestHandler
+    if banner is not None:
+
+        class Quiet(WSGIRequestHandler):
+            def version_string(self) -> str:
+                return banner
+
+        handler = Quiet
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
