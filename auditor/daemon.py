@@ -87,7 +87,12 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
         def scheduler_alive() -> bool:
             return worker is not None and time.monotonic() - worker.last_loop_at < 30.0
 
-        app = create_app(config, store, scheduler_alive=scheduler_alive if worker else None)
+        app = create_app(
+            config,
+            store,
+            scheduler_alive=scheduler_alive if worker else None,
+            worker_metrics=worker.metrics if worker else None,
+        )
         tls = (
             (settings.tls_cert, settings.tls_key)
             if settings.tls_cert and settings.tls_key

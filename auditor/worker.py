@@ -23,6 +23,7 @@ import structlog
 from pydantic import ValidationError
 
 from auditor.httpprobe import HttpProber
+from auditor.metrics import WorkerMetrics
 from auditor.models import utcnow
 from auditor.runner import RunResult, run_check
 from auditor.store import Claim, Store
@@ -120,6 +121,7 @@ class Worker:
         self.inflight: set[asyncio.Task[None]] = set()
         self.results: asyncio.Queue[tuple[Claim, RunResult]] = asyncio.Queue()
         self.lag_samples: deque[float] = deque(maxlen=10_000)
+        self.metrics = WorkerMetrics()  # this process's lag / duration histograms (/metrics)
         self.runs_completed = 0
         self.last_loop_at: float = 0.0
         self._slots = asyncio.Semaphore(concurrency)
@@ -170,7 +172,9 @@ class Worker:
 
     async def _execute(self, claim: Claim) -> None:
         try:
-            self.lag_samples.append(max(0.0, (utcnow() - claim.due_at).total_seconds()))
+            lag = max(0.0, (utcnow() - claim.due_at).total_seconds())
+            self.lag_samples.append(lag)
+            self.metrics.observe_lag(lag)
             result = await execute_claim(
                 claim,
                 prober=self.prober,
@@ -178,6 +182,7 @@ class Worker:
                 options_cache=self.options_cache,
                 environ=self.environ,
             )
+            self.metrics.observe_run(claim.kind, result.duration_ms / 1000.0)
             await self.results.put((claim, result))
         finally:
             self._slots.release()

@@ -37,6 +37,7 @@ def create_app(
     *,
     scheduler_alive: Callable[[], bool] | None = None,
     test_config: dict[str, Any] | None = None,
+    worker_metrics: Any = None,
 ) -> Flask:
     """Build the WSGI app. ``scheduler_alive`` tells /readyz whether this process's loop ticks."""
     app = Flask(__name__)
@@ -58,6 +59,12 @@ def create_app(
 
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
+
+    from auditor.metrics.http import init_metrics
+
+    init_metrics(
+        app, store, token_env=config.auditor.metrics_token_env, worker_metrics=worker_metrics
+    )
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

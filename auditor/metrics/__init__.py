@@ -1,0 +1,412 @@
+"""Prometheus metrics (DESIGN §7): read from the store at scrape time, never kept in globals.
+
+- :class:`StoreCollector` reads the latest-state table (one query over ``check_def`` ⋈
+  ``service`` ⋈ ``check_state``) plus a few tiny tables on every ``collect()``, so a removed
+  or disabled check simply stops appearing: there is no series to forget. ``describe()`` is
+  implemented, so registering the collector does not touch the database.
+- Counters that must survive restarts and agree across nodes (``auditor_runs_total``,
+  ``auditor_alert_deliveries_total``) are rows of ``metric_counter``, maintained by database
+  triggers (migration ``m001_metric_counters``); a scrape reads a handful of rows whatever
+  the size of the run history.
+- :class:`WorkerMetrics` holds this process's own observations (scheduler lag, run
+  duration) in histograms on a private registry owned by the worker.
+- :func:`build_registry` puts them together with the process collector in a dedicated
+  :class:`~prometheus_client.CollectorRegistry` (never the global ``REGISTRY``).
+
+Every node exposes the same store-derived series; aggregate them with ``max``, not ``sum``,
+when several nodes are scraped (the shipped alert rules do).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from prometheus_client import CollectorRegistry, Histogram, ProcessCollector
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+from sqlmodel import col
+
+from auditor.models import AlertDelivery, Check, CheckState, Service, Transition, utcnow
+from auditor.state import STATES, effective
+from auditor.store import Store
+
+log = structlog.get_logger("auditor.metrics")
+
+#: the counters table written by the triggers of migration ``m001_metric_counters``
+METRIC_COUNTER = sa.Table(
+    "metric_counter",
+    sa.MetaData(),
+    sa.Column("family", sa.String(32), primary_key=True),
+    sa.Column("a", sa.String(63), primary_key=True),
+    sa.Column("b", sa.String(32), primary_key=True),
+    sa.Column("total", sa.BigInteger, nullable=False),
+)
+
+CHECK_LABELS = ["service", "check", "kind"]
+#: statuses ``auditor_runs_total`` always shows (zero until the first such run)
+RUN_STATUSES = ("pass", "warn", "fail", "error")
+DELIVERY_RESULTS = ("delivered", "failed", "suppressed")
+
+LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
+DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One enabled check with its latest state, as the collector needs it."""
+
+    service_id: str
+    service: str
+    check: str
+    kind: str
+    interval_s: float
+    state: str | None
+    last_run_at: datetime | None
+    last_duration_ms: float | None
+    metrics: Mapping[str, Any]
+
+
+@dataclass
+class Snapshot:
+    """Everything one scrape reads from the store."""
+
+    checks: list[CheckRow] = field(default_factory=list)
+    counters: dict[str, dict[tuple[str, str], int]] = field(default_factory=dict)
+    transitions_pending: int = 0
+    deliveries_pending: int = 0
+
+
+def read_snapshot(store: Store) -> Snapshot:
+    """A handful of queries, none proportional to history: checks, counters, outbox sizes."""
+    snap = Snapshot()
+    stmt = (
+        sa.select(
+            col(Service.id),
+            col(Service.name),
+            col(Check.name),
+            col(Check.kind),
+            col(Check.interval_s),
+            col(CheckState.state),
+            col(CheckState.last_run_at),
+            col(CheckState.last_duration_ms),
+            col(CheckState.metrics),
+        )
+        .select_from(Check)
+        .join(Service, col(Service.id) == col(Check.service_id))
+        .join(CheckState, col(CheckState.check_id) == col(Check.id), isouter=True)
+        .where(
+            col(Check.enabled).is_(True),
+            col(Check.deleted_at).is_(None),
+            col(Service.enabled).is_(True),
+            col(Service.deleted_at).is_(None),
+        )
+    )
+    with store.read() as s:
+        for row in s.execute(stmt):
+            snap.checks.append(
+                CheckRow(
+                    service_id=row[0],
+                    service=row[1],
+                    check=row[2],
+                    kind=row[3],
+                    interval_s=float(row[4]),
+                    state=row[5],
+                    last_run_at=row[6],
+                    last_duration_ms=row[7],
+                    metrics=row[8] if isinstance(row[8], Mapping) else {},
+                )
+            )
+        for family, a, b, total in s.execute(
+            sa.select(
+                METRIC_COUNTER.c.family,
+                METRIC_COUNTER.c.a,
+                METRIC_COUNTER.c.b,
+                METRIC_COUNTER.c.total,
+            )
+        ):
+            snap.counters.setdefault(family, {})[(a, b)] = int(total)
+        snap.transitions_pending = int(
+            s.execute(
+                sa.select(sa.func.count())
+                .select_from(Transition)
+                .where(col(Transition.processed_at).is_(None))
+            ).scalar_one()
+        )
+        snap.deliveries_pending = int(
+            s.execute(
+                sa.select(sa.func.count())
+                .select_from(AlertDelivery)
+                .where(col(AlertDelivery.status) == "pending")
+            ).scalar_one()
+        )
+    return snap
+
+
+ReadinessLoader = Callable[[Store, datetime], Mapping[str, Any]]
+
+
+def default_readiness_loader() -> ReadinessLoader | None:
+    """READINESS HOOK (the single call site): ``auditor.readiness.load_all_readiness``.
+
+    Returns ``None`` while that module does not exist; the two readiness metrics are then
+    simply not exported.
+    """
+    try:
+        module = importlib.import_module("auditor.readiness")
+    except ImportError:
+        return None
+    loader: ReadinessLoader | None = getattr(module, "load_all_readiness", None)
+    return loader
+
+
+def _ready_value(verdict: Any) -> float:
+    """``ready`` and ``ready_with_warnings`` pass the gate (exit 0); anything else does not."""
+    return (
+        1.0 if str(getattr(verdict, "value", verdict)) in ("ready", "ready_with_warnings") else 0.0
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+class StoreCollector(Collector):
+    """Custom collector over the latest-state table; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        readiness: ReadinessLoader | None = None,
+    ) -> None:
+        self.store = store
+        self.now = now
+        self.readiness = readiness
+
+    def describe(self) -> Iterable[Metric]:
+        """Names and types only: registration must not query the database."""
+        return list(_families(readiness=self.readiness is not None).values())
+
+    def collect(self) -> Iterable[Metric]:
+        started = time.perf_counter()
+        now = self.now()
+        try:
+            snap = read_snapshot(self.store)
+            readiness = self.readiness(self.store, now) if self.readiness else None
+        except Exception as exc:  # a scrape must still answer (with the failure visible)
+            log.error("metrics_store_read_failed", error=repr(exc))
+            yield from self._scrape_status(False, started)
+            return
+        families = _families(readiness=readiness is not None)
+        _fill_checks(families, snap.checks, now)
+        _fill_counters(families, snap)
+        if readiness is not None:
+            _fill_readiness(families, snap.checks, readiness)
+        yield from families.values()
+        yield from self._scrape_status(True, started)
+
+    @staticmethod
+    def _scrape_status(ok: bool, started: float) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "auditor_store_scrape_success",
+            "1 when this scrape could read the store, else 0",
+            value=1.0 if ok else 0.0,
+        )
+        yield GaugeMetricFamily(
+            "auditor_store_scrape_duration_seconds",
+            "Time this scrape spent reading the store",
+            value=time.perf_counter() - started,
+        )
+
+
+def _families(*, readiness: bool) -> dict[str, Any]:
+    """Empty families (GaugeMetricFamily / CounterMetricFamily), keyed by a short name."""
+    f: dict[str, Any] = {
+        "status": GaugeMetricFamily(
+            "auditor_check_status",
+            "Effective check state, state-set style: 1 for the current state, 0 for the others",
+            labels=[*CHECK_LABELS, "status"],
+        ),
+        "success": GaugeMetricFamily(
+            "auditor_check_success",
+            "1 when the check's effective state is pass or warn, 0 for fail or error "
+            "(absent while unknown: never run or stale)",
+            labels=CHECK_LABELS,
+        ),
+        "duration": GaugeMetricFamily(
+            "auditor_check_duration_seconds",
+            "Duration of the check's last run",
+            labels=CHECK_LABELS,
+        ),
+        "last_run": GaugeMetricFamily(
+            "auditor_check_last_run_timestamp_seconds",
+            "Start time of the check's last run (Unix time)",
+            labels=CHECK_LABELS,
+        ),
+        "cert": GaugeMetricFamily(
+            "auditor_tls_cert_expiry_timestamp_seconds",
+            "notAfter of the leaf certificate the tls check saw last (Unix time)",
+            labels=["service", "check"],
+        ),
+        "headers": GaugeMetricFamily(
+            "auditor_headers_score",
+            "HTTP Observatory score (algorithm 5) of the headers check's last run",
+            labels=["service", "check"],
+        ),
+        "runs": CounterMetricFamily(
+            "auditor_runs",
+            "Check runs stored, by kind and raw run status (all nodes, since the database began)",
+            labels=["kind", "status"],
+        ),
+        "deliveries": CounterMetricFamily(
+            "auditor_alert_deliveries",
+            "Alert deliveries that reached a final result, by receiver",
+            labels=["receiver", "result"],
+        ),
+        "outbox": GaugeMetricFamily(
+            "auditor_outbox_pending",
+            "Alert work not done yet: unprocessed transitions and pending deliveries",
+            labels=["queue"],
+        ),
+        "checks": GaugeMetricFamily(
+            "auditor_checks",
+            "Enabled checks, by kind and effective state",
+            labels=["kind", "status"],
+        ),
+    }
+    if readiness:
+        f["score"] = GaugeMetricFamily(
+            "auditor_service_readiness_score",
+            "Readiness score of the service, 0-100 (DESIGN §6)",
+            labels=["service"],
+        )
+        f["ready"] = GaugeMetricFamily(
+            "auditor_service_ready",
+            "1 when the service's verdict is ready or ready_with_warnings, else 0",
+            labels=["service"],
+        )
+    return f
+
+
+def _fill_checks(f: dict[str, Any], rows: Iterable[CheckRow], now: datetime) -> None:
+    status, success = f["status"], f["success"]
+    duration, last_run = f["duration"], f["last_run"]
+    per_kind: dict[tuple[str, str], int] = {}
+    for row in rows:
+        labels = [row.service, row.check, row.kind]
+        shown = effective(row.state or "unknown", row.last_run_at, row.interval_s, now)
+        if shown not in STATES:
+            shown = "unknown"
+        per_kind[(row.kind, shown)] = per_kind.get((row.kind, shown), 0) + 1
+        for state in STATES:
+            status.add_metric([*labels, state], 1.0 if state == shown else 0.0)
+        if shown != "unknown":
+            success.add_metric(labels, 1.0 if shown in ("pass", "warn") else 0.0)
+        if row.last_run_at is not None:
+            last_run.add_metric(labels, row.last_run_at.timestamp())
+            if row.last_duration_ms is not None:
+                duration.add_metric(labels, row.last_duration_ms / 1000.0)
+        if row.kind == "tls":
+            not_after = _number(row.metrics.get("not_after_ts"))
+            if not_after is not None:
+                f["cert"].add_metric([row.service, row.check], not_after)
+        elif row.kind == "headers":
+            score = _number(row.metrics.get("score"))
+            if score is not None:
+                f["headers"].add_metric([row.service, row.check], score)
+    for (kind, state), n in sorted(per_kind.items()):
+        f["checks"].add_metric([kind, state], float(n))
+
+
+def _fill_counters(f: dict[str, Any], snap: Snapshot) -> None:
+    runs = dict(snap.counters.get("runs", {}))
+    for kind in {k for k, _ in runs} | {row.kind for row in snap.checks}:
+        for status in RUN_STATUSES:
+            runs.setdefault((kind, status), 0)
+    for (kind, status), total in sorted(runs.items()):
+        f["runs"].add_metric([kind, status], float(total))
+    for (receiver, result), total in sorted(snap.counters.get("alert_deliveries", {}).items()):
+        f["deliveries"].add_metric([receiver, result], float(total))
+    f["outbox"].add_metric(["transitions"], float(snap.transitions_pending))
+    f["outbox"].add_metric(["deliveries"], float(snap.deliveries_pending))
+
+
+def _fill_readiness(
+    f: dict[str, Any], rows: Iterable[CheckRow], readiness: Mapping[str, Any]
+) -> None:
+    names = {row.service_id: row.service for row in rows}
+    for service_id, item in readiness.items():
+        name = names.get(service_id)
+        if name is None:  # disabled / removed service, or one without enabled checks
+            name = getattr(item, "service", None) or getattr(item, "name", None)
+        if not isinstance(name, str):
+            continue
+        score = _number(getattr(item, "score", None))
+        if score is not None:
+            f["score"].add_metric([name], score)
+        f["ready"].add_metric([name], _ready_value(getattr(item, "verdict", None)))
+
+
+class WorkerMetrics(Collector):
+    """This process's own observations; histograms live on a private registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.scheduler_lag = Histogram(
+            "auditor_scheduler_lag_seconds",
+            "Delay between a check's due time and the moment a worker started it",
+            buckets=LAG_BUCKETS,
+            registry=self.registry,
+        )
+        self.run_duration = Histogram(
+            "auditor_run_duration_seconds",
+            "Wall-clock duration of check runs in this process, by kind",
+            ["kind"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+
+    def observe_lag(self, seconds: float) -> None:
+        self.scheduler_lag.observe(max(0.0, seconds))
+
+    def observe_run(self, kind: str, seconds: float) -> None:
+        self.run_duration.labels(kind=kind).observe(max(0.0, seconds))
+
+    def describe(self) -> Iterable[Metric]:
+        return self.registry.collect()
+
+    def collect(self) -> Iterable[Metric]:
+        return self.registry.collect()
+
+
+def build_registry(
+    store: Store,
+    *,
+    worker_metrics: WorkerMetrics | None = None,
+    readiness: ReadinessLoader | bool | None = True,
+    now: Callable[[], datetime] = utcnow,
+    process: bool = True,
+) -> CollectorRegistry:
+    """A dedicated registry for ``/metrics``; ``readiness=True`` uses the default loader."""
+    loader = default_readiness_loader() if readiness is True else readiness or None
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(StoreCollector(store, now=now, readiness=loader))
+    if worker_metrics is not None:
+        registry.register(worker_metrics)
+    if process:
+        ProcessCollector(registry=registry)
+    return registry
