@@ -182,6 +182,8 @@ async def main_handshake(
             return addr, await handshake(addr, port, host, permissive_context(), remaining)
         except ProbeError as exc:  # TCP failed on this address: try the next one
             last = exc
+        except TimeoutError:  # an OSError subclass, but it means "no answer", not "no TLS"
+            raise
         except (ssl.SSLError, OSError, EOFError, asyncio.IncompleteReadError) as exc:
             raise ProbeError(
                 "tls",
@@ -202,6 +204,8 @@ async def strict_verify(
         return {"ok": False, "code": exc.verify_code, "message": exc.verify_message}
     except ProbeError as exc:
         return {"ok": None, "code": None, "message": exc.message}
+    except TimeoutError:
+        return {"ok": None, "code": None, "message": "no answer before the deadline"}
     except (ssl.SSLError, OSError, EOFError, asyncio.IncompleteReadError) as exc:
         return {"ok": False, "code": None, "message": describe_handshake_error(exc)}
     return {"ok": True, "code": 0, "message": "ok"}

@@ -147,3 +147,9 @@ async def test_policy_block_is_an_error(ports: dict[str, int]) -> None:
     result = await probe(ports["clean"], prober=HttpProber(policy))
     assert str(result.status) == "error"
     assert result.error_kind == "blocked_by_policy"
+
+
+def test_registered() -> None:
+    from checks.registry import get_check
+
+    assert isinstance(get_check("exposure"), ExposureCheck)

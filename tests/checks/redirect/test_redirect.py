@@ -134,3 +134,9 @@ def test_http_url_building() -> None:
     assert http_url("https://[::1]/", "a", 8080) == ("http://[::1]:8080/a", "::1")
     with pytest.raises(ValueError):
         RedirectOptions(bogus=1)  # type: ignore[call-arg]
+
+
+def test_registered() -> None:
+    from checks.registry import get_check
+
+    assert isinstance(get_check("redirect"), RedirectCheck)

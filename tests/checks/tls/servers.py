@@ -84,6 +84,18 @@ def plain_http_server() -> ThreadedServer:
     return ThreadedServer(handle)
 
 
+def silent_server() -> ThreadedServer:
+    """Accepts TCP, reads, never answers: a handshake must end at the check's deadline."""
+
+    def handle(conn: socket.socket) -> None:
+        conn.settimeout(10)
+        with contextlib.suppress(OSError):
+            while conn.recv(4096):
+                pass
+
+    return ThreadedServer(handle)
+
+
 def static_http_server(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> ThreadedServer:
     """Minimal HTTP/1.1 server: path -> (status, headers, body); 404 otherwise."""
 
