@@ -309,7 +309,7 @@ def verify_rule(facts: Mapping[str, Any], already: Sequence[Result]) -> list[Res
             RunStatus.FAIL,
             "verify_failed",
             Severity.HIGH,
-            f"a strict TLS client rejects the certificate: {verdict.get('message')}",
+            f"a strict TLS client (system OpenSSL defaults) cannot connect: {verdict.get('message')}",
         )
     ]
 
