@@ -108,7 +108,8 @@ def evaluate(facts: Mapping[str, Any], grace: float, lock_max_age: float) -> Out
                     Finding(
                         "migrations.table_missing",
                         Severity.HIGH,
-                        f"no {tool} ledger table ({table}) in the database: "
+                        f"no {'migration' if tool == 'auto' else tool} ledger table ({table}) "
+                        "in the database: "
                         "migrations were never run here, or the DSN points at the wrong database",
                     ),
                 )

@@ -182,3 +182,37 @@ async def test_unreachable_never_shows_password(tmp_path: Path) -> None:
     assert codes(result) == {"migrations.unreachable"}
     assert "S3cretPassw0rd" not in str(result.to_dict())
     assert "$X_DSN" in result.summary
+
+
+async def test_probe_never_waits_on_a_held_lock(db: LiveDb) -> None:
+    """A deploy holding the ledger locked must cost the probe its timeout, not hang it."""
+    import time
+
+    sql, _ = build("flyway", db.dialect, "clean")
+    db.run(sql)
+    cur = db.conn.cursor()
+    if db.dialect == "postgresql":
+        cur.execute("BEGIN")
+        cur.execute("LOCK TABLE flyway_schema_history IN ACCESS EXCLUSIVE MODE")
+    elif db.dialect == "mysql":
+        cur.execute("LOCK TABLES flyway_schema_history WRITE")
+    else:
+        cur.execute("BEGIN EXCLUSIVE")
+    try:
+        check = MigrationsCheck()
+        opts = check.Options.model_validate({"tool": "flyway", "dsn_env": "D"})
+        target = Target("svc", "https://svc.example", "migrations", "migrations")
+        t0 = time.monotonic()
+        result = await run_check(
+            check, target, opts, prober=HttpProber(), timeout=2, environ={"D": db.dsn}
+        )
+        elapsed = time.monotonic() - t0
+    finally:
+        if db.dialect == "mysql":
+            cur.execute("UNLOCK TABLES")
+        else:
+            cur.execute("ROLLBACK")
+        cur.close()
+    assert result.status is RunStatus.ERROR, result.to_dict()
+    assert codes(result) == {"migrations.unreachable"}, result.to_dict()
+    assert elapsed < 4.0
