@@ -71,7 +71,7 @@ class AuditorSettings(_Model):
     @classmethod
     def _listen(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError('must be "host:port", e.g. "127.0.0.1:8080"')
         return value
 

@@ -287,7 +287,7 @@ class Store:
             ).all()
             claims = []
             for chk, svc in rows:
-                lease_until = now + timedelta(seconds=max(lease_s, chk.timeout_s + 30.0))
+                lease_until = now + timedelta(seconds=max(lease_s, chk.timeout_s + 10.0))
                 chk.lease_owner = worker
                 chk.lease_until = lease_until
                 s.add(chk)

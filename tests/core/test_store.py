@@ -79,7 +79,7 @@ def test_claims_are_exclusive_until_the_lease_expires(db_url: str) -> None:
     first = store.claim_due("w1", now, 10, 60)
     assert len(first) == 1
     assert store.claim_due("w2", now, 10, 60) == []
-    # the lease (at least timeout + 30 s) expires: another worker takes the same due time over
+    # the lease (at least timeout + 10 s) expires: another worker takes the same due time over
     taken = store.claim_due("w2", now + timedelta(seconds=61), 10, 60)
     assert [c.due_at for c in taken] == [first[0].due_at]
     # both report: only one run is stored for that due time
