@@ -1,0 +1,50 @@
+"""The demo a new user sees: one service fully ready, one broken in every checklist area."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from auditor.audit import run_audit
+from auditor.config import load_config
+from auditor.demo import _sign_checklist, prepare
+from auditor.store import Store
+
+
+@pytest.fixture
+def demo_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], object]:
+    path, servers, environ = prepare(tmp_path, "127.0.0.1:0")
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    try:
+        config = load_config(path, environ=os.environ)
+        store = Store(config.auditor.database_url)
+        store.sync_config(config)
+        _sign_checklist(store, "payments-api")
+        results = asyncio.run(run_audit(config, store))
+    finally:
+        for server in servers:
+            server.stop()
+    return {(r.target.service, r.target.check): r for r in results}
+
+
+def test_demo_shows_a_ready_and_a_broken_service(demo_results: dict) -> None:
+    healthy = {k: v for k, v in demo_results.items() if k[0] == "payments-api"}
+    broken = {k[1]: v for k, v in demo_results.items() if k[0] == "orders-api"}
+    assert len(healthy) == 12 and len(broken) == 12
+    assert {k: str(r.status) for k, r in healthy.items() if str(r.status) != "pass"} == {}
+    codes = {name: {f.code for f in r.findings} for name, r in broken.items()}
+    assert {"tls.expiring", "tls.self_signed", "tls.hostname_mismatch"} <= codes["tls"]
+    assert "headers.content-security-policy" in codes["headers"]
+    assert "health.status" in codes["health"]
+    assert "redirect.missing" in codes["redirect"]
+    assert "exposure.stack_trace" in codes["exposure"]
+    assert "exposure.server_version" in codes["exposure"]
+    assert "migrations.pending" in codes["migrations"]
+    assert "backups.too_old" in codes["backups"]
+    assert {"env.missing", "env.placeholder", "env.debug_enabled"} <= codes["env"]
+    assert codes["load-testing"] == {"attestation.missing"}
+    assert all(str(r.status) == "fail" for r in broken.values())
