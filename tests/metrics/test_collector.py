@@ -150,10 +150,23 @@ def test_runs_total_survives_a_restart_and_history_pruning(store: Store, tmp_pat
 
 def test_disabled_and_removed_checks_leave_no_series(store: Store) -> None:
     reg = registry_for(store)
-    assert value(reg, "auditor_check_status", service="shop", check="off", kind="health",
-                 status="unknown") is None
-    assert value(reg, "auditor_check_status", service="shop", check="down", kind="health",
-                 status="fail") == 1.0
+    assert (
+        value(
+            reg,
+            "auditor_check_status",
+            service="shop",
+            check="off",
+            kind="health",
+            status="unknown",
+        )
+        is None
+    )
+    assert (
+        value(
+            reg, "auditor_check_status", service="shop", check="down", kind="health", status="fail"
+        )
+        == 1.0
+    )
     remaining = dict(SERVICES[0])
     remaining["checks"] = [c for c in SERVICES[0]["checks"] if c["name"] != "down"]  # type: ignore[index, attr-defined]
     store.sync_config(parse_config({"services": [remaining]}, environ={}), now=NOW)
@@ -192,8 +205,10 @@ def test_a_store_failure_still_answers_with_scrape_success_zero(tmp_path: Path) 
     store = Broken(f"sqlite:///{tmp_path}/x.db")
     reg = registry_for(store)
     assert value(reg, "auditor_store_scrape_success") == 0.0
-    assert value(reg, "auditor_check_status", service="shop", check="up", kind="health",
-                 status="pass") is None
+    assert (
+        value(reg, "auditor_check_status", service="shop", check="up", kind="health", status="pass")
+        is None
+    )
     store.close()
 
 
@@ -230,7 +245,9 @@ def test_readiness_metrics_come_from_the_readiness_loader(store: Store) -> None:
         sid = s.execute(sa.select(Service.id)).scalar_one()
     reg = CollectorRegistry()
     reg.register(
-        StoreCollector(store, now=lambda: NOW, readiness=lambda _s, _n: {sid: Item(62, "not_ready")})
+        StoreCollector(
+            store, now=lambda: NOW, readiness=lambda _s, _n: {sid: Item(62, "not_ready")}
+        )
     )
     assert value(reg, "auditor_service_readiness_score", service="shop") == 62.0
     assert value(reg, "auditor_service_ready", service="shop") == 0.0
