@@ -1,0 +1,40 @@
+"""POST through the policy-enforcing prober (the address policy applies to receivers too)."""
+
+from __future__ import annotations
+
+from auditor.alerting.base import DeliveryError, scrub
+from auditor.httpprobe import HttpProber
+from checks.base import ProbeError
+
+
+async def post(
+    prober: HttpProber,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    secrets: list[str | None],
+) -> int:
+    """POST ``body``; a 2xx answer is delivered, anything else raises (retryable)."""
+    try:
+        res = await prober.fetch(
+            url,
+            method="POST",
+            content=body,
+            headers={"User-Agent": "deployment-auditor", **headers},
+            timeout=timeout,
+            follow_redirects=False,
+            body_cap=64 * 1024,
+            truncate=True,
+        )
+    except ProbeError as exc:
+        permanent = exc.error_kind in ("blocked_by_policy", "config")
+        raise DeliveryError(
+            f"{exc.error_kind}: {scrub(exc.message, [url, *secrets])}", permanent=permanent
+        ) from exc
+    except Exception as exc:  # pragma: no cover - the prober classifies errors
+        raise DeliveryError(scrub(f"{type(exc).__name__}: {exc}", [url, *secrets])) from exc
+    if not 200 <= res.status < 300:
+        snippet = scrub(res.body[:200].decode("utf-8", "replace"), [url, *secrets])
+        raise DeliveryError(f"HTTP {res.status}: {snippet}", status_code=res.status)
+    return res.status
