@@ -110,12 +110,26 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        alerts: asyncio.Task[None] | None = None
+        if worker is not None:
+            from auditor.alerting.dispatcher import Dispatcher
+
+            dispatcher = Dispatcher(store, config, prober, node_id=worker.worker_id)
+            alerts = asyncio.create_task(dispatcher.run(stop), name="alert-dispatcher")
         try:
             if worker is not None:
                 await worker.run(stop)
             else:
                 await stop.wait()
         finally:
+            stop.set()
+            if alerts is not None:
+                try:
+                    await asyncio.wait_for(alerts, timeout=15.0)
+                except (TimeoutError, asyncio.CancelledError):
+                    log.warning("alert_dispatcher_stop_timeout")
+                except Exception as exc:
+                    log.error("alert_dispatcher_failed", error=repr(exc))
             await prober.aclose()
 
     try:
