@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import col
 
 from auditor.config import parse_config
 from auditor.metrics import StoreCollector, build_registry
@@ -225,7 +226,7 @@ ODD_NAMES = [
 @pytest.mark.parametrize("odd", ODD_NAMES)
 def test_label_values_are_escaped_and_round_trip(store: Store, odd: str) -> None:
     with store.write() as s:
-        s.execute(sa.update(Service).where(Service.name == "shop").values(name=odd))
+        s.execute(sa.update(Service).where(col(Service.name) == "shop").values(name=odd))
     text = generate_latest(registry_for(store)).decode()
     found = {
         sample.labels["service"]
@@ -242,7 +243,7 @@ def test_readiness_metrics_come_from_the_readiness_loader(store: Store) -> None:
             self.score, self.verdict = score, verdict
 
     with store.read() as s:
-        sid = s.execute(sa.select(Service.id)).scalar_one()
+        sid = s.execute(sa.select(col(Service.id))).scalar_one()
     reg = CollectorRegistry()
     reg.register(
         StoreCollector(
@@ -258,3 +259,37 @@ def test_readiness_metrics_come_from_the_readiness_loader(store: Store) -> None:
         )
     )
     assert value(reg2, "auditor_service_ready", service="shop") == 1.0
+
+
+def test_counters_are_kept_by_the_database_on_every_backend(db_url: str) -> None:
+    """The triggers of migration m001 count runs and final deliveries (SQLite and PostgreSQL)."""
+    store = make_store(db_url, SERVICES, now=T0)
+    try:
+        run_round(store, T0, {("shop", "up"): "pass", ("shop", "down"): "fail"})
+        # a second run of "up" at its next due time
+        run_round(store, T0 + timedelta(minutes=5), {("shop", "up"): "pass"})
+        with store.write() as s:
+            s.execute(
+                sa.text(
+                    "INSERT INTO alert_delivery (id, transition_id, receiver, purpose, status,"
+                    " attempts, payload, created_at, updated_at) VALUES"
+                    " ('d1', 't1', 'ops', 'notify', 'pending', 0, '{}', :t, :t),"
+                    " ('d2', 't2', 'ops', 'notify', 'suppressed', 0, '{}', :t, :t)"
+                ),
+                {"t": T0.replace(tzinfo=None)},
+            )
+        with store.write() as s:
+            s.execute(sa.text("UPDATE alert_delivery SET attempts = 1 WHERE id = 'd1'"))
+            s.execute(sa.text("UPDATE alert_delivery SET status = 'delivered' WHERE id = 'd1'"))
+        reg = registry_for(store, T0 + timedelta(minutes=6))
+        assert value(reg, "auditor_runs_total", kind="health", status="pass") == 2.0
+        assert value(reg, "auditor_runs_total", kind="health", status="fail") == 1.0
+        assert (
+            value(reg, "auditor_alert_deliveries_total", receiver="ops", result="delivered") == 1.0
+        )
+        assert (
+            value(reg, "auditor_alert_deliveries_total", receiver="ops", result="suppressed") == 1.0
+        )
+        assert value(reg, "auditor_outbox_pending", queue="deliveries") == 0.0
+    finally:
+        store.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlmodel import col
 
 from auditor.models import Service
 from auditor.store import Store
@@ -44,7 +45,7 @@ def test_check_metrics_is_clean_with_odd_service_names(populated: Store) -> None
     with populated.write() as s:
         s.execute(
             sa.update(Service)
-            .where(Service.name == "billing")
+            .where(col(Service.name) == "billing")
             .values(name='we"ird\\name\nwith ünïcode')
         )
     app, _ = make_app(populated)
