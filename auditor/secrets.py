@@ -76,7 +76,9 @@ def decrypt_json(token: str, environ: Mapping[str, str] | None = None) -> dict[s
     try:
         data = json.loads(cipher(environ).decrypt(token.encode()))
     except InvalidToken as exc:
-        raise SecretUndecryptable("stored secret does not decrypt under AUDITOR_SECRET_KEY") from exc
+        raise SecretUndecryptable(
+            "stored secret does not decrypt under AUDITOR_SECRET_KEY"
+        ) from exc
     return dict(data) if isinstance(data, dict) else {}
 
 
@@ -85,7 +87,9 @@ def rotate_token(token: str, environ: Mapping[str, str] | None = None) -> str:
     try:
         return cipher(environ).rotate(token.encode()).decode()
     except InvalidToken as exc:
-        raise SecretUndecryptable("stored secret does not decrypt under AUDITOR_SECRET_KEY") from exc
+        raise SecretUndecryptable(
+            "stored secret does not decrypt under AUDITOR_SECRET_KEY"
+        ) from exc
 
 
 # -- which option values are secrets ------------------------------------------------------
@@ -130,9 +134,7 @@ def split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
 
 
 def _secret_header(name: str, value: Any) -> bool:
-    return bool(_SECRET_HEADER.search(name)) or (
-        isinstance(value, str) and url_has_secret(value)
-    )
+    return bool(_SECRET_HEADER.search(name)) or (isinstance(value, str) and url_has_secret(value))
 
 
 def merge_options(plain: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,10 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
 
+    from web import api
+
+    api.init_app(app)
+
     from auditor.metrics.http import init_metrics
 
     init_metrics(

@@ -1,0 +1,380 @@
+"""``/services``: CRUD (PATCH partial, PUT full, DELETE soft) and ``/services/{id}/readiness``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from auditor.config import ServiceModel
+from auditor.models import Check, CheckState, Service, utcnow
+from web import get_store
+from web.api import bp
+from web.api.envelope import ApiError, Filter, ListSpec, not_found, ok, parse_list_args
+from web.api.openapi import route
+from web.api.query import paginate
+from web.api.schemas import ReadinessOut, ServiceCreate, ServiceOut, ServicePatch, validation_error
+
+STATES = ("pass", "warn", "fail", "error", "unknown")
+
+
+def _has_state(stmt: Any, value: str) -> Any:
+    sub = (
+        select(CheckState.check_id)
+        .join(Check, col(Check.id) == col(CheckState.check_id))
+        .where(
+            col(CheckState.service_id) == col(Service.id),
+            col(CheckState.state) == value,
+            col(Check.deleted_at).is_(None),
+        )
+    )
+    return stmt.where(sa.exists(sub))
+
+
+LIST_SPEC = ListSpec(
+    sort_fields=("name", "environment", "created_at", "updated_at"),
+    default_sort="name",
+    filters={
+        "name": Filter(column=Service.name),
+        "environment": Filter(column=Service.environment),
+        "owner": Filter(column=Service.owner),
+        "enabled": Filter("bool", column=Service.enabled),
+        "public": Filter("bool", column=Service.public),
+        "source": Filter("enum", ("config", "api"), column=Service.source),
+        "state": Filter(
+            "enum",
+            STATES,
+            description="services with at least one check in this state",
+            apply=_has_state,
+        ),
+        "include_deleted": Filter(
+            "bool", description="also list soft-deleted services", apply=lambda st, v: st
+        ),
+    },
+)
+
+LINKS = {
+    "GetService": {
+        "operationId": "getService",
+        "parameters": {"service_id": "$response.body#/data/id"},
+    },
+    "UpdateService": {
+        "operationId": "patchService",
+        "parameters": {"service_id": "$response.body#/data/id"},
+    },
+    "DeleteService": {
+        "operationId": "deleteService",
+        "parameters": {"service_id": "$response.body#/data/id"},
+    },
+    "ListChecks": {
+        "operationId": "listChecks",
+        "parameters": {"service_id": "$response.body#/data/id"},
+    },
+    "CreateCheck": {
+        "operationId": "createCheck",
+        "parameters": {"service_id": "$response.body#/data/id"},
+    },
+    "Readiness": {
+        "operationId": "getReadiness",
+        "parameters": {"service_id": "$response.body#/data/id"},
+    },
+}
+
+
+def service_json(svc: Service) -> dict[str, Any]:
+    return ServiceOut.model_validate(svc, from_attributes=True).model_dump(mode="json")
+
+
+def load_service(s: Session, service_id: str, *, include_deleted: bool = False) -> Service:
+    svc = s.get(Service, service_id)
+    if svc is None or (svc.deleted_at is not None and not include_deleted):
+        raise not_found("service")
+    return svc
+
+
+def _normalise(values: dict[str, Any]) -> dict[str, Any]:
+    """Run the config file's own service validation (same rules as ``[[services]]``)."""
+    try:
+        model = ServiceModel.model_validate({**values, "checks": []})
+    except ValidationError as exc:
+        raise validation_error(
+            {".".join(map(str, e["loc"])) or "body": str(e.get("msg")) for e in exc.errors()}
+        ) from exc
+    out = model.model_dump()
+    out.pop("checks", None)
+    return out
+
+
+def _ensure_api_managed(svc: Service) -> None:
+    if svc.source == "config":
+        raise ApiError(
+            409,
+            "managed_by_config",
+            "this service is defined in the configuration file; change it there",
+        )
+
+
+def _name_taken(s: Session, name: str, exclude_id: str | None = None) -> bool:
+    stmt = select(Service.id).where(col(Service.name) == name)
+    if exclude_id:
+        stmt = stmt.where(col(Service.id) != exclude_id)
+    return s.exec(stmt).first() is not None
+
+
+def _conflict(name: str) -> ApiError:
+    return ApiError(
+        409,
+        "conflict",
+        f"a service named {name!r} already exists (possibly deleted)",
+        [{"field": "name", "message": "already exists"}],
+    )
+
+
+@route(
+    bp,
+    "/services",
+    "GET",
+    op_id="listServices",
+    summary="List services",
+    tag="services",
+    response=ServiceOut,
+    many=True,
+    list_spec=LIST_SPEC,
+)
+def list_services() -> Response:
+    page, sort, filters = parse_list_args(LIST_SPEC)
+    stmt = select(Service)
+    if not filters.pop("include_deleted", False):
+        stmt = stmt.where(col(Service.deleted_at).is_(None))
+    with get_store().read() as s:
+        return paginate(s, stmt, Service, LIST_SPEC, page, sort, filters, service_json)
+
+
+@route(
+    bp,
+    "/services",
+    "POST",
+    op_id="createService",
+    summary="Create a service",
+    tag="services",
+    role="operator",
+    body=ServiceCreate,
+    response=ServiceOut,
+    status=201,
+    errors=(409,),
+    links=LINKS,
+)
+def create_service(body: ServiceCreate) -> Response:
+    values = _normalise(body.model_dump())
+    now = utcnow()
+    svc = Service(**values, source="api", created_at=now, updated_at=now)
+    try:
+        with get_store().write() as s:
+            if _name_taken(s, svc.name):
+                raise _conflict(svc.name)
+            s.add(svc)
+    except sa.exc.IntegrityError as exc:
+        raise _conflict(svc.name) from exc
+    return ok(service_json(svc), 201)
+
+
+@route(
+    bp,
+    "/services/{service_id}",
+    "GET",
+    op_id="getService",
+    summary="Get a service",
+    tag="services",
+    response=ServiceOut,
+)
+def get_service(service_id: str) -> Response:
+    with get_store().read() as s:
+        return ok(service_json(load_service(s, service_id)))
+
+
+def _update(service_id: str, values: dict[str, Any]) -> Response:
+    now = utcnow()
+    try:
+        with get_store().write() as s:
+            svc = load_service(s, service_id)
+            _ensure_api_managed(svc)
+            merged = _normalise({k: getattr(svc, k) for k in ServiceCreate.model_fields} | values)
+            if merged["name"] != svc.name and _name_taken(s, merged["name"], svc.id):
+                raise _conflict(merged["name"])
+            for key, value in merged.items():
+                setattr(svc, key, value)
+            svc.updated_at = now
+            s.add(svc)
+    except sa.exc.IntegrityError as exc:
+        raise _conflict(str(values.get("name"))) from exc
+    return ok(service_json(svc))
+
+
+@route(
+    bp,
+    "/services/{service_id}",
+    "PUT",
+    op_id="replaceService",
+    summary="Replace a service (full update; omitted keys take their defaults)",
+    tag="services",
+    role="operator",
+    body=ServiceCreate,
+    response=ServiceOut,
+    errors=(409,),
+)
+def replace_service(service_id: str, body: ServiceCreate) -> Response:
+    return _update(service_id, body.model_dump())
+
+
+@route(
+    bp,
+    "/services/{service_id}",
+    "PATCH",
+    op_id="patchService",
+    summary="Update some fields of a service",
+    tag="services",
+    role="operator",
+    body=ServicePatch,
+    response=ServiceOut,
+    errors=(409,),
+)
+def patch_service(service_id: str, body: ServicePatch) -> Response:
+    return _update(service_id, body.model_dump(exclude_unset=True))
+
+
+@route(
+    bp,
+    "/services/{service_id}",
+    "DELETE",
+    op_id="deleteService",
+    summary="Delete a service (soft: history is kept, checks stop)",
+    tag="services",
+    role="operator",
+    response=ServiceOut,
+    errors=(409,),
+)
+def delete_service(service_id: str) -> Response:
+    now = utcnow()
+    with get_store().write() as s:
+        svc = load_service(s, service_id)
+        _ensure_api_managed(svc)
+        svc.deleted_at = now
+        svc.enabled = False
+        svc.updated_at = now
+        s.add(svc)
+        for chk in s.exec(select(Check).where(col(Check.service_id) == svc.id)).all():
+            if chk.deleted_at is None:
+                chk.deleted_at = now
+                chk.enabled = False
+                chk.updated_at = now
+                s.add(chk)
+    return ok(service_json(svc))
+
+
+# -- readiness --------------------------------------------------------------------------------
+
+
+def compute_readiness(service_id: str, now: datetime) -> dict[str, Any]:
+    """READINESS HOOK: the single place the API asks for a service's readiness.
+
+    Uses ``auditor.readiness.load_service_readiness`` (DESIGN §6) when present; otherwise a
+    provisional score from the latest states so the endpoint and its schema already work.
+    """
+    store = get_store()
+    try:
+        from auditor import readiness
+    except ImportError:
+        return _provisional_readiness(store, service_id, now)
+    result = readiness.load_service_readiness(store, service_id, now)
+    return _jsonable(result)
+
+
+def _jsonable(value: Any) -> Any:
+    import dataclasses
+    import enum
+
+    from pydantic import BaseModel
+
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    if hasattr(value, "to_dict"):
+        return _jsonable(value.to_dict())
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+_WEIGHTS = {"critical": 4.0, "high": 3.0, "medium": 2.0, "low": 1.0, "info": 0.5}
+_CREDIT = {"pass": 1.0, "warn": 0.5}
+
+
+def _provisional_readiness(store: Any, service_id: str, now: datetime) -> dict[str, Any]:
+    from auditor.state import effective
+
+    with store.read() as s:
+        rows = s.exec(
+            select(Check, CheckState)
+            .join(CheckState, col(CheckState.check_id) == col(Check.id), isouter=True)
+            .where(col(Check.service_id) == service_id, col(Check.deleted_at).is_(None))
+        ).all()
+    checks = []
+    num = den = 0.0
+    states = []
+    for chk, st in rows:
+        if not chk.enabled:
+            continue
+        state = "unknown"
+        if st is not None:
+            state = effective(st.state, st.last_run_at, chk.interval_s, now)
+        weight = _WEIGHTS.get(chk.severity, 1.0)
+        den += weight
+        num += weight * _CREDIT.get(state, 0.0)
+        states.append(state)
+        checks.append({"check_id": chk.id, "name": chk.name, "kind": chk.kind, "state": state})
+    if not states:
+        verdict, score = "unknown", None
+    elif any(x in ("fail", "error") for x in states):
+        verdict, score = "not_ready", round(100 * num / den, 1)
+    elif "unknown" in states:
+        verdict, score = "unknown", round(100 * num / den, 1)
+    elif "warn" in states:
+        verdict, score = "ready_with_warnings", round(100 * num / den, 1)
+    else:
+        verdict, score = "ready", round(100 * num / den, 1)
+    return {
+        "service_id": service_id,
+        "score": score,
+        "verdict": verdict,
+        "level": None,
+        "checks": checks,
+        "provisional": True,
+    }
+
+
+@route(
+    bp,
+    "/services/{service_id}/readiness",
+    "GET",
+    op_id="getReadiness",
+    summary="Readiness of a service: score, verdict, level (DESIGN §6)",
+    tag="services",
+    response=ReadinessOut,
+)
+def get_readiness(service_id: str) -> Response:
+    with get_store().read() as s:
+        load_service(s, service_id)
+    data = compute_readiness(service_id, utcnow())
+    data.setdefault("service_id", service_id)
+    return ok(data)
