@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,7 +14,7 @@ from auditor.metrics import WorkerMetrics
 from auditor.store import Store
 from tests.metrics.support import T0, make_store, run_round
 
-POPULATED = [
+POPULATED: list[dict[str, Any]] = [
     {
         "name": "payments-api",
         "url": "https://127.0.0.1:9",
