@@ -8,6 +8,7 @@ close the web server and exit 0.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import ssl
 import threading
@@ -22,6 +23,35 @@ from auditor.store import Store
 from auditor.worker import Worker, make_worker_id
 
 log = structlog.get_logger("auditor.daemon")
+
+#: seconds between retention / roll-up passes, and the most one pass may take
+RETENTION_EVERY_S = 600.0
+RETENTION_MAX_S = 300.0
+
+
+async def retention_loop(store: Store, raw_s: float, stop: asyncio.Event) -> None:
+    """Roll up and expire history every few minutes, in a thread (short transactions)."""
+    from auditor.retention import RetentionPolicy, run_retention
+
+    raw_s = max(raw_s, 3600.0)
+    policy = RetentionPolicy(raw_s=raw_s, hourly_s=max(90 * 86400.0, raw_s * 2))
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=RETENTION_EVERY_S)
+        if stop.is_set():
+            return
+        try:
+            report = await asyncio.to_thread(
+                run_retention,
+                store,
+                None,
+                policy,
+                max_seconds=RETENTION_MAX_S,
+                should_stop=stop.is_set,
+            )
+            log.info("retention_pass", **{k: v for k, v in vars(report).items() if k != "notes"})
+        except Exception as exc:
+            log.error("retention_failed", error=repr(exc))
 
 
 class WebServer:
@@ -111,11 +141,15 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         alerts: asyncio.Task[None] | None = None
+        retention: asyncio.Task[None] | None = None
         if worker is not None:
             from auditor.alerting.dispatcher import Dispatcher
 
             dispatcher = Dispatcher(store, config, prober, node_id=worker.worker_id)
             alerts = asyncio.create_task(dispatcher.run(stop), name="alert-dispatcher")
+            retention = asyncio.create_task(
+                retention_loop(store, settings.retention, stop), name="retention"
+            )
         try:
             if worker is not None:
                 await worker.run(stop)
@@ -130,6 +164,10 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
                     log.warning("alert_dispatcher_stop_timeout")
                 except Exception as exc:
                     log.error("alert_dispatcher_failed", error=repr(exc))
+            if retention is not None:
+                # a running pass stops after its current short batch
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(retention, timeout=30.0)
             await prober.aclose()
 
     try:
