@@ -59,6 +59,10 @@ def create_app(
 
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
+    from web import auth, manage
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(manage.bp)
 
     from web import api
 

@@ -1,0 +1,569 @@
+"""Dashboard sign-in: server-side sessions, CSRF tokens, login rate limit, optional TOTP.
+
+- The cookie holds a random token; the database keeps only its SHA-256 (``web_session.id``),
+  so a database leak yields no usable session and logout / password change really end them
+  (the Uptime Kuma CVE-2023-44400 / -49804 lesson).
+- Cookie: ``__Host-auditor_session`` over HTTPS (``Secure``), ``auditor_session`` otherwise;
+  always ``HttpOnly`` and ``SameSite=Lax``. Flask's signed client-side session is not used.
+- Every POST form carries the session's CSRF token (the login form a double-submit token).
+- Failed logins are rate-limited in-process per (username, client address).
+- TOTP (RFC 6238, ``pyotp``) is optional per user; the secret is Fernet-encrypted with
+  ``auditor.secrets``; ten single-use recovery codes are stored as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from sqlmodel import col, select
+from werkzeug.wrappers import Response
+
+from auditor.auth import check_password, hash_password, role_at_least
+from auditor.models import User, WebSession, utcnow
+from web import get_config, get_store
+
+bp = Blueprint("auth", __name__)
+
+SESSION_IDLE = timedelta(hours=12)
+SESSION_ABSOLUTE = timedelta(days=7)
+LOGIN_CSRF_COOKIE = "auditor_login_csrf"
+RECOVERY_CODES = 10
+MIN_PASSWORD = 12
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- rate limit ---------------------------------------------------------------------------
+
+
+class LoginLimiter:
+    """Sliding window of failed attempts per key; ``blocked`` once ``limit`` are in the window."""
+
+    def __init__(self, limit: int = 5, window_s: float = 300.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._fails: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _prune(self, key: str, now: float) -> deque[float]:
+        q = self._fails.setdefault(key, deque())
+        while q and now - q[0] > self.window_s:
+            q.popleft()
+        return q
+
+    def retry_after(self, key: str, now: float | None = None) -> int:
+        """Seconds until another attempt is allowed (0 = allowed now)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            q = self._prune(key, now)
+            if len(q) < self.limit:
+                return 0
+            return max(1, int(self.window_s - (now - q[0])) + 1)
+
+    def fail(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._prune(key, now).append(now)
+            if len(self._fails) > 10_000:  # bound memory under a spray of usernames
+                for k in [k for k, q in self._fails.items() if not q][:5000]:
+                    del self._fails[k]
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._fails.pop(key, None)
+
+
+def limiter() -> LoginLimiter:
+    lim = current_app.extensions.get("auditor.login_limiter")
+    if lim is None:
+        lim = current_app.extensions["auditor.login_limiter"] = LoginLimiter()
+    return cast(LoginLimiter, lim)
+
+
+# -- sessions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str | None
+    username: str
+    role: str
+    csrf_token: str
+    session_id: str | None
+    totp_enabled: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user_id is None
+
+    def can(self, role: str) -> bool:
+        return role_at_least(self.role, role)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def is_https() -> bool:
+    return request.is_secure or bool(current_app.config.get("AUDITOR_FORCE_SECURE_COOKIES"))
+
+
+def cookie_name() -> str:
+    return "__Host-auditor_session" if is_https() else "auditor_session"
+
+
+def _set_cookie(response: Response, name: str, value: str, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=is_https(),
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def start_session(response: Response, user: User, *, mfa_pending: bool = False) -> str:
+    """Create a server-side session for ``user`` and set its cookie; return the CSRF token."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = utcnow()
+    with get_store().write() as s:
+        s.add(
+            WebSession(
+                id=_digest(token),
+                user_id=user.id,
+                csrf_token=csrf,
+                mfa_pending=mfa_pending,
+                created_at=now,
+                expires_at=now + (timedelta(minutes=10) if mfa_pending else SESSION_ABSOLUTE),
+                last_seen_at=now,
+            )
+        )
+    _set_cookie(response, cookie_name(), token, None)
+    return csrf
+
+
+def end_session(response: Response) -> None:
+    token = request.cookies.get(cookie_name())
+    if token:
+        with get_store().write() as s:
+            row = s.get(WebSession, _digest(token))
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = utcnow()
+                s.add(row)
+    response.delete_cookie(cookie_name(), path="/", secure=is_https(), samesite="Lax")
+
+
+def revoke_user_sessions(user_id: str, *, keep: str | None = None) -> int:
+    """End every live session of ``user_id`` (except ``keep``); returns how many."""
+    now = utcnow()
+    n = 0
+    with get_store().write() as s:
+        rows = s.exec(
+            select(WebSession).where(
+                WebSession.user_id == user_id, col(WebSession.revoked_at).is_(None)
+            )
+        ).all()
+        for row in rows:
+            if row.id != keep:
+                row.revoked_at = now
+                s.add(row)
+                n += 1
+    return n
+
+
+def _load_session(*, allow_pending: bool = False) -> tuple[WebSession, User] | None:
+    token = request.cookies.get(cookie_name())
+    if not token or len(token) > 256:
+        return None
+    now = utcnow()
+    store = get_store()
+    with store.read() as s:
+        row = s.get(WebSession, _digest(token))
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        if row.last_seen_at is not None and now - row.last_seen_at > SESSION_IDLE:
+            return None
+        if row.mfa_pending and not allow_pending:
+            return None
+        user = s.get(User, row.user_id)
+        if user is None or user.deleted_at is not None:
+            return None
+    if row.last_seen_at is None or (now - row.last_seen_at).total_seconds() > 60:
+        with store.write() as s:
+            fresh = s.get(WebSession, row.id)
+            if fresh is not None:
+                fresh.last_seen_at = now
+                s.add(fresh)
+    return row, user
+
+
+def current_principal() -> Principal | None:
+    """The signed-in user (cached per request), an anonymous viewer when allowed, or None."""
+    if "auditor_principal" in g:
+        return cast(Principal | None, g.auditor_principal)
+    loaded = _load_session()
+    principal: Principal | None = None
+    if loaded is not None:
+        row, user = loaded
+        principal = Principal(
+            user.id, user.username, user.role, row.csrf_token, row.id, bool(user.totp_secret)
+        )
+    elif get_config().auditor.anonymous_read:
+        principal = Principal(None, "anonymous", "viewer", "", None)
+    g.auditor_principal = principal
+    return principal
+
+
+def check_csrf(expected: str) -> None:
+    sent = request.form.get("csrf_token", "")
+    if not expected or not sent or not hmac.compare_digest(sent, expected):
+        abort(400, description="The form expired or did not come from this site; reload and retry.")
+
+
+def login_required(role: str = "viewer") -> Callable[[F], F]:
+    """Require a session with at least ``role``; POSTs must carry the session's CSRF token."""
+
+    def deco(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal is None or (principal.anonymous and role != "viewer"):
+                if request.method == "GET":
+                    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                abort(401)
+            if not principal.can(role):
+                abort(403)
+            if request.method == "POST":
+                check_csrf(principal.csrf_token)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return deco
+
+
+def _safe_next(target: str | None) -> str:
+    if not target:
+        return url_for("dashboard.overview")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("dashboard.overview")
+    if "\\" in target:
+        return url_for("dashboard.overview")
+    return target
+
+
+def _client_key(username: str) -> str:
+    return f"{username.lower()[:64]}|{request.remote_addr or '?'}"
+
+
+# -- TOTP and recovery codes --------------------------------------------------------------
+
+
+def _encrypt_secret(secret: str) -> str:
+    from auditor import secrets as vault
+
+    return vault.encrypt_json({"totp": secret})
+
+
+def _decrypt_secret(stored: str) -> str | None:
+    from auditor import secrets as vault
+
+    try:
+        return str(vault.decrypt_json(stored).get("totp") or "") or None
+    except (vault.SecretKeyMissing, vault.SecretUndecryptable):
+        return None
+
+
+def verify_totp(secret: str, code: str) -> bool:
+    import pyotp
+
+    code = code.replace(" ", "")
+    return code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").strip().lower().encode()).hexdigest()
+
+
+def new_recovery_codes() -> tuple[list[str], list[str]]:
+    plain = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
+    return plain, [_hash_code(c) for c in plain]
+
+
+def use_recovery_code(user_id: str, code: str) -> bool:
+    digest = _hash_code(code)
+    with get_store().write() as s:
+        user = s.get(User, user_id)
+        if user is None:
+            return False
+        codes = list(user.recovery_codes or [])
+        for stored in codes:
+            if hmac.compare_digest(stored, digest):
+                codes.remove(stored)
+                user.recovery_codes = codes
+                user.updated_at = utcnow()
+                s.add(user)
+                return True
+    return False
+
+
+# -- views --------------------------------------------------------------------------------
+
+
+def _login_csrf() -> str:
+    return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+
+
+def _render_login(error: str | None = None, status: int = 200, username: str = "") -> Response:
+    token = _login_csrf()
+    response = make_response(
+        render_template(
+            "auth/login.html",
+            error=error,
+            username=username,
+            login_csrf=token,
+            next=request.values.get("next", ""),
+        ),
+        status,
+    )
+    _set_cookie(response, LOGIN_CSRF_COOKIE, token, 3600)
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    if request.method == "GET":
+        return _render_login()
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    sent = request.form.get("csrf_token", "")
+    if not cookie or not hmac.compare_digest(cookie, sent):
+        return _render_login("The form expired; please try again.", 400)
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    if not username or not password:
+        return _render_login("Enter your username and password.", 400, username)
+    key = _client_key(username)
+    wait = limiter().retry_after(key)
+    if wait:
+        resp = _render_login(
+            f"Too many failed sign-in attempts. Try again in {wait} seconds.", 429, username
+        )
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+    with get_store().read() as s:
+        user = s.exec(
+            select(User).where(User.username == username, col(User.deleted_at).is_(None))
+        ).first()
+    if user is None:
+        check_password(_DUMMY_HASH(), password)  # same work whether or not the user exists
+        ok = False
+    else:
+        ok = check_password(user.password_hash, password)
+    if not ok or user is None:
+        limiter().fail(key)
+        return _render_login("Wrong username or password.", 401, username)
+    limiter().reset(key)
+    target = _safe_next(request.form.get("next"))
+    if user.totp_secret:
+        response = redirect(url_for("auth.login_totp", next=target))
+        start_session(response, user, mfa_pending=True)
+        return response
+    response = redirect(target)
+    start_session(response, user)
+    return response
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _DUMMY_HASH() -> str:
+    return _dummy_hash()
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+def login_totp() -> ResponseReturnValue:
+    loaded = _load_session(allow_pending=True)
+    if loaded is None or not loaded[0].mfa_pending:
+        return redirect(url_for("auth.login"))
+    row, user = loaded
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("auth/totp.html", csrf=row.csrf_token, next=target, error=None)
+    check_csrf(row.csrf_token)
+    key = _client_key(user.username) + "|totp"
+    wait = limiter().retry_after(key)
+    if wait:
+        return render_template(
+            "auth/totp.html",
+            csrf=row.csrf_token,
+            next=target,
+            error=f"Too many wrong codes. Try again in {wait} seconds.",
+        ), 429
+    code = request.form.get("code", "").strip()
+    secret = _decrypt_secret(user.totp_secret or "")
+    ok = bool(secret) and verify_totp(secret or "", code)
+    if not ok and len(code) > 6:
+        ok = use_recovery_code(user.id, code)
+    if not ok:
+        limiter().fail(key)
+        return render_template(
+            "auth/totp.html",
+            csrf=row.csrf_token,
+            next=target,
+            error="That code is not valid. Use the 6-digit code from your app or a recovery code.",
+        ), 401
+    limiter().reset(key)
+    response = redirect(target)
+    with get_store().write() as s:  # the half-authenticated session is replaced, not upgraded
+        pending = s.get(WebSession, row.id)
+        if pending is not None:
+            pending.revoked_at = utcnow()
+            s.add(pending)
+    start_session(response, user)
+    return response
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    loaded = _load_session(allow_pending=True)
+    if loaded is not None:
+        check_csrf(loaded[0].csrf_token)
+    response = redirect(url_for("auth.login"))
+    end_session(response)
+    return response
+
+
+def _validate_new_password(new: str, confirm: str, username: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if len(new) < MIN_PASSWORD:
+        errors["new_password"] = f"Use at least {MIN_PASSWORD} characters."
+    elif new.lower() == username.lower():
+        errors["new_password"] = "The password must not be your username."
+    if new != confirm:
+        errors["confirm"] = "The two passwords differ."
+    return errors
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required("viewer")
+def account() -> ResponseReturnValue:
+    principal = current_principal()
+    assert principal is not None
+    if principal.anonymous:
+        return redirect(url_for("auth.login"))
+    errors: dict[str, str] = {}
+    done = request.args.get("done")
+    if request.method == "POST":
+        current = request.form.get("current_password", "")
+        new = request.form.get("new_password", "")
+        confirm = request.form.get("confirm", "")
+        with get_store().read() as s:
+            user = s.get(User, principal.user_id)
+        assert user is not None
+        if not check_password(user.password_hash, current):
+            errors["current_password"] = "The current password is wrong."
+        errors.update(_validate_new_password(new, confirm, user.username))
+        if not errors:
+            now = utcnow()
+            with get_store().write() as s:
+                fresh = s.get(User, user.id)
+                assert fresh is not None
+                fresh.password_hash = hash_password(new)
+                fresh.password_changed_at = now
+                fresh.updated_at = now
+                s.add(fresh)
+            revoke_user_sessions(user.id)  # every session, this one included
+            response = redirect(url_for("auth.account", done="password"))
+            start_session(response, user)
+            return response
+    with get_store().read() as s:
+        user = s.get(User, principal.user_id)
+    return render_template(
+        "auth/account.html",
+        errors=errors,
+        done=done,
+        totp_enabled=bool(user and user.totp_secret),
+        recovery_left=len(user.recovery_codes or []) if user else 0,
+    ), (400 if errors else 200)
+
+
+@bp.route("/account/totp", methods=["GET", "POST"])
+@login_required("viewer")
+def totp_enrol() -> ResponseReturnValue:
+    import pyotp
+    import segno
+
+    principal = current_principal()
+    assert principal is not None and principal.user_id is not None
+    error: str | None = None
+    if request.method == "POST" and request.form.get("action") == "disable":
+        with get_store().read() as s:
+            user = s.get(User, principal.user_id)
+        assert user is not None
+        if not check_password(user.password_hash, request.form.get("password", "")):
+            return redirect(url_for("auth.account", done="totp_wrong_password"))
+        with get_store().write() as s:
+            fresh = s.get(User, principal.user_id)
+            assert fresh is not None
+            fresh.totp_secret = None
+            fresh.recovery_codes = []
+            fresh.updated_at = utcnow()
+            s.add(fresh)
+        return redirect(url_for("auth.account", done="totp_off"))
+    secret = request.form.get("secret", "") if request.method == "POST" else ""
+    if not secret or len(secret) > 64:
+        secret = pyotp.random_base32()
+    if request.method == "POST":
+        code = request.form.get("code", "")
+        if not verify_totp(secret, code):
+            error = "That code does not match; check your device's clock and try again."
+        else:
+            try:
+                stored = _encrypt_secret(secret)
+            except Exception as exc:  # SecretKeyMissing: the operator has not set a key
+                error = f"Two-factor sign-in cannot be stored: {exc}"
+            else:
+                plain, hashed = new_recovery_codes()
+                with get_store().write() as s:
+                    fresh = s.get(User, principal.user_id)
+                    assert fresh is not None
+                    fresh.totp_secret = stored
+                    fresh.recovery_codes = hashed
+                    fresh.updated_at = utcnow()
+                    s.add(fresh)
+                revoke_user_sessions(principal.user_id, keep=principal.session_id)
+                return render_template("auth/recovery.html", codes=plain)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=principal.username, issuer_name="Auditor")
+    qr = segno.make(uri, error="m").svg_data_uri(scale=5, dark="#000", light="#fff")
+    return render_template("auth/totp_enrol.html", secret=secret, qr=qr, error=error, uri=uri), (
+        400 if error else 200
+    )

@@ -1,0 +1,190 @@
+"""Server-side inline SVG charts (pure): status timelines, latency sparklines, uptime.
+
+No JavaScript and no inline ``style``: colours come from CSS classes in ``app.css``
+(``tl-pass`` …), so the strict CSP holds. Every chart has ``role="img"``, an
+``aria-label`` summary and a ``<title>`` per bar for a tooltip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from html import escape
+
+STATUSES = ("pass", "warn", "fail", "error")
+#: a bucket shows its worst status
+SEVERITY_ORDER = {"fail": 4, "error": 3, "warn": 2, "pass": 1}
+
+
+@dataclass
+class Bucket:
+    start: datetime
+    end: datetime
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    duration_sum: float = 0.0
+    duration_max: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def worst(self) -> str:
+        present = [s for s, n in self.counts.items() if n]
+        if not present:
+            return "none"
+        return max(present, key=lambda s: SEVERITY_ORDER[s])
+
+    @property
+    def mean_ms(self) -> float | None:
+        measured = self.total - self.counts.get("error", 0)
+        return self.duration_sum / measured if measured else None
+
+
+def empty_buckets(start: datetime, end: datetime, n: int) -> list[Bucket]:
+    if n <= 0 or end <= start:
+        raise ValueError("need n > 0 and end > start")
+    step = (end - start) / n
+    return [Bucket(start + step * i, start + step * (i + 1)) for i in range(n)]
+
+
+def _index(buckets: Sequence[Bucket], at: datetime) -> int | None:
+    start, end = buckets[0].start, buckets[-1].end
+    if at < start or at >= end:
+        return None
+    step = (end - start) / len(buckets)
+    i = int((at - start) / step)
+    return min(i, len(buckets) - 1)
+
+
+def add_run(buckets: Sequence[Bucket], at: datetime, status: str, duration_ms: float) -> None:
+    """Count one raw run into its bucket (ignored outside the window or unknown status)."""
+    i = _index(buckets, at)
+    if i is None or status not in STATUSES:
+        return
+    b = buckets[i]
+    b.counts[status] += 1
+    if status != "error":
+        b.duration_sum += duration_ms
+        b.duration_max = max(b.duration_max, duration_ms)
+
+
+def add_rollup(
+    buckets: Sequence[Bucket],
+    at: datetime,
+    counts: Mapping[str, int],
+    duration_sum: float,
+    duration_max: float,
+) -> None:
+    """Merge one roll-up row (hour/day aggregate) into the bucket holding its start."""
+    i = _index(buckets, at)
+    if i is None:
+        return
+    b = buckets[i]
+    for s in STATUSES:
+        b.counts[s] += int(counts.get(s, 0) or 0)
+    b.duration_sum += duration_sum
+    b.duration_max = max(b.duration_max, duration_max)
+
+
+def uptime(buckets: Iterable[Bucket]) -> float | None:
+    """Share of measured runs that passed or warned, in percent; None without data.
+
+    ``error`` runs (could not measure) are left out, like the state machine does.
+    """
+    good = measured = 0
+    for b in buckets:
+        good += b.counts["pass"] + b.counts["warn"]
+        measured += b.counts["pass"] + b.counts["warn"] + b.counts["fail"]
+    return 100.0 * good / measured if measured else None
+
+
+def _fmt_time(at: datetime, span: timedelta) -> str:
+    return at.strftime("%d %b %H:%M" if span <= timedelta(days=8) else "%d %b")
+
+
+def status_timeline(
+    buckets: Sequence[Bucket], *, label: str, width: int = 600, height: int = 22
+) -> str:
+    """One bar per bucket, coloured by its worst status; grey where nothing ran."""
+    n = len(buckets)
+    if n == 0:
+        return ""
+    gap = 1 if width / n >= 4 else 0
+    bar_w = width / n
+    parts = []
+    span = buckets[-1].end - buckets[0].start
+    counts = dict.fromkeys(STATUSES, 0)
+    for i, b in enumerate(buckets):
+        for s in STATUSES:
+            counts[s] += b.counts[s]
+        x = i * bar_w
+        detail = ", ".join(f"{b.counts[s]} {s}" for s in STATUSES if b.counts[s]) or "no runs"
+        tip = f"{_fmt_time(b.start, span)} – {_fmt_time(b.end, span)} UTC: {detail}"
+        parts.append(
+            f'<rect class="tl-{b.worst}" x="{x:.2f}" y="0" width="{max(bar_w - gap, 0.5):.2f}" '
+            f'height="{height}" rx="1"><title>{escape(tip)}</title></rect>'
+        )
+    summary = ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s]) or "no runs"
+    aria = f"{label}: {summary}"
+    return (
+        f'<svg class="timeline" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+        f'role="img" aria-label="{escape(aria)}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(aria)}</title>{''.join(parts)}</svg>"
+    )
+
+
+def sparkline(
+    values: Sequence[float | None],
+    *,
+    label: str,
+    width: int = 200,
+    height: int = 36,
+    unit: str = "ms",
+) -> str:
+    """A latency line; gaps (None) break the line. Empty string without any value."""
+    points = [v for v in values if v is not None]
+    if not points:
+        return ""
+    lo, hi = 0.0, max(points)
+    hi = hi if hi > lo else lo + 1.0
+    n = len(values)
+    step = width / max(n - 1, 1)
+    pad = 2.0
+    segments: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        x = i * step if n > 1 else width / 2
+        y = pad + (height - 2 * pad) * (1 - (v - lo) / (hi - lo))
+        segments[-1].append(f"{x:.1f},{y:.1f}")
+    lines = []
+    for seg in segments:
+        if len(seg) == 1:
+            cx, cy = seg[0].split(",")
+            lines.append(f'<circle class="spark-dot" cx="{cx}" cy="{cy}" r="1.8"/>')
+        elif seg:
+            lines.append(f'<polyline class="spark" points="{" ".join(seg)}"/>')
+    aria = (
+        f"{label}: min {min(points):.0f} {unit}, max {max(points):.0f} {unit}, "
+        f"latest {points[-1]:.0f} {unit}"
+    )
+    return (
+        f'<svg class="sparkline" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(aria)}" xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(aria)}</title>{''.join(lines)}</svg>"
+    )
+
+
+def gauge_days(days_left: float | None, *, warn: float = 21, fail: float = 7) -> str:
+    """CSS class for a countdown: ``tl-pass`` / ``tl-warn`` / ``tl-fail`` / ``tl-none``."""
+    if days_left is None:
+        return "tl-none"
+    if days_left <= fail:
+        return "tl-fail"
+    if days_left <= warn:
+        return "tl-warn"
+    return "tl-pass"

@@ -1,0 +1,233 @@
+"""The on-call dashboard: overview matrix, service page, check run page (read-only views).
+
+Reads the latest-state table and readiness only for the overview (never the run history);
+the service page adds bounded reads for one service (see :mod:`web.dashboard.data`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from auditor.models import utcnow
+from web import charts, get_store
+from web.auth import current_principal, login_required
+from web.dashboard import data
+from web.dashboard.advice import advice
+
+bp = Blueprint("dashboard", __name__)
+
+STATE_ICONS = data.STATE_ICONS
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {
+        "principal": current_principal,
+        "state_icons": data.STATE_ICONS,
+        "verdict_label": data.VERDICT_LABEL,
+        "advice": advice,
+        "human_delta": data.human_delta,
+    }
+
+
+@bp.app_template_filter("when")
+def _when(value: Any) -> str:
+    at = data.parse_when(value)
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "—"
+
+
+@bp.app_template_filter("ago")
+def _ago(value: Any) -> str:
+    at = data.parse_when(value)
+    if at is None:
+        return "never"
+    delta = utcnow() - at
+    return f"{data.human_delta(delta)} ago" if delta.total_seconds() >= 0 else "just now"
+
+
+def render_error(exc: HTTPException) -> ResponseReturnValue:
+    return render_template("error.html", error=exc), exc.code or 500
+
+
+for _code in (400, 401, 403, 404, 405, 429):
+    bp.register_error_handler(_code, render_error)
+
+
+def _overview_context() -> dict[str, Any]:
+    now = utcnow()
+    f = data.Filters.from_args(request.args)
+    rows = data.build_rows(get_store(), now)
+    shown = data.filter_sort(rows, f)
+    pages = max(1, -(-len(shown) // data.PAGE_SIZE))
+    page = min(f.page, pages)
+    visible = shown[(page - 1) * data.PAGE_SIZE : page * data.PAGE_SIZE]
+    params = {k: v for k, v in request.args.items() if k not in ("page", "fragment") and v}
+
+    def page_url(n: int) -> str:
+        return "?" + urlencode({**params, "page": n})
+
+    return {
+        "now": now,
+        "filters": f,
+        "rows": visible,
+        "total": len(rows),
+        "matched": len(shown),
+        "counts": data.counts(rows),
+        "facets": data.facets(rows),
+        "kinds": data.kinds_in(rows),
+        "page": page,
+        "pages": pages,
+        "page_url": page_url,
+        "query": urlencode(params),
+    }
+
+
+@bp.get("/")
+@login_required("viewer")
+def overview() -> ResponseReturnValue:
+    return render_template("dashboard/overview.html", **_overview_context())
+
+
+@bp.get("/overview/live")
+@login_required("viewer")
+def overview_fragment() -> ResponseReturnValue:
+    """The counts + matrix only, for the auto-refresh script (same query string)."""
+    return render_template("dashboard/_overview_live.html", **_overview_context())
+
+
+@bp.get("/services/<name>")
+@login_required("viewer")
+def service(name: str) -> ResponseReturnValue:
+    store = get_store()
+    svc = data.find_service(store, name)
+    if svc is None:
+        abort(404, description=f"No service named {name!r}.")
+    now = utcnow()
+    page = data.service_page(store, svc, now)
+    rng = request.args.get("range", "24h")
+    rng = rng if rng in data.RANGES else "24h"
+    check_ids = [c.check_id for c in page.readiness.checks if c.check_id]
+    hist = data.history(store, check_ids, rng, now)
+    charts_by_check: dict[str, dict[str, Any]] = {}
+    for cid in check_ids:
+        chk = page.checks.get(cid)
+        label = f"{chk.name if chk else cid} status, last {rng}"
+        buckets = hist.buckets[cid]
+        up = charts.uptime(buckets)
+        latency = hist.latency.get(cid, [])
+        charts_by_check[cid] = {
+            "timeline": Markup(charts.status_timeline(buckets, label=label)),
+            "sparkline": Markup(
+                charts.sparkline(latency, label=f"{chk.name if chk else cid} latency")
+            ),
+            "uptime": up,
+        }
+    tiles = _tiles(page, now)
+    return render_template(
+        "dashboard/service.html",
+        page=page,
+        r=page.readiness,
+        svc=svc,
+        hist=hist,
+        rng=rng,
+        ranges=list(data.RANGES),
+        charts=charts_by_check,
+        tiles=tiles,
+        now=now,
+    )
+
+
+def _tiles(page: data.ServicePage, now: Any) -> list[dict[str, Any]]:
+    """The at-a-glance facts: certificate countdown, headers grade, migrations, backup age."""
+    tiles: list[dict[str, Any]] = []
+    by_kind: dict[str, list[Any]] = {}
+    for c in page.readiness.checks:
+        by_kind.setdefault(c.kind, []).append(c)
+    for c in by_kind.get("tls", []):
+        st = page.states.get(c.check_id or "")
+        metrics = st.metrics if st else {}
+        days = metrics.get("days_left")
+        not_after = data.parse_when(metrics.get("not_after_ts"))
+        if not_after is not None:
+            days = (not_after - now).total_seconds() / 86400
+        tiles.append(
+            {
+                "label": "Certificate expires",
+                "value": "—" if days is None else f"{days:.0f} days" if days >= 0 else "expired",
+                "detail": _when(not_after) if not_after else "not measured yet",
+                "cls": charts.gauge_days(days),
+                "state": c.state,
+            }
+        )
+    for c in by_kind.get("headers", []):
+        st = page.states.get(c.check_id or "")
+        metrics = st.metrics if st else {}
+        grade = metrics.get("grade")
+        score = metrics.get("score")
+        tiles.append(
+            {
+                "label": "Security headers",
+                "value": grade or "—",
+                "detail": f"score {score}" if score is not None else "not measured yet",
+                "cls": f"tl-{c.state}",
+                "state": c.state,
+            }
+        )
+    for c in by_kind.get("migrations", []):
+        tiles.append(
+            {
+                "label": "Migrations",
+                "value": {"pass": "up to date", "warn": "attention", "fail": "broken"}.get(
+                    c.state, c.state
+                ),
+                "detail": c.summary or ("not configured" if c.not_configured else "—"),
+                "cls": f"tl-{c.state}",
+                "state": c.state,
+            }
+        )
+    for c in by_kind.get("backups", []):
+        st = page.states.get(c.check_id or "")
+        age = data.backup_age(data.last_facts(get_store(), st.last_run_id if st else None), now)
+        tiles.append(
+            {
+                "label": "Newest backup",
+                "value": data.human_delta(age) + (" old" if age else ""),
+                "detail": c.summary or ("not configured" if c.not_configured else "—"),
+                "cls": f"tl-{c.state}",
+                "state": c.state,
+            }
+        )
+    return tiles
+
+
+@bp.get("/runs/<run_id>")
+@login_required("viewer")
+def run(run_id: str) -> ResponseReturnValue:
+    found = data.get_run(get_store(), run_id) if len(run_id) <= 36 else None
+    if found is None:
+        abort(404, description="No such run (it may be older than the retention window).")
+    run_row, chk, svc = found
+    facts = dict(run_row.facts or {})
+    conditions = facts.get("conditions") if isinstance(facts.get("conditions"), list) else None
+    timings: dict[str, Any] = {"total (runner)": run_row.duration_ms}
+    if isinstance(facts.get("timings"), dict):
+        timings.update(facts["timings"])
+    for key, value in facts.items():
+        if key.endswith("_ms") and isinstance(value, (int, float)):
+            timings[key.removesuffix("_ms")] = value
+    return render_template(
+        "dashboard/run.html",
+        run=run_row,
+        check=chk,
+        svc=svc,
+        conditions=conditions,
+        timings=timings,
+        facts_json=json.dumps(facts, indent=2, sort_keys=True, default=str),
+    )

@@ -1,0 +1,730 @@
+"""Operator and admin forms: services, checks, run now, attestations, waivers, acks, users, tokens.
+
+Forms validate through the same code as the configuration file (``ServiceModel`` and
+``build_check``) and show one message per field. Rows created here get ``source="api"`` so
+a configuration sync never disables them. Every POST carries the session's CSRF token
+(checked by :func:`web.auth.login_required`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import tomllib
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from pydantic import ValidationError
+from sqlmodel import col, select
+
+from auditor.auth import ROLES, create_token, create_user
+from auditor.config import PRODUCTION_PROFILE, ServiceModel, _errors, build_check
+from auditor.models import (
+    AlertState,
+    ApiToken,
+    Attestation,
+    Check,
+    CheckState,
+    Service,
+    Transition,
+    User,
+    Waiver,
+    utcnow,
+)
+from auditor.readiness import MAX_WAIVER_DAYS, validate_waiver
+from auditor.store import Store, _check_hash
+from web import get_config, get_store
+from web.auth import current_principal, login_required, revoke_user_sessions
+from web.dashboard import render_error
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+for _code in (400, 401, 403, 404, 405, 409):
+    bp.register_error_handler(_code, render_error)
+
+SERVICE_FIELDS = ("name", "url", "environment", "owner", "tags", "profile", "description")
+CHECK_FIELDS = (
+    "kind",
+    "name",
+    "interval",
+    "timeout",
+    "schedule",
+    "severity",
+    "level",
+    "failure_threshold",
+    "success_threshold",
+    "description",
+)
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+LEVELS = ("bronze", "silver", "gold")
+
+
+def _who() -> str:
+    p = current_principal()
+    return p.username if p else "?"
+
+
+def field_errors(problems: list[str], prefix: str, fields: tuple[str, ...]) -> dict[str, str]:
+    """Turn ``"prefix.field: message"`` problems into {field: message}; the rest → options."""
+    out: dict[str, str] = {}
+    for problem in problems:
+        path, _, message = problem.partition(": ")
+        path = path.removeprefix(prefix).lstrip(".")
+        key = re.split(r"[.\[]", path, maxsplit=1)[0] if path else "_"
+        if key not in fields:
+            message = f"{path}: {message}" if path else message
+            key = "options" if "options" in fields or key != "_" else "_"
+        out[key] = f"{out[key]}; {message}" if key in out else message
+    return out
+
+
+def _svc_or_404(name: str) -> Service:
+    with get_store().read() as s:
+        svc = s.exec(
+            select(Service).where(Service.name == name, col(Service.deleted_at).is_(None))
+        ).first()
+    if svc is None:
+        abort(404, description=f"No service named {name!r}.")
+    return svc
+
+
+def _check_or_404(check_id: str) -> tuple[Check, Service]:
+    with get_store().read() as s:
+        chk = s.get(Check, check_id) if len(check_id) <= 36 else None
+        svc = s.get(Service, chk.service_id) if chk else None
+    if chk is None or svc is None or chk.deleted_at is not None:
+        abort(404, description="No such check.")
+    return chk, svc
+
+
+# -- index --------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@login_required("operator")
+def index() -> ResponseReturnValue:
+    with get_store().read() as s:
+        services = s.exec(
+            select(Service).where(col(Service.deleted_at).is_(None)).order_by(col(Service.name))
+        ).all()
+        counts: dict[str, int] = {}
+        for sid in s.exec(select(Check.service_id).where(col(Check.deleted_at).is_(None))).all():
+            counts[sid] = counts.get(sid, 0) + 1
+    return render_template(
+        "manage/index.html", services=services, counts=counts, done=request.args.get("done")
+    )
+
+
+# -- services -----------------------------------------------------------------------------
+
+
+def _service_raw(form: Any) -> dict[str, Any]:
+    tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
+    raw: dict[str, Any] = {
+        "name": form.get("name", "").strip(),
+        "url": form.get("url", "").strip(),
+        "environment": form.get("environment", "").strip() or "production",
+        "owner": form.get("owner", "").strip(),
+        "tags": tags,
+        "public": bool(form.get("public")),
+        "description": form.get("description", "").strip(),
+        "enabled": bool(form.get("enabled")),
+    }
+    if form.get("profile"):
+        raw["profile"] = form.get("profile")
+    return raw
+
+
+def validate_service(raw: dict[str, Any], *, existing_id: str | None) -> dict[str, str]:
+    try:
+        ServiceModel.model_validate(raw)
+    except ValidationError as exc:
+        return field_errors(_errors("service", exc), "service", SERVICE_FIELDS)
+    with get_store().read() as s:
+        other = s.exec(select(Service).where(Service.name == raw["name"])).first()
+    if other is not None and other.id != existing_id:
+        return {"name": "another service already has this name"}
+    return {}
+
+
+def _profile_checks(svc: Service, now: datetime) -> list[tuple[Check, CheckState]]:
+    settings = get_config().auditor
+    out = []
+    for i, default in enumerate(PRODUCTION_PROFILE):
+        cfg, _problems = build_check(dict(default), settings, f"profile[{i}]")
+        if cfg is None:
+            continue
+        chk = Check(service_id=svc.id, name=cfg.name, kind=cfg.kind)
+        Store._apply_check(chk, cfg, _check_hash(cfg), svc.enabled, now)
+        chk.source = "api"
+        chk.next_run_at = now
+        out.append((chk, CheckState(check_id=chk.id, service_id=svc.id, updated_at=now)))
+    return out
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+@login_required("operator")
+def service_new() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {"environment": "production", "enabled": True, "tags": []}
+    if request.method == "POST":
+        values = _service_raw(request.form)
+        errors = validate_service(values, existing_id=None)
+        if not errors:
+            now = utcnow()
+            svc = Service(
+                name=values["name"],
+                url=ServiceModel.model_validate(values).url,
+                environment=values["environment"],
+                owner=values["owner"],
+                tags=values["tags"],
+                profile=values.get("profile"),
+                public=values["public"],
+                description=values["description"],
+                enabled=values["enabled"],
+                source="api",
+                created_at=now,
+                updated_at=now,
+            )
+            with get_store().write() as s:
+                s.add(svc)
+                s.flush()
+                if values.get("profile") == "production":
+                    for chk, st in _profile_checks(svc, now):
+                        s.add(chk)
+                        s.flush()
+                        st.check_id = chk.id
+                        s.add(st)
+            return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
+    return render_template("manage/service_form.html", errors=errors, values=values, svc=None), (
+        400 if errors else 200
+    )
+
+
+@bp.route("/services/<name>/edit", methods=["GET", "POST"])
+@login_required("operator")
+def service_edit(name: str) -> ResponseReturnValue:
+    svc = _svc_or_404(name)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {k: getattr(svc, k) for k in (*SERVICE_FIELDS, "public", "enabled")}
+    if request.method == "POST":
+        values = _service_raw(request.form)
+        errors = validate_service(values, existing_id=svc.id)
+        if not errors:
+            now = utcnow()
+            with get_store().write() as s:
+                row = s.get(Service, svc.id)
+                assert row is not None
+                for key in ("name", "environment", "owner", "tags", "public", "description"):
+                    setattr(row, key, values[key])
+                row.url = ServiceModel.model_validate(values).url
+                row.profile = values.get("profile")
+                if row.enabled != values["enabled"]:
+                    row.enabled = values["enabled"]
+                    for chk in s.exec(select(Check).where(Check.service_id == row.id)).all():
+                        chk.enabled = values["enabled"]
+                        chk.next_run_at = now if values["enabled"] else chk.next_run_at
+                        chk.updated_at = now
+                        s.add(chk)
+                row.updated_at = now
+                s.add(row)
+            return redirect(url_for("dashboard.service", name=values["name"], done="saved"))
+    return render_template("manage/service_form.html", errors=errors, values=values, svc=svc), (
+        400 if errors else 200
+    )
+
+
+# -- checks -------------------------------------------------------------------------------
+
+
+def _duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= n and seconds % n == 0:
+            return f"{int(seconds // n)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return '""'
+
+
+def options_text(options: dict[str, Any]) -> str:
+    return "\n".join(f"{k} = {_toml_value(v)}" for k, v in options.items())
+
+
+def _check_raw(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    raw: dict[str, Any] = {"kind": form.get("kind", "").strip()}
+    errors: dict[str, str] = {}
+    for key in ("name", "interval", "timeout", "schedule", "description"):
+        value = form.get(key, "").strip()
+        if value:
+            raw[key] = value
+    for key in ("severity", "level"):
+        if form.get(key):
+            raw[key] = form.get(key)
+    for key in ("failure_threshold", "success_threshold"):
+        value = form.get(key, "").strip()
+        if value:
+            try:
+                raw[key] = int(value)
+            except ValueError:
+                errors[key] = "must be a whole number"
+    raw["blocking"] = bool(form.get("blocking"))
+    raw["enabled"] = bool(form.get("enabled"))
+    text = form.get("options", "")
+    try:
+        options = tomllib.loads(text) if text.strip() else {}
+    except tomllib.TOMLDecodeError as exc:
+        errors["options"] = f"not valid TOML key = value lines ({exc})"
+        options = {}
+    for key in options:
+        if key in raw or key in ("kind", "enabled", "blocking"):
+            errors["options"] = f"{key!r} has its own field; remove it from the options"
+    raw.update({k: v for k, v in options.items() if k not in raw})
+    return raw, errors
+
+
+def validate_check(
+    raw: dict[str, Any], errors: dict[str, str], svc: Service, existing_id: str | None
+) -> Any:
+    fields = (*CHECK_FIELDS, "options")
+    cfg, problems = build_check(raw, get_config().auditor, "check")
+    errors.update(field_errors(problems, "check", fields))
+    if cfg is None:
+        return None
+    try:
+        from auditor import secrets as vault
+
+        _plain, secret = vault.split_options(cfg.raw_options)
+    except ImportError:  # pragma: no cover - the secrets module ships with the daemon
+        secret = {}
+    if secret:
+        errors["options"] = (
+            f"{', '.join(sorted(secret))}: secrets are never stored in plain text; "
+            "use the option's *_env form naming an environment variable"
+        )
+    with get_store().read() as s:
+        other = s.exec(
+            select(Check).where(Check.service_id == svc.id, Check.name == cfg.name)
+        ).first()
+    if other is not None and other.id != existing_id:
+        errors["name"] = f"this service already has a check named {cfg.name!r}"
+    return None if errors else cfg
+
+
+def _kinds() -> list[str]:
+    from checks.registry import known_kinds
+
+    return known_kinds()
+
+
+@bp.route("/services/<name>/checks/new", methods=["GET", "POST"])
+@login_required("operator")
+def check_new(name: str) -> ResponseReturnValue:
+    svc = _svc_or_404(name)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "kind": request.args.get("kind", "health"),
+        "enabled": True,
+        "severity": "high",
+        "level": "bronze",
+        "options": "",
+    }
+    if request.method == "POST":
+        raw, errors = _check_raw(request.form)
+        values = {**request.form.to_dict(), "enabled": raw["enabled"], "blocking": raw["blocking"]}
+        cfg = validate_check(raw, errors, svc, None)
+        if cfg is not None:
+            now = utcnow()
+            with get_store().write() as s:
+                chk = Check(service_id=svc.id, name=cfg.name, kind=cfg.kind)
+                Store._apply_check(
+                    chk, cfg, _check_hash(cfg), cfg.common.enabled and svc.enabled, now
+                )
+                chk.source = "api"
+                chk.next_run_at = now
+                s.add(chk)
+                s.flush()
+                s.add(CheckState(check_id=chk.id, service_id=svc.id, updated_at=now))
+            return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
+    return render_template(
+        "manage/check_form.html", errors=errors, values=values, svc=svc, chk=None, kinds=_kinds()
+    ), (400 if errors else 200)
+
+
+@bp.route("/checks/<check_id>/edit", methods=["GET", "POST"])
+@login_required("operator")
+def check_edit(check_id: str) -> ResponseReturnValue:
+    chk, svc = _check_or_404(check_id)
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {
+        "kind": chk.kind,
+        "name": chk.name,
+        "interval": "" if chk.schedule else _duration_text(chk.interval_s),
+        "timeout": _duration_text(chk.timeout_s),
+        "schedule": chk.schedule or "",
+        "severity": chk.severity,
+        "level": chk.level,
+        "failure_threshold": chk.failure_threshold,
+        "success_threshold": chk.success_threshold,
+        "description": chk.description,
+        "blocking": chk.blocking,
+        "enabled": chk.enabled,
+        "options": options_text(chk.options or {}),
+    }
+    if request.method == "POST":
+        raw, errors = _check_raw(request.form)
+        raw["kind"] = chk.kind  # the kind of an existing check does not change
+        values = {**request.form.to_dict(), "kind": chk.kind}
+        values.update(enabled=raw["enabled"], blocking=raw["blocking"])
+        cfg = validate_check(raw, errors, svc, chk.id)
+        if cfg is not None:
+            now = utcnow()
+            with get_store().write() as s:
+                row = s.get(Check, chk.id)
+                assert row is not None
+                cadence = (row.interval_s, row.schedule, row.enabled)
+                Store._apply_check(
+                    row, cfg, _check_hash(cfg), cfg.common.enabled and svc.enabled, now
+                )
+                row.source = "api"
+                if cadence != (row.interval_s, row.schedule, row.enabled):
+                    row.next_run_at = now
+                s.add(row)
+            return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
+    return render_template(
+        "manage/check_form.html", errors=errors, values=values, svc=svc, chk=chk, kinds=_kinds()
+    ), (400 if errors else 200)
+
+
+@bp.post("/checks/<check_id>/run")
+@login_required("operator")
+def run_now(check_id: str) -> ResponseReturnValue:
+    """Run one check now, synchronously, and store it like ``auditor audit`` does."""
+    from auditor.httpprobe import HttpProber
+    from auditor.worker import OptionsCache, execute_claim, make_worker_id
+
+    chk, svc = _check_or_404(check_id)
+    store = get_store()
+    claims = [
+        c
+        for c in store.claims_for(services=[svc.name], kinds=[chk.kind], now=utcnow())
+        if c.check_id == chk.id
+    ]
+    if not claims:
+        abort(409, description="This check (or its service) is disabled; enable it first.")
+    claim = claims[0]
+
+    async def _run() -> Any:
+        prober = HttpProber(get_config().auditor.address_policy())
+        try:
+            return await execute_claim(
+                claim,
+                prober=prober,
+                store=store,
+                options_cache=OptionsCache(),
+                environ=dict(os.environ),
+            )
+        finally:
+            await prober.aclose()
+
+    result = asyncio.run(_run())
+    adhoc = replace(claim, due_at=result.started_at)
+    store.complete([(adhoc, result)], make_worker_id("web"), reschedule=False)
+    return redirect(url_for("dashboard.service", name=svc.name, done="run") + f"#check-{chk.name}")
+
+
+# -- waivers, attestations, acknowledgements ------------------------------------------------
+
+
+def _parse_expiry(value: str, now: datetime) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return now + timedelta(days=int(value))
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=now.tzinfo)
+    if len(value) == 10:  # a date: valid through the end of that day
+        at = at + timedelta(days=1) - timedelta(seconds=1)
+    return at
+
+
+@bp.route("/checks/<check_id>/waive", methods=["GET", "POST"])
+@login_required("operator")
+def waive(check_id: str) -> ResponseReturnValue:
+    chk, svc = _check_or_404(check_id)
+    errors: dict[str, str] = {}
+    values = {"reason": "", "expires": "14"}
+    if request.method == "POST":
+        now = utcnow()
+        values = {
+            "reason": request.form.get("reason", "").strip(),
+            "expires": request.form.get("expires", ""),
+        }
+        expires = _parse_expiry(values["expires"], now)
+        if values["expires"].strip() and expires is None:
+            errors["expires"] = "enter a number of days or a date (YYYY-MM-DD)"
+        try:
+            validate_waiver(values["reason"], expires, now) if not errors else None
+        except ValueError as exc:
+            msg = str(exc)
+            errors["reason" if "reason" in msg else "expires"] = msg
+        if not errors and expires is not None:
+            with get_store().write() as s:
+                s.add(
+                    Waiver(
+                        check_id=chk.id,
+                        reason=values["reason"][:2000],
+                        created_by=_who(),
+                        expires_at=expires,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            return redirect(url_for("dashboard.service", name=svc.name, done="waived"))
+    return render_template(
+        "manage/waive.html",
+        errors=errors,
+        values=values,
+        chk=chk,
+        svc=svc,
+        max_days=MAX_WAIVER_DAYS,
+    ), (400 if errors else 200)
+
+
+@bp.post("/checks/<check_id>/unwaive")
+@login_required("operator")
+def unwaive(check_id: str) -> ResponseReturnValue:
+    chk, svc = _check_or_404(check_id)
+    now = utcnow()
+    with get_store().write() as s:
+        for w in s.exec(
+            select(Waiver).where(Waiver.check_id == chk.id, col(Waiver.deleted_at).is_(None))
+        ).all():
+            w.deleted_at = now
+            w.updated_at = now
+            s.add(w)
+    return redirect(url_for("dashboard.service", name=svc.name, done="unwaived"))
+
+
+@bp.route("/services/<name>/attest", methods=["GET", "POST"])
+@login_required("operator")
+def attest(name: str) -> ResponseReturnValue:
+    svc = _svc_or_404(name)
+    with get_store().read() as s:
+        items = sorted(
+            {
+                str((c.options or {}).get("item", ""))
+                for c in s.exec(
+                    select(Check).where(
+                        Check.service_id == svc.id,
+                        Check.kind == "attestation",
+                        col(Check.deleted_at).is_(None),
+                    )
+                ).all()
+            }
+            - {""}
+        )
+    errors: dict[str, str] = {}
+    values = {
+        "item": request.args.get("item", items[0] if items else ""),
+        "evidence_url": "",
+        "comment": "",
+        "valid_days": "90",
+    }
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip() for k in values}
+        if not values["item"]:
+            errors["item"] = "choose the checklist item you are signing"
+        elif len(values["item"]) > 255:
+            errors["item"] = "at most 255 characters"
+        url = values["evidence_url"]
+        if url and not re.match(r"^https?://[^\s/]+\S*$", url):
+            errors["evidence_url"] = "must be an http:// or https:// link"
+        if not values["comment"]:
+            errors["comment"] = "say what was done (a comment is required)"
+        days = values["valid_days"]
+        if not days.isdigit() or not 1 <= int(days) <= 730:
+            errors["valid_days"] = "a whole number of days between 1 and 730"
+        if not errors:
+            now = utcnow()
+            with get_store().write() as s:
+                s.add(
+                    Attestation(
+                        service_id=svc.id,
+                        item=values["item"],
+                        signed_by=_who(),
+                        evidence_url=url or None,
+                        comment=values["comment"][:4000],
+                        signed_at=now,
+                        expires_at=now + timedelta(days=int(days)),
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            return redirect(url_for("dashboard.service", name=svc.name, done="attested"))
+    return render_template(
+        "manage/attest.html", errors=errors, values=values, svc=svc, items=items
+    ), (400 if errors else 200)
+
+
+@bp.post("/transitions/<transition_id>/ack")
+@login_required("operator")
+def acknowledge(transition_id: str) -> ResponseReturnValue:
+    """Record who acknowledged a state change on the check's alert state (notes.ack)."""
+    with get_store().read() as s:
+        tr = s.get(Transition, transition_id) if len(transition_id) <= 36 else None
+        svc = s.get(Service, tr.service_id) if tr else None
+    if tr is None or svc is None:
+        abort(404, description="No such transition.")
+    now = utcnow()
+    ack = {"by": _who(), "at": now.isoformat(), "transition_id": tr.id}
+    with get_store().write() as s:
+        for st in s.exec(select(AlertState).where(AlertState.check_id == tr.check_id)).all():
+            st.notes = {**(st.notes or {}), "ack": ack}
+            s.add(st)
+    return redirect(url_for("dashboard.service", name=svc.name, done="ack") + "#tr-h")
+
+
+# -- admin: users and tokens ----------------------------------------------------------------
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@login_required("admin")
+def users() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    values = {"username": "", "role": "viewer"}
+    if request.method == "POST":
+        values = {
+            "username": request.form.get("username", "").strip(),
+            "role": request.form.get("role", ""),
+        }
+        password = request.form.get("password", "")
+        if not re.match(r"^[A-Za-z0-9._@-]{2,63}$", values["username"]):
+            errors["username"] = "2–63 letters, digits, '.', '_', '@' or '-'"
+        if values["role"] not in ROLES:
+            errors["role"] = f"one of {', '.join(ROLES)}"
+        if len(password) < 12:
+            errors["password"] = "at least 12 characters"
+        if not errors:
+            try:
+                create_user(
+                    get_store(), username=values["username"], role=values["role"], password=password
+                )
+            except ValueError as exc:
+                errors["username"] = str(exc)
+            else:
+                return redirect(url_for("manage.users", done="created"))
+    with get_store().read() as s:
+        rows = s.exec(
+            select(User).where(col(User.deleted_at).is_(None)).order_by(col(User.username))
+        ).all()
+    return render_template(
+        "manage/users.html",
+        users=rows,
+        errors=errors,
+        values=values,
+        roles=ROLES,
+        done=request.args.get("done"),
+    ), (400 if errors else 200)
+
+
+@bp.post("/users/<user_id>/update")
+@login_required("admin")
+def user_update(user_id: str) -> ResponseReturnValue:
+    action = request.form.get("action", "")
+    me = current_principal()
+    now = utcnow()
+    with get_store().write() as s:
+        user = s.get(User, user_id) if len(user_id) <= 36 else None
+        if user is None or user.deleted_at is not None:
+            abort(404, description="No such user.")
+        if me is not None and user.id == me.user_id and action in ("role", "delete"):
+            abort(400, description="You cannot change your own role or delete yourself.")
+        if action == "role":
+            role = request.form.get("role", "")
+            if role not in ROLES:
+                abort(400, description=f"role must be one of {', '.join(ROLES)}")
+            user.role = role
+        elif action == "delete":
+            user.deleted_at = now
+        elif action == "reset_mfa":
+            user.totp_secret = None
+            user.recovery_codes = []
+        elif action != "revoke":
+            abort(400, description="Unknown action.")
+        user.updated_at = now
+        s.add(user)
+    revoke_user_sessions(user_id)  # any change to a user ends their sessions
+    return redirect(url_for("manage.users", done=action))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required("admin")
+def tokens() -> ResponseReturnValue:
+    errors: dict[str, str] = {}
+    values = {"name": "", "role": "viewer", "expires_days": "90"}
+    created: str | None = None
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip() for k in values}
+        if not re.match(r"^[A-Za-z0-9._ -]{1,63}$", values["name"]):
+            errors["name"] = "1–63 letters, digits, spaces, '.', '_' or '-'"
+        if values["role"] not in ROLES:
+            errors["role"] = f"one of {', '.join(ROLES)}"
+        days = values["expires_days"]
+        if days and (not days.isdigit() or not 1 <= int(days) <= 3650):
+            errors["expires_days"] = "a whole number of days (1–3650), or empty for no expiry"
+        if not errors:
+            _row, created = create_token(
+                get_store(),
+                name=values["name"],
+                role=values["role"],
+                expires_at=utcnow() + timedelta(days=int(days)) if days else None,
+                created_by=_who(),
+            )
+    with get_store().read() as s:
+        rows = s.exec(select(ApiToken).order_by(col(ApiToken.created_at).desc())).all()
+    return render_template(
+        "manage/tokens.html",
+        tokens=rows,
+        errors=errors,
+        values=values,
+        roles=ROLES,
+        created=created,
+        now=utcnow(),
+    ), (400 if errors else 200)
+
+
+@bp.post("/tokens/<token_id>/revoke")
+@login_required("admin")
+def token_revoke(token_id: str) -> ResponseReturnValue:
+    now = utcnow()
+    with get_store().write() as s:
+        row = s.get(ApiToken, token_id) if len(token_id) <= 36 else None
+        if row is None:
+            abort(404, description="No such token.")
+        if row.revoked_at is None:
+            row.revoked_at = now
+            row.updated_at = now
+            s.add(row)
+    return redirect(url_for("manage.tokens"))
