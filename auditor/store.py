@@ -436,7 +436,9 @@ class Store:
         values = run.model_dump()
         stmt = self._insert(Run).values(**values)
         if self.dialect in ("postgresql", "sqlite"):
-            stmt = stmt.on_conflict_do_nothing(index_elements=["check_id", "due_at"]).returning(Run.id)
+            stmt = stmt.on_conflict_do_nothing(index_elements=["check_id", "due_at"]).returning(
+                Run.id
+            )
             inserted = s.execute(stmt).first()
             return run.id if inserted is not None else None
         try:

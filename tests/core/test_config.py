@@ -18,33 +18,110 @@ def _svc(**checks: Any) -> dict[str, Any]:
     ("data", "message"),
     [
         pytest.param(
-            {"services": [{"name": "a", "url": "https://a.example"}, {"name": "b", "url": "https://b", "checks": [{"kind": "health", "interval": "-5m"}]}]},
+            {
+                "services": [
+                    {"name": "a", "url": "https://a.example"},
+                    {
+                        "name": "b",
+                        "url": "https://b",
+                        "checks": [{"kind": "health", "interval": "-5m"}],
+                    },
+                ]
+            },
             "services[1].checks[0].interval: expected a duration",
             id="negative-interval",
         ),
-        pytest.param(_svc(kind="health", failure_threshold=0), "services[0].checks[0].failure_threshold: must be a positive integer", id="zero-threshold"),
-        pytest.param(_svc(kind="health", failure_threshold="x"), "services[0].checks[0].failure_threshold: must be an integer", id="threshold-not-int"),
-        pytest.param(_svc(kind="nope"), "services[0].checks[0].kind: unknown check kind 'nope'", id="unknown-kind"),
-        pytest.param(_svc(kind="health", colour="red"), "services[0].checks[0].colour: unknown key", id="unknown-option"),
-        pytest.param(_svc(kind="health", level="platinum"), "services[0].checks[0].level: must be one of 'bronze', 'silver' or 'gold'", id="bad-level"),
-        pytest.param(_svc(kind="health", schedule="61 * * * *"), "services[0].checks[0].schedule: is not a valid cron expression", id="bad-cron"),
-        pytest.param(_svc(kind="health", timeout="10m", interval="1m"), "services[0].checks[0].timeout: must not exceed the interval (60s)", id="timeout-over-interval"),
-        pytest.param({"services": [{"name": "Bad Name", "url": "https://x"}]}, "services[0].name: must be a lowercase slug", id="bad-slug"),
-        pytest.param({"services": [{"name": "a", "url": "ftp://x"}]}, "services[0].url: must be an absolute http:// or https:// URL", id="bad-url"),
-        pytest.param({"services": [{"name": "a", "url": "https://x"}]}, None, id="ok-no-checks"),
-        pytest.param({"services": [{"name": "a", "url": "https://x"}, {"name": "a", "url": "https://y"}]}, "services[1].name: duplicate service name 'a' (also services[0])", id="duplicate-service"),
-        pytest.param({"auditor": {"concurrency": 0}}, "auditor.concurrency: must be a positive integer", id="zero-concurrency"),
-        pytest.param({"auditor": {"listen": "8080"}}, 'auditor.listen: must be "host:port"', id="bad-listen"),
-        pytest.param({"auditor": {"colour": 1}}, "auditor.colour: unknown key", id="unknown-auditor-key"),
-        pytest.param({"auditor": {"deny_cidrs": ["10.0.0.0/33"]}}, "auditor.deny_cidrs: '10.0.0.0/33' is not a CIDR range", id="bad-cidr"),
-        pytest.param({"servics": []}, "servics: unknown key", id="unknown-top-level"),
-        pytest.param(_svc(kind="health", conditions=["[STATUS] 200"]), "services[0].checks[0].conditions", id="bad-condition"),
         pytest.param(
-            {"services": [{"name": "a", "url": "https://x", "checks": [{"kind": "health"}, {"kind": "health"}]}]},
+            _svc(kind="health", failure_threshold=0),
+            "services[0].checks[0].failure_threshold: must be a positive integer",
+            id="zero-threshold",
+        ),
+        pytest.param(
+            _svc(kind="health", failure_threshold="x"),
+            "services[0].checks[0].failure_threshold: must be an integer",
+            id="threshold-not-int",
+        ),
+        pytest.param(
+            _svc(kind="nope"),
+            "services[0].checks[0].kind: unknown check kind 'nope'",
+            id="unknown-kind",
+        ),
+        pytest.param(
+            _svc(kind="health", colour="red"),
+            "services[0].checks[0].colour: unknown key",
+            id="unknown-option",
+        ),
+        pytest.param(
+            _svc(kind="health", level="platinum"),
+            "services[0].checks[0].level: must be one of 'bronze', 'silver' or 'gold'",
+            id="bad-level",
+        ),
+        pytest.param(
+            _svc(kind="health", schedule="61 * * * *"),
+            "services[0].checks[0].schedule: is not a valid cron expression",
+            id="bad-cron",
+        ),
+        pytest.param(
+            _svc(kind="health", timeout="10m", interval="1m"),
+            "services[0].checks[0].timeout: must not exceed the interval (60s)",
+            id="timeout-over-interval",
+        ),
+        pytest.param(
+            {"services": [{"name": "Bad Name", "url": "https://x"}]},
+            "services[0].name: must be a lowercase slug",
+            id="bad-slug",
+        ),
+        pytest.param(
+            {"services": [{"name": "a", "url": "ftp://x"}]},
+            "services[0].url: must be an absolute http:// or https:// URL",
+            id="bad-url",
+        ),
+        pytest.param({"services": [{"name": "a", "url": "https://x"}]}, None, id="ok-no-checks"),
+        pytest.param(
+            {"services": [{"name": "a", "url": "https://x"}, {"name": "a", "url": "https://y"}]},
+            "services[1].name: duplicate service name 'a' (also services[0])",
+            id="duplicate-service",
+        ),
+        pytest.param(
+            {"auditor": {"concurrency": 0}},
+            "auditor.concurrency: must be a positive integer",
+            id="zero-concurrency",
+        ),
+        pytest.param(
+            {"auditor": {"listen": "8080"}}, 'auditor.listen: must be "host:port"', id="bad-listen"
+        ),
+        pytest.param(
+            {"auditor": {"colour": 1}}, "auditor.colour: unknown key", id="unknown-auditor-key"
+        ),
+        pytest.param(
+            {"auditor": {"deny_cidrs": ["10.0.0.0/33"]}},
+            "auditor.deny_cidrs: '10.0.0.0/33' is not a CIDR range",
+            id="bad-cidr",
+        ),
+        pytest.param({"servics": []}, "servics: unknown key", id="unknown-top-level"),
+        pytest.param(
+            _svc(kind="health", conditions=["[STATUS] 200"]),
+            "services[0].checks[0].conditions",
+            id="bad-condition",
+        ),
+        pytest.param(
+            {
+                "services": [
+                    {
+                        "name": "a",
+                        "url": "https://x",
+                        "checks": [{"kind": "health"}, {"kind": "health"}],
+                    }
+                ]
+            },
             "services[0].checks[1].name: duplicate check name 'health'",
             id="duplicate-check",
         ),
-        pytest.param({"alerting": {"receivers": [{"name": "x", "type": "pager"}]}}, "alerting.receivers[0].type: must be one of", id="bad-receiver-type"),
+        pytest.param(
+            {"alerting": {"receivers": [{"name": "x", "type": "pager"}]}},
+            "alerting.receivers[0].type: must be one of",
+            id="bad-receiver-type",
+        ),
     ],
 )
 def test_config_errors_name_the_key_path(data: dict[str, Any], message: str | None) -> None:
@@ -59,7 +136,13 @@ def test_config_errors_name_the_key_path(data: dict[str, Any], message: str | No
 def test_it_reports_every_problem_at_once() -> None:
     data = {
         "auditor": {"concurrency": -1},
-        "services": [{"name": "api", "url": "https://x", "checks": [{"kind": "health", "bogus": 1}, {"kind": "nope"}]}],
+        "services": [
+            {
+                "name": "api",
+                "url": "https://x",
+                "checks": [{"kind": "health", "bogus": 1}, {"kind": "nope"}],
+            }
+        ],
     }
     with pytest.raises(ConfigError) as info:
         parse_config(data, environ={})
@@ -99,7 +182,8 @@ def test_bad_env_override_names_the_key() -> None:
 
 def test_defaults_apply_to_checks() -> None:
     config = parse_config(
-        {"auditor": {"default_interval": "1m", "default_timeout": "5s"}, **_svc(kind="health")}, environ={}
+        {"auditor": {"default_interval": "1m", "default_timeout": "5s"}, **_svc(kind="health")},
+        environ={},
     )
     check = config.services[0].checks[0]
     assert (check.name, check.interval, check.timeout) == ("health", 60, 5)
@@ -120,17 +204,25 @@ def test_invalid_toml_is_reported(tmp_path: Path) -> None:
 
 def test_config_check_command_exits_2_and_lists_problems(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('[[services]]\nname = "api"\nurl = "https://x"\n[[services.checks]]\nkind = "health"\nfailure_threshold = 0\n')
+    path.write_text(
+        '[[services]]\nname = "api"\nurl = "https://x"\n[[services.checks]]\nkind = "health"\nfailure_threshold = 0\n'
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "auditor", "config", "check", "--config", str(path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert "services[0].checks[0].failure_threshold: must be a positive integer" in proc.stderr
-    path.write_text('[[services]]\nname = "api"\nurl = "https://x"\n[[services.checks]]\nkind = "health"\n')
+    path.write_text(
+        '[[services]]\nname = "api"\nurl = "https://x"\n[[services.checks]]\nkind = "health"\n'
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "auditor", "config", "check", "--config", str(path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "1 services, 1 checks" in proc.stdout

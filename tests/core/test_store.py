@@ -37,8 +37,12 @@ def _result(claim: Claim, status: str, at: Any = None) -> RunResult:
 
 def test_sync_adds_changes_and_disables_without_deleting(db_url: str) -> None:
     store = Store(db_url)
-    first = _config([_svc("a", [{"kind": "health"}, {"kind": "health", "name": "ready", "path": "/ready"}]),
-                     _svc("b", [{"kind": "health"}])])
+    first = _config(
+        [
+            _svc("a", [{"kind": "health"}, {"kind": "health", "name": "ready", "path": "/ready"}]),
+            _svc("b", [{"kind": "health"}]),
+        ]
+    )
     counts = store.sync_config(first)
     assert counts["services_added"] == 2 and counts["checks_added"] == 3
     # same file again: nothing changes
@@ -51,8 +55,12 @@ def test_sync_adds_changes_and_disables_without_deleting(db_url: str) -> None:
     second = _config([_svc("a", [{"kind": "health", "path": "/healthz"}], environment="staging")])
     counts = store.sync_config(second)
     assert counts == {
-        "services_added": 0, "services_updated": 1, "services_disabled": 1,
-        "checks_added": 0, "checks_updated": 1, "checks_disabled": 2,
+        "services_added": 0,
+        "services_updated": 1,
+        "services_disabled": 1,
+        "checks_added": 0,
+        "checks_updated": 1,
+        "checks_disabled": 2,
     }
     with store.read() as s:
         services = {x.name: x for x in s.exec(select(Service)).all()}
@@ -91,7 +99,9 @@ def test_claims_are_exclusive_until_the_lease_expires(db_url: str) -> None:
 
 def test_complete_writes_state_transition_and_next_due(db_url: str) -> None:
     store = Store(db_url)
-    store.sync_config(_config([_svc("a", [{"kind": "health", "interval": "1m", "failure_threshold": 2}])]))
+    store.sync_config(
+        _config([_svc("a", [{"kind": "health", "interval": "1m", "failure_threshold": 2}])])
+    )
     t0 = utcnow()
     claim = store.claim_due("w", t0 + timedelta(seconds=1), 10, 60)[0]
     store.complete([(claim, _result(claim, "pass", t0))], "w", now=t0)
@@ -111,7 +121,10 @@ def test_complete_writes_state_transition_and_next_due(db_url: str) -> None:
         state = s.get(CheckState, chk.id)
         transitions = s.exec(select(Transition).order_by(Transition.at)).all()
     assert state is not None and state.state == "fail" and state.consecutive_fail == 2
-    assert [(t.previous_state, t.state) for t in transitions] == [("unknown", "pass"), ("pass", "fail")]
+    assert [(t.previous_state, t.state) for t in transitions] == [
+        ("unknown", "pass"),
+        ("pass", "fail"),
+    ]
     assert transitions[-1].findings[0]["code"] == "health.status"
 
 
@@ -137,7 +150,9 @@ def test_restart_runs_overdue_checks_once(db_url: str) -> None:
 
 def test_checks_spread_over_the_interval(db_url: str) -> None:
     store = Store(db_url)
-    store.sync_config(_config([_svc(f"s{i}", [{"kind": "health", "interval": "1m"}]) for i in range(40)]))
+    store.sync_config(
+        _config([_svc(f"s{i}", [{"kind": "health", "interval": "1m"}]) for i in range(40)])
+    )
     now = utcnow() + timedelta(seconds=1)
     claims = store.claim_due("w", now, 100, 60)
     store.complete([(c, _result(c, "pass", now)) for c in claims], "w", now=now)

@@ -25,7 +25,11 @@ from tests.support import json_route, local_server
 def _services(base: str, n: int, interval: str = "2s", path: str = "/ok") -> dict:
     return {
         "services": [
-            {"name": f"svc{i}", "url": base, "checks": [{"kind": "health", "path": path, "interval": interval, "timeout": "1s"}]}
+            {
+                "name": f"svc{i}",
+                "url": base,
+                "checks": [{"kind": "health", "path": path, "interval": interval, "timeout": "1s"}],
+            }
             for i in range(n)
         ]
     }
@@ -68,7 +72,9 @@ async def test_two_workers_on_postgres_never_run_a_due_time_twice(pg_url: str) -
 def _auditor(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "auditor", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         env={**os.environ, **(env or {})},
     )
 
@@ -113,10 +119,15 @@ def test_a_killed_workers_checks_are_taken_over(pg_url: str, tmp_path: Path) -> 
             killed_at = time.monotonic()
             survivor = _auditor("worker", "--config", str(config))
             try:
+
                 def taken_over() -> bool:
                     with store.read() as s:
                         runs = s.exec(select(Run).where(Run.worker.like("%:worker:%"))).all()  # type: ignore[union-attr]
-                    survivors = {r.check_id for r in runs if r.started_at.timestamp() > time.time() - (time.monotonic() - killed_at)}
+                    survivors = {
+                        r.check_id
+                        for r in runs
+                        if r.started_at.timestamp() > time.time() - (time.monotonic() - killed_at)
+                    }
                     return orphaned <= survivors
 
                 # lease is max(3 s, timeout + 10 s) = 11 s: takeover happens within one lease period
@@ -142,10 +153,11 @@ def test_sigterm_finishes_in_flight_checks_and_stores_them(sqlite_url: str, tmp_
         proc = _auditor("serve", "--config", str(config))
         store = Store(sqlite_url, migrate=False) if Path(sqlite_url[10:]).exists() else None
         try:
+
             def inflight() -> bool:
                 nonlocal store
                 if store is None:
-                    if not Path(sqlite_url[len("sqlite:///"):]).exists():
+                    if not Path(sqlite_url[len("sqlite:///") :]).exists():
                         return False
                     store = Store(sqlite_url, migrate=False)
                 try:
@@ -172,7 +184,9 @@ def test_sigterm_finishes_in_flight_checks_and_stores_them(sqlite_url: str, tmp_
 def test_audit_prints_the_contract_and_exits_by_result(tmp_path: Path, fmt: str) -> None:
     import json
 
-    with local_server({"/ok": json_route(200, {"status": "pass"}), "/down": json_route(503, {"status": "fail"})}) as base:
+    with local_server(
+        {"/ok": json_route(200, {"status": "pass"}), "/down": json_route(503, {"status": "fail"})}
+    ) as base:
         body = {
             "services": [
                 {"name": "good", "url": base, "checks": [{"kind": "health", "path": "/ok"}]},
@@ -180,19 +194,62 @@ def test_audit_prints_the_contract_and_exits_by_result(tmp_path: Path, fmt: str)
             ]
         }
         config = _write_config(tmp_path, f"sqlite:///{tmp_path}/a.db", body)
-        ok = subprocess.run([sys.executable, "-m", "auditor", "audit", "--config", str(config), "--service", "good",
-                             "--format", fmt], capture_output=True, text=True, check=False)
+        ok = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "audit",
+                "--config",
+                str(config),
+                "--service",
+                "good",
+                "--format",
+                fmt,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert ok.returncode == 0, ok.stderr
-        both = subprocess.run([sys.executable, "-m", "auditor", "audit", "--config", str(config), "--format", fmt],
-                              capture_output=True, text=True, check=False)
+        both = subprocess.run(
+            [sys.executable, "-m", "auditor", "audit", "--config", str(config), "--format", fmt],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert both.returncode == 1
-        usage = subprocess.run([sys.executable, "-m", "auditor", "audit", "--config", str(config), "--service", "nope"],
-                               capture_output=True, text=True, check=False)
+        usage = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "auditor",
+                "audit",
+                "--config",
+                str(config),
+                "--service",
+                "nope",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert usage.returncode == 2 and "unknown service" in usage.stderr
     if fmt == "json":
         doc = json.loads(both.stdout)
         assert doc["summary"] == {"pass": 1, "warn": 0, "fail": 1, "error": 0}
-        keys = {"service", "check", "kind", "status", "summary", "findings", "facts", "duration_ms", "started_at", "error"}
+        keys = {
+            "service",
+            "check",
+            "kind",
+            "status",
+            "summary",
+            "findings",
+            "facts",
+            "duration_ms",
+            "started_at",
+            "error",
+        }
         assert all(set(r) == keys for r in doc["results"])
         bad = next(r for r in doc["results"] if r["service"] == "bad")
         assert bad["check"] == "health" and bad["status"] == "fail"
