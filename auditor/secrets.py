@@ -159,7 +159,7 @@ def redact_options(plain: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[
 
 
 def secret_paths(secret: Mapping[str, Any]) -> list[str]:
-    out = []
+    out: list[str] = []
     for key, value in secret.items():
         if isinstance(value, Mapping):
             out.extend(f"{key}.{k}" for k in value)

@@ -12,7 +12,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from flask import Blueprint
 from pydantic import BaseModel
@@ -274,7 +274,7 @@ def _params(op: Operation) -> list[dict[str, Any]]:
 
 
 def build_document() -> dict[str, Any]:
-    models: dict[tuple[type[BaseModel], str], None] = {}
+    models: dict[tuple[type[BaseModel], Literal["validation", "serialization"]], None] = {}
     for op in OPERATIONS:
         if op.body is not None:
             models[(op.body, "validation")] = None

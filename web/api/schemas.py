@@ -117,7 +117,7 @@ class CheckCreate(In):
     rest and shown as ``********``; sending ``********`` back keeps the stored value.
     """
 
-    kind: KIND
+    kind: KIND  # type: ignore[valid-type]
     name: Slug | SkipJsonSchema[None] = None
     interval: Duration | SkipJsonSchema[None] = None
     schedule: Annotated[str, Field(max_length=120)] | SkipJsonSchema[None] = None

@@ -289,8 +289,14 @@ def compute_readiness(service_id: str, now: datetime) -> dict[str, Any]:
         from auditor import readiness
     except ImportError:
         return _provisional_readiness(store, service_id, now)
-    result = readiness.load_service_readiness(store, service_id, now)
-    return _jsonable(result)
+    loader = getattr(readiness, "load_service_readiness", None)
+    if loader is None:  # the readiness module is landing in pieces
+        return _provisional_readiness(store, service_id, now)
+    result = loader(store, service_id, now)
+    if result is None:
+        raise not_found("service")
+    data: dict[str, Any] = _jsonable(result)
+    return data
 
 
 def _jsonable(value: Any) -> Any:
@@ -301,10 +307,10 @@ def _jsonable(value: Any) -> Any:
 
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
     if hasattr(value, "to_dict"):
         return _jsonable(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
