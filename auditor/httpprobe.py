@@ -11,6 +11,7 @@ The runner wraps each probe in the total wall-clock deadline.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import time
@@ -146,8 +147,38 @@ class HttpResult:
         return self.body.decode("utf-8", errors="replace")
 
 
+#: built contexts are reused for this long (loading the system store costs ~10-100 ms CPU)
+SSL_CONTEXT_TTL_S = 300.0
+_ssl_contexts: dict[tuple[bool, str | None, int, int], tuple[float, ssl.SSLContext]] = {}
+
+
 def build_ssl_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
-    """A client context: system roots (or ``ca_file``), no CN fallback for hostnames."""
+    """A client context: system roots (or ``ca_file``), no CN fallback for hostnames.
+
+    Contexts are shared (an ``SSLContext`` is safe for concurrent handshakes and nobody
+    mutates it after this): per (verify, ca_file and its mtime/size), rebuilt after
+    :data:`SSL_CONTEXT_TTL_S` so a changed system store is picked up.
+    """
+    stamp = (0, 0)
+    if ca_file:
+        try:
+            st = os.stat(ca_file)
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = (-1, -1)  # let the load below raise its own error
+    key = (verify, ca_file, *stamp)
+    now = time.monotonic()
+    hit = _ssl_contexts.get(key)
+    if hit is not None and now - hit[0] < SSL_CONTEXT_TTL_S:
+        return hit[1]
+    ctx = _new_ssl_context(verify, ca_file)
+    if len(_ssl_contexts) > 256:
+        _ssl_contexts.clear()
+    _ssl_contexts[key] = (now, ctx)
+    return ctx
+
+
+def _new_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     if not verify:
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
