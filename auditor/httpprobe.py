@@ -202,6 +202,8 @@ def classify_exception(exc: BaseException, url: str) -> ProbeError:
     for item in chain:
         if isinstance(item, ProbeError):
             return item
+        if isinstance(item, ssl.SSLWantReadError | ssl.SSLWantWriteError):
+            continue  # "would block": what a handshake cut by a timeout leaves behind
         if isinstance(item, ssl.SSLError | ssl.SSLCertVerificationError):
             return ProbeError("tls", f"TLS handshake with {url} failed: {item}")
         if isinstance(item, socket.gaierror):
