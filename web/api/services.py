@@ -281,20 +281,18 @@ def delete_service(service_id: str) -> Response:
 def compute_readiness(service_id: str, now: datetime) -> dict[str, Any]:
     """READINESS HOOK: the single place the API asks for a service's readiness.
 
-    Uses ``auditor.readiness.load_service_readiness`` (DESIGN §6) when present; otherwise a
-    provisional score from the latest states so the endpoint and its schema already work.
+    Uses ``auditor.readiness_store.load_service_readiness`` (DESIGN §6); the provisional
+    score below is only a fallback for a build without the readiness module.
     """
     store = get_store()
     try:
-        from auditor import readiness
-    except ImportError:
+        from auditor.readiness_store import load_service_readiness
+    except ImportError:  # pragma: no cover - the readiness module is absent in this build
         return _provisional_readiness(store, service_id, now)
-    loader = getattr(readiness, "load_service_readiness", None)
-    if loader is None:  # the readiness module is landing in pieces
-        return _provisional_readiness(store, service_id, now)
-    result = loader(store, service_id, now)
-    if result is None:
-        raise not_found("service")
+    try:
+        result = load_service_readiness(store, service_id, now)
+    except LookupError as exc:
+        raise not_found("service") from exc
     data: dict[str, Any] = _jsonable(result)
     return data
 

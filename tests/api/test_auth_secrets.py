@@ -1,0 +1,249 @@
+"""Role matrix over every write, token revocation and expiry, secrets encrypted at rest."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from cryptography.fernet import Fernet
+from flask.testing import FlaskClient
+from sqlmodel import select
+
+from auditor.auth import create_token
+from auditor.models import ApiToken, Check, utcnow
+from auditor.store import Store
+from tests.api.conftest import auth, make_check, make_service
+from web.api.openapi import OPERATIONS
+
+V1 = "/api/v1"
+RANK = {"viewer": 0, "operator": 1, "admin": 2}
+
+
+def test_role_matrix_every_operation(client: FlaskClient, tokens: dict[str, str]) -> None:
+    """Each role × each operation: below the operation's role → 403, at or above → not 401/403."""
+    admin = auth(tokens["admin"])
+    svc = make_service(client, admin)
+    chk = make_check(client, admin, svc["id"])
+    ids = {
+        "service_id": svc["id"],
+        "check_id": chk["id"],
+    }
+    checked = 0
+    for op in OPERATIONS:
+        if op.role is None:
+            continue
+        path = op.path
+        for name in ("service_id", "check_id"):
+            path = path.replace("{" + name + "}", ids[name])
+        path = path.replace("{", "").replace("}", "")
+        path = _fill(path)
+        for role, token in tokens.items():
+            r = client.open(
+                V1 + path, method=op.method, json={} if op.body else None, headers=auth(token)
+            )
+            if RANK[role] < RANK[op.role]:
+                assert r.status_code == 403, (op.op_id, role, r.status_code)
+            else:
+                assert r.status_code not in (401, 403), (op.op_id, role, r.status_code, r.json)
+            checked += 1
+        r = client.open(V1 + path, method=op.method)
+        assert r.status_code == 401, op.op_id
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert checked >= 90
+
+
+def _fill(path: str) -> str:
+    # remaining ids (attestation_id, token_id, …) get a well-formed unknown UUID
+    parts = []
+    for part in path.split("/"):
+        parts.append(str(uuid.uuid4()) if part.endswith("_id") else part)
+    return "/".join(parts)
+
+
+def test_invalid_token_401(client: FlaskClient) -> None:
+    for header in ("Bearer nope", "Basic abc", "Bearer ", "Bearer " + "x" * 400):
+        r = client.get(f"{V1}/services", headers={"Authorization": header})
+        assert r.status_code == 401 and r.json["error"]["code"] == "unauthorized"
+
+
+def test_token_lifecycle_via_api(client: FlaskClient, store: Store, admin: dict) -> None:
+    r = client.post(f"{V1}/tokens", json={"name": "ci", "role": "operator"}, headers=admin)
+    assert r.status_code == 201
+    secret, tid = r.json["data"]["token"], r.json["data"]["id"]
+    listing = client.get(f"{V1}/tokens", headers=admin).json["data"]
+    assert all("token" not in t and "token_hash" not in t for t in listing)
+    assert client.get(f"{V1}/services", headers=auth(secret)).status_code == 200
+    with store.read() as s:
+        row = s.get(ApiToken, tid)
+        assert row is not None and row.last_used_at is not None
+        assert secret not in row.token_hash
+    assert client.delete(f"{V1}/tokens/{tid}", headers=admin).json["data"]["revoked_at"]
+    assert client.get(f"{V1}/services", headers=auth(secret)).status_code == 401
+    r = client.post(
+        f"{V1}/tokens",
+        json={"name": "old", "role": "viewer", "expires_at": "2001-01-01T00:00:00Z"},
+        headers=admin,
+    )
+    assert r.status_code == 422
+
+
+def test_expired_token_401(client: FlaskClient, store: Store) -> None:
+    _, secret = create_token(
+        store, name="t", role="admin", expires_at=utcnow() + timedelta(seconds=60)
+    )
+    assert client.get(f"{V1}/services", headers=auth(secret)).status_code == 200
+    with store.write() as s:
+        for row in s.exec(select(ApiToken)).all():
+            row.expires_at = utcnow() - timedelta(seconds=1)
+            s.add(row)
+    assert client.get(f"{V1}/services", headers=auth(secret)).status_code == 401
+
+
+def test_users(client: FlaskClient, admin: dict, operator: dict) -> None:
+    body = {"username": "alice", "role": "viewer", "password": "correct horse battery"}
+    r = client.post(f"{V1}/users", json=body, headers=admin)
+    assert r.status_code == 201 and "password" not in r.json["data"]
+    assert client.post(f"{V1}/users", json=body, headers=admin).status_code == 409
+    assert (
+        client.post(
+            f"{V1}/users", json={**body, "username": "bob", "password": "short"}, headers=admin
+        ).status_code
+        == 422
+    )
+    assert client.post(f"{V1}/users", json=body, headers=operator).status_code == 403
+    uid = r.json["data"]["id"]
+    assert (
+        client.patch(f"{V1}/users/{uid}", json={"role": "operator"}, headers=admin).json["data"][
+            "role"
+        ]
+        == "operator"
+    )
+    assert client.delete(f"{V1}/users/{uid}", headers=admin).status_code == 200
+    assert client.get(f"{V1}/users/{uid}", headers=admin).status_code == 404
+
+
+SECRET_HEADER = "Bearer s3cr3t-upstream-token-value"
+
+
+def _raw_dump(store: Store) -> str:
+    path = store.url.split("///", 1)[1]
+    con = sqlite3.connect(path)
+    try:
+        return "\n".join(
+            repr(row) for table in ("check_def",) for row in con.execute(f"SELECT * FROM {table}")
+        )
+    finally:
+        con.close()
+
+
+def test_secrets_encrypted_at_rest_and_redacted(
+    client: FlaskClient, store: Store, operator: dict, secret_key: str
+) -> None:
+    svc = make_service(client, operator)
+    chk = make_check(
+        client,
+        operator,
+        svc["id"],
+        options={"headers": {"Authorization": SECRET_HEADER, "Accept": "application/json"}},
+    )
+    assert chk["options"]["headers"] == {"Accept": "application/json", "Authorization": "********"}
+    assert chk["secret_fields"] == ["headers.Authorization"]
+    raw = _raw_dump(store)
+    assert "s3cr3t-upstream-token-value" not in raw
+    with store.read() as s:
+        row = s.get(Check, chk["id"])
+        assert row is not None and row.secret_options
+        from auditor.secrets import reveal_options
+
+        assert (
+            reveal_options(row.options, row.secret_options)["headers"]["Authorization"]
+            == SECRET_HEADER
+        )
+    # sending the redacted value back keeps the stored secret
+    base = f"{V1}/services/{svc['id']}/checks/{chk['id']}"
+    r = client.patch(base, json={"options": chk["options"], "severity": "low"}, headers=operator)
+    assert r.status_code == 200, r.json
+    with store.read() as s:
+        row = s.get(Check, chk["id"])
+        assert row is not None
+        assert (
+            reveal_options(row.options, row.secret_options)["headers"]["Authorization"]
+            == SECRET_HEADER
+        )
+    for resp in (
+        client.get(base, headers=operator),
+        client.get(f"{V1}/services/{svc['id']}/checks", headers=operator),
+    ):
+        assert "s3cr3t" not in resp.get_data(as_text=True)
+
+
+def test_secret_needs_key(
+    client: FlaskClient, operator: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUDITOR_SECRET_KEY")
+    svc = make_service(client, operator)
+    r = client.post(
+        f"{V1}/services/{svc['id']}/checks",
+        json={"kind": "health", "options": {"headers": {"Authorization": SECRET_HEADER}}},
+        headers=operator,
+    )
+    assert r.status_code == 422 and r.json["error"]["code"] == "secret_key_missing"
+
+
+def test_secrets_rotate_cli(
+    client: FlaskClient,
+    store: Store,
+    operator: dict,
+    secret_key: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    from auditor import secrets as vault
+    from auditor.cli import main
+
+    svc = make_service(client, operator)
+    chk = make_check(
+        client, operator, svc["id"], options={"headers": {"Authorization": SECRET_HEADER}}
+    )
+    new_key = Fernet.generate_key().decode()
+    monkeypatch.setenv("AUDITOR_SECRET_KEY", f"{new_key},{secret_key}")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[auditor]\ndatabase_url = "{store.url}"\n')
+    result = CliRunner().invoke(main, ["secrets", "rotate", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "1 check secret" in result.output
+    with store.read() as s:
+        row = s.get(Check, chk["id"])
+        assert row is not None and row.secret_options
+    only_new = {"AUDITOR_SECRET_KEY": new_key}
+    assert (
+        vault.decrypt_json(row.secret_options, only_new)["headers"]["Authorization"]
+        == SECRET_HEADER
+    )
+    with pytest.raises(vault.SecretUndecryptable):
+        vault.decrypt_json(row.secret_options, {"AUDITOR_SECRET_KEY": secret_key})
+
+
+@pytest.mark.parametrize(
+    ("options", "secret"),
+    [
+        ({"dsn": "postgresql://u:p@h/db"}, ["dsn"]),
+        ({"webhook_url": "https://hooks.example/x?token=abc"}, ["webhook_url"]),
+        ({"api_secret": "x", "dsn_env": "DSN"}, ["api_secret"]),
+        (
+            {"path": "/health", "headers": {"X-Api-Key": "k", "Accept": "*/*"}},
+            ["headers.X-Api-Key"],
+        ),
+        ({"url": "https://example.com/health"}, []),
+    ],
+)
+def test_split_options(options: dict[str, Any], secret: list[str]) -> None:
+    from auditor.secrets import merge_options, secret_paths, split_options
+
+    plain, hidden = split_options(options)
+    assert secret_paths(hidden) == secret
+    assert merge_options(plain, hidden) == options
