@@ -371,3 +371,14 @@ class MaintenanceWindow(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime = _created()
     deleted_at: datetime | None = _ts()
+
+
+class MetricCounter(SQLModel, table=True):
+    """Monotonic counters for /metrics, incremented by triggers (migration m001_metric_counters)."""
+
+    __tablename__ = "metric_counter"
+
+    family: str = Field(primary_key=True, max_length=32)
+    a: str = Field(primary_key=True, max_length=63)
+    b: str = Field(primary_key=True, max_length=32)
+    total: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})

@@ -57,6 +57,7 @@ class Claim:
     jitter_s: float
     target: Target
     lease_until: datetime
+    secret_error: str | None = None
 
 
 def _hash(data: Any) -> str:
@@ -298,13 +299,22 @@ class Store:
 
     @staticmethod
     def _claim(chk: Check, svc: Service, due_at: datetime, lease_until: datetime) -> Claim:
+        options, secret_error = dict(chk.options), None
+        if chk.secret_options:
+            from auditor.secrets import reveal_options
+
+            try:
+                options = reveal_options(chk.options, chk.secret_options)
+            except Exception as exc:  # a missing or rotated-away key must not stop other checks
+                secret_error = f"cannot decrypt this check's secret options ({type(exc).__name__}); is AUDITOR_SECRET_KEY set to the key they were stored with?"
         return Claim(
+            secret_error=secret_error,
             check_id=chk.id,
             service_id=svc.id,
             due_at=due_at,
             kind=chk.kind,
             name=chk.name,
-            options=dict(chk.options),
+            options=options,
             timeout_s=chk.timeout_s,
             interval_s=chk.interval_s,
             schedule=chk.schedule,

@@ -69,7 +69,7 @@ async def execute_claim(
     now: Callable[[], datetime] = utcnow,
 ) -> RunResult:
     """Run one claimed check; configuration problems become an ``error`` result."""
-    options = options_cache.get(claim.kind, claim.options)
+    options = claim.secret_error or options_cache.get(claim.kind, claim.options)
     if isinstance(options, str):
         return RunResult(
             target=claim.target,

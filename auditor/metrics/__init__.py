@@ -157,15 +157,8 @@ ReadinessLoader = Callable[[Store, datetime], Mapping[str, Any]]
 
 
 def default_readiness_loader() -> ReadinessLoader | None:
-    """READINESS HOOK (the single call site): ``auditor.readiness.load_all_readiness``.
-
-    Returns ``None`` while that module does not exist; the two readiness metrics are then
-    simply not exported.
-    """
-    try:
-        module = importlib.import_module("auditor.readiness")
-    except ImportError:
-        return None
+    """``auditor.readiness_store.load_all_readiness``: score and verdict per service id."""
+    module = importlib.import_module("auditor.readiness_store")
     loader: ReadinessLoader | None = getattr(module, "load_all_readiness", None)
     return loader
 

@@ -160,3 +160,41 @@ def test_checks_spread_over_the_interval(db_url: str) -> None:
         due = sorted((c.next_run_at - now).total_seconds() for c in s.exec(select(Check)).all())  # type: ignore[operator]
     # not all at once: the per-check offset spreads them across the minute
     assert due[-1] - due[0] > 30
+
+
+def test_claims_carry_decrypted_secret_options_and_a_clear_error_without_the_key(
+    sqlite_url: str, monkeypatch: Any
+) -> None:
+    import asyncio
+
+    from auditor.httpprobe import HttpProber
+    from auditor.secrets import encrypt_json, generate_key, split_options
+    from auditor.worker import OptionsCache, execute_claim
+
+    key = generate_key()
+    monkeypatch.setenv("AUDITOR_SECRET_KEY", key)
+    store = Store(sqlite_url)
+    store.sync_config(_config([_svc("a", [{"kind": "health", "interval": "1m"}])]))
+    plain, secret = split_options(
+        {"path": "/h", "headers": {"Authorization": "Bearer s3cr3t-value"}}
+    )
+    assert secret, "the Authorization header is a secret option"
+    with store.write() as s:
+        chk = s.exec(select(Check)).one()
+        chk.options, chk.secret_options = plain, encrypt_json(secret)
+        s.add(chk)
+    claim = store.claim_due("w", utcnow() + timedelta(seconds=1), 10, 60)[0]
+    assert claim.options["headers"]["Authorization"] == "Bearer s3cr3t-value"
+    assert claim.secret_error is None
+    store.release([claim], "w")
+
+    monkeypatch.setenv("AUDITOR_SECRET_KEY", generate_key())  # the key was lost or rotated away
+    claim = store.claim_due("w", utcnow() + timedelta(seconds=1), 10, 60)[0]
+    assert claim.secret_error and "AUDITOR_SECRET_KEY" in claim.secret_error
+    result = asyncio.run(
+        execute_claim(
+            claim, prober=HttpProber(), store=None, options_cache=OptionsCache(), environ={}
+        )
+    )
+    assert str(result.status) == "error" and result.error_kind == "config"
+    assert "s3cr3t" not in (result.summary + str(result.findings))

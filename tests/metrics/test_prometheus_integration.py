@@ -246,7 +246,11 @@ def test_prometheus_scrapes_the_auditor_and_fires_a_shipped_alert(
     assert alert["annotations"]["runbook_url"].endswith("#auditorcheckfailing")
     assert "demo-broken" in alert["annotations"]["summary"]
     # the rule for the auditor's own liveness stays quiet
-    quiet = get_json(f"{prometheus}/api/v1/alerts")["data"]["alerts"]
-    assert not [
-        a for a in quiet if a["labels"]["alertname"] in ("AuditorDown", "AuditorNotScraped")
-    ]
+    # (with every `for:` at 0s, absent(up) can fire at the very first evaluation, before the
+    # first scrape: it must resolve once the target is scraped)
+    def quiet() -> bool | None:
+        alerts = get_json(f"{prometheus}/api/v1/alerts")["data"]["alerts"]
+        liveness = ("AuditorDown", "AuditorNotScraped")
+        return not [a for a in alerts if a["labels"]["alertname"] in liveness] or None
+
+    assert wait_for("the auditor's liveness alerts to be quiet", quiet, 15)
