@@ -123,6 +123,18 @@ def record(
     store.complete([(replace(claim, due_at=at), result)], "test", reschedule=False)
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at test strength: the cost parameters are not what these tests are about."""
+    from argon2 import PasswordHasher
+
+    import auditor.auth
+
+    monkeypatch.setattr(
+        auditor.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )
+
+
 @dataclass
 class Env:
     app: Flask
@@ -146,7 +158,7 @@ def env(tmp_path: Any, flip_server: FlipServer) -> Iterator[Env]:
             "payments-api",
             "health",
             "fail",
-            at=now - timedelta(hours=6 - i),
+            at=now - timedelta(minutes=2 * (6 - i)),
             findings=(("health.status", "high", "GET /health answered 500, expected 200"),),
             facts={"status": 500, "elapsed_ms": 12.5},
         )
@@ -155,10 +167,10 @@ def env(tmp_path: Any, flip_server: FlipServer) -> Iterator[Env]:
             "payments-api",
             "ready",
             "pass",
-            at=now - timedelta(hours=6 - i),
+            at=now - timedelta(minutes=2 * (6 - i)),
             facts={"status": 200, "elapsed_ms": 8.0 + i},
         )
-        record(store, "search", "health", "pass", at=now - timedelta(hours=6 - i))
+        record(store, "search", "health", "pass", at=now - timedelta(minutes=2 * (6 - i)))
     for role in ("viewer", "operator", "admin"):
         create_user(store, username=role, role=role, password=PASSWORD)
     app = create_app(config, store, test_config={"TESTING": True})
