@@ -11,6 +11,7 @@ The runner wraps each probe in the total wall-clock deadline.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import socket
 import ssl
@@ -32,6 +33,15 @@ USER_AGENT = "deployment-auditor/0.1 (+readiness probe)"
 DEFAULT_BODY_CAP = 1_000_000
 DEFAULT_MAX_REDIRECTS = 10
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+KEEPALIVE_CONNECTIONS = 20
+
+
+def _ip_literal(host: str) -> str | None:
+    """The address itself when ``host`` is an IP literal (brackets allowed), else None."""
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
 
 
 class PolicyBackend(AsyncNetworkBackend):
@@ -45,6 +55,9 @@ class PolicyBackend(AsyncNetworkBackend):
     async def _resolve(self, host: str, port: int) -> list[str]:
         if self._resolver is not None:
             return list(await self._resolver(host, port))
+        literal = _ip_literal(host)
+        if literal is not None:  # no resolver round trip through the thread pool
+            return [literal]
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -262,7 +275,9 @@ class HttpProber:
             transport._pool = httpcore.AsyncConnectionPool(
                 ssl_context=ctx,
                 max_connections=self._max_connections,
-                max_keepalive_connections=self._max_connections // 2,
+                # probes of one origin are minutes apart, so idle connections are rarely
+                # reused, and every request scans the pool: keep only a few
+                max_keepalive_connections=min(KEEPALIVE_CONNECTIONS, self._max_connections // 2),
                 keepalive_expiry=5.0,
                 network_backend=PolicyBackend(self.policy, self._resolver),
             )
