@@ -327,14 +327,16 @@ class HttpProber:
                 raise ProbeError(
                     "config", f"only http and https URLs can be probed, not {current!r}"
                 )
-            request = client.build_request(
-                hop_method,
-                current,
-                headers=headers,
-                content=hop_content,
-                timeout=httpx.Timeout(timeout),
-            )
             try:
+                # inside the try: a URL httpx cannot parse (say, a hostile Location header
+                # naming an octal IP) is a ``config`` error, not a crash of the check
+                request = client.build_request(
+                    hop_method,
+                    current,
+                    headers=headers,
+                    content=hop_content,
+                    timeout=httpx.Timeout(timeout),
+                )
                 response = await client.send(request, stream=True)
             except Exception as exc:
                 raise classify_exception(exc, current) from exc

@@ -21,9 +21,12 @@ _real_getaddrinfo = socket.getaddrinfo
 
 
 class Guard:
+    """What the guard saw; ``dns`` is a fake zone: name -> list of addresses (or a callable)."""
+
     def __init__(self) -> None:
         self.refused_connects: list[Any] = []
         self.lookups: list[str] = []
+        self.dns: dict[str, Any] = {}
 
 
 def _loopback(address: Any) -> bool:
@@ -51,15 +54,32 @@ def network_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[Guard]:
             raise PermissionError(f"hardening network guard: refused connect to {address!r}")
         return _real_connect_ex(self, address)
 
-    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    def getaddrinfo(
+        host: Any, port: Any = None, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+    ) -> Any:
         name = host.decode() if isinstance(host, bytes) else str(host)
         guard.lookups.append(name)
+        if name in guard.dns:
+            answer = guard.dns[name]
+            addresses = answer() if callable(answer) else answer
+            out = []
+            for addr in addresses:
+                fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+                sockaddr = (
+                    (addr, int(port or 0), 0, 0)
+                    if fam == socket.AF_INET6
+                    else (addr, int(port or 0))
+                )
+                out.append((fam, socket.SOCK_STREAM, 6, "", sockaddr))
+            return out
+        if name == "localhost":
+            return _real_getaddrinfo(host, port, family, type, proto, flags)
+        # numeric spellings only ("2852039166", "0251.0376.0251.0376"): parsed locally by
+        # libc, never sent to a resolver; any other name does not exist
         try:
-            ipaddress.ip_address(name.split("%")[0])
-        except ValueError:
-            if name != "localhost":
-                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
-        return _real_getaddrinfo(host, *args, **kwargs)
+            return _real_getaddrinfo(host, port, family, type, proto, flags | socket.AI_NUMERICHOST)
+        except socket.gaierror:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
