@@ -142,8 +142,12 @@ def sparkline(
     width: int = 200,
     height: int = 36,
     unit: str = "ms",
+    break_gaps: bool = False,
 ) -> str:
-    """A latency line; gaps (None) break the line. Empty string without any value."""
+    """A latency line drawn across empty buckets (None); ``break_gaps`` breaks it there.
+
+    Empty string without any value.
+    """
     points = [v for v in values if v is not None]
     if not points:
         return ""
@@ -155,7 +159,7 @@ def sparkline(
     segments: list[list[str]] = [[]]
     for i, v in enumerate(values):
         if v is None:
-            if segments[-1]:
+            if break_gaps and segments[-1]:
                 segments.append([])
             continue
         x = i * step if n > 1 else width / 2

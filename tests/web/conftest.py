@@ -152,6 +152,17 @@ def env(tmp_path: Any, flip_server: FlipServer) -> Iterator[Env]:
     store = Store(url)
     store.sync_config(config)
     now = utcnow()
+    for h in range(24, 0, -1):  # a day of history (older runs) for the charts
+        at = now - timedelta(hours=h)
+        record(
+            store,
+            "payments-api",
+            "ready",
+            "warn" if h in (7, 8) else "pass",
+            at=at,
+            duration_ms=40.0 + 25 * ((h * 7) % 5),
+        )
+        record(store, "payments-api", "health", "pass" if h > 5 else "fail", at=at)
     for i in range(6):
         record(
             store,

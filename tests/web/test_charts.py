@@ -58,10 +58,15 @@ def test_timeline_is_accessible_svg_without_inline_style() -> None:
 
 def test_sparkline_breaks_on_gaps_and_handles_flat_or_empty_series() -> None:
     assert charts.sparkline([None, None], label="x") == ""
-    svg = charts.sparkline([10, 20, None, 30, 40], label="lat")
+    svg = charts.sparkline([10, 20, None, 30, 40], label="lat", break_gaps=True)
     assert svg.count("<polyline") == 2
+    joined = charts.sparkline([10, 20, None, 30, 40], label="lat")
+    assert (
+        joined.count("<polyline") == 1
+        and 'points="0.0,26.0 50.0,18.0 150.0,10.0 200.0,2.0"' in joined
+    )
     assert "min 10 ms, max 40 ms, latest 40 ms" in svg
-    single = charts.sparkline([None, 5.0, None], label="lat")
+    single = charts.sparkline([None, 5.0, None], label="lat", break_gaps=True)
     assert "<circle" in single
     flat = charts.sparkline([7, 7, 7], label="lat")
     assert "<polyline" in flat and "nan" not in flat
