@@ -70,7 +70,17 @@ class WebServer:
         else:
             from waitress import create_server
 
-            self._server = create_server(app, host=host, port=port, threads=16, ident="auditor")
+            # waitress buffers up to 1 GB of request body (spooled to disk) before the app can
+            # refuse it; cap it near the app's own limit so giant uploads are a 413 at once
+            limit = int(app.config.get("MAX_CONTENT_LENGTH") or 1_000_000)
+            self._server = create_server(
+                app,
+                host=host,
+                port=port,
+                threads=16,
+                ident="auditor",
+                max_request_body_size=2 * limit,
+            )
             self.port = self._server.effective_port
         self._thread = threading.Thread(target=self._serve, name="web", daemon=True)
 

@@ -66,7 +66,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
         try:
             if predicate():
                 return True
-        except (sqlite3.Error, OSError):
+        except Exception:  # not up yet / table not there yet
             pass
         time.sleep(interval)
     return False
