@@ -176,6 +176,7 @@ concurrency = 20
 default_interval = "1m"
 default_timeout = "10s"
 allow_private_networks = true
+anonymous_read = true
 '''
         + service(
             "payments-api",
@@ -233,6 +234,23 @@ def _sign_checklist(store: Any, service_name: str) -> None:
                 )
 
 
+def _demo_user(store: Any, data_dir: Path) -> str:
+    """An admin ``demo`` user for the manage pages; its password is kept in the data dir."""
+    from auditor.auth import create_user
+
+    secret_file = data_dir / "demo-password.txt"
+    if secret_file.exists():
+        return secret_file.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    try:
+        create_user(store, username="demo", role="admin", password=password)
+    except ValueError:  # the user exists from an earlier run whose password file was removed
+        return "(unchanged: see an earlier run, or `auditor user create`)"
+    secret_file.write_text(password + "\n")
+    secret_file.chmod(0o600)
+    return password
+
+
 def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
     from auditor.config import load_config
     from auditor.daemon import run_daemon
@@ -245,6 +263,7 @@ def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
         store = Store(config.auditor.database_url)
         store.sync_config(config)
         _sign_checklist(store, "payments-api")
+        password = _demo_user(store, Path(data_dir))
         if once:
             import asyncio
 
@@ -260,6 +279,8 @@ def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
         log.info(
             "demo_ready",
             dashboard=f"http://{listen}/",
+            sign_in="demo",
+            password=password,
             config=str(path),
             healthy=f"https://127.0.0.1:{servers[0].port}",
             broken=f"https://127.0.0.1:{servers[1].port}",
