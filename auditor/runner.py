@@ -7,6 +7,7 @@ check shares lives here, and nothing a check does can crash the daemon.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -101,8 +102,8 @@ async def run_check(
         return RunResult(
             target=target,
             status=outcome.status,
-            summary=outcome.summary,
-            findings=list(outcome.findings),
+            summary=clean_text(outcome.summary),
+            findings=[_clean_finding(f) for f in outcome.findings],
             facts=_jsonable(merged),
             started_at=started_at,
             duration_ms=(time.monotonic() - t0) * 1000.0,
@@ -131,26 +132,49 @@ async def run_check(
     return RunResult(
         target=target,
         status=err.status,
-        summary=err.message,
-        findings=[finding],
+        summary=clean_text(err.message),
+        findings=[_clean_finding(finding)],
         facts=_jsonable(facts),
         started_at=started_at,
         duration_ms=(time.monotonic() - t0) * 1000.0,
-        error=err.message if err.status is RunStatus.ERROR else None,
+        error=clean_text(err.message) if err.status is RunStatus.ERROR else None,
         error_kind=err.error_kind,
     )
 
 
+def clean_text(text: str) -> str:
+    """Text every database accepts: no NUL bytes (PostgreSQL), no lone surrogates (UTF-8)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", errors="replace").decode("utf-8")
+    return text
+
+
 def _jsonable(value: Any) -> Any:
-    """Facts must be JSON: coerce datetimes, bytes, tuples and sets."""
+    """Facts must be strict JSON any store accepts: coerce datetimes, bytes, tuples, sets;
+    non-finite floats become null and text is cleaned (a hostile body must not poison a write).
+    """
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {clean_text(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_jsonable(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    if isinstance(value, str | int | float | bool) or value is None:
+        return clean_text(value.decode("utf-8", errors="replace"))
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, int | float | bool) or value is None:
         return value
-    return str(value)
+    return clean_text(str(value))
+
+
+def _clean_finding(finding: Finding) -> Finding:
+    return Finding(
+        clean_text(finding.code), clean_text(finding.severity), clean_text(finding.message)
+    )

@@ -209,13 +209,48 @@ class Worker:
                     pass
             if not pending:
                 continue
-            try:
-                await asyncio.to_thread(self.store.complete, pending, self.worker_id)
-                self.runs_completed += len(pending)
-                pending = []
-            except Exception as exc:
-                log.error("store_write_failed", error=repr(exc), pending=len(pending))
-                await asyncio.sleep(1.0)
+            pending = await self._store_batch(pending)
+
+    async def _store_batch(
+        self, batch: list[tuple[Claim, RunResult]]
+    ) -> list[tuple[Claim, RunResult]]:
+        """Write a batch; return what is still unwritten.
+
+        While the database is unreachable everything stays pending (and is retried). When it
+        is reachable but the batch fails, one poisoned result must not block the rest: each
+        is written alone, and one the database refuses is replaced by an ``error`` result
+        saying why, so the due time is still accounted for.
+        """
+        try:
+            await asyncio.to_thread(self.store.complete, batch, self.worker_id)
+            self.runs_completed += len(batch)
+            return []
+        except Exception as exc:
+            log.error("store_write_failed", error=repr(exc), pending=len(batch))
+        if not await asyncio.to_thread(self.store.ping):
+            await asyncio.sleep(1.0)
+            return batch
+        leftover: list[tuple[Claim, RunResult]] = []
+        for claim, result in batch:
+            for attempt in (result, _unstorable(result)):
+                try:
+                    await asyncio.to_thread(self.store.complete, [(claim, attempt)], self.worker_id)
+                except Exception as exc:
+                    log.error(
+                        "result_rejected",
+                        service=claim.target.service,
+                        check=claim.target.check,
+                        error=repr(exc),
+                        replaced=attempt is not result,
+                    )
+                    continue
+                self.runs_completed += 1
+                break
+            else:
+                leftover.append((claim, result))
+        if leftover:
+            await asyncio.sleep(1.0)
+        return leftover
 
     async def _node_heartbeat(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -234,3 +269,21 @@ class Worker:
 
 
 _FLUSH: Any = object()
+
+
+def _unstorable(result: RunResult) -> RunResult:
+    """A minimal ``error`` result standing in for one the database refused to store."""
+    message = (
+        "the result of this run could not be stored (the database refused it); facts were dropped"
+    )
+    return RunResult(
+        target=result.target,
+        status=RunStatus.ERROR,
+        summary=message,
+        findings=[Finding(f"{result.target.kind}.internal", Severity.HIGH, message)],
+        facts={},
+        started_at=result.started_at,
+        duration_ms=result.duration_ms,
+        error=message,
+        error_kind="internal",
+    )
