@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import time
@@ -344,11 +345,16 @@ class HttpProber:
                 location = response.headers.get("location")
                 if follow_redirects and response.status_code in REDIRECT_STATUSES and location:
                     chain.append(Hop(current, response.status_code, location))
-                    current = urljoin(current, location)
+                    previous, current = current, urljoin(current, location)
                     if response.status_code == 303 or (
                         response.status_code in (301, 302) and hop_method == "POST"
                     ):
                         hop_method, hop_content = "GET", None
+                    if _origin(previous) != _origin(current):
+                        # never hand credentials or a request body to another origin
+                        headers = _without_credentials(headers)
+                        if hop_content is not None:
+                            hop_method, hop_content = "GET", None
                     continue
                 body, truncated = b"", False
                 if read_body:
@@ -442,6 +448,25 @@ async def _read_capped(
     except Exception as exc:
         raise classify_exception(exc, url) from exc
     return b"".join(parts), False
+
+
+#: request headers that carry credentials and must not follow a redirect to another origin
+_CREDENTIAL_HEADERS = re.compile(
+    r"^(authorization|proxy-authorization|cookie)$|token|secret|api[-_]?key|password|auth",
+    re.IGNORECASE,
+)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return (parts.scheme, (parts.hostname or "").lower(), parts.port or default)
+
+
+def _without_credentials(headers: dict[str, str] | None) -> dict[str, str] | None:
+    if not headers:
+        return headers
+    return {k: v for k, v in headers.items() if not _CREDENTIAL_HEADERS.search(k)}
 
 
 def _peer_address(response: httpx.Response) -> str | None:

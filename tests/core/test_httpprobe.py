@@ -1,0 +1,57 @@
+"""The probe client never hands credentials to another origin on a redirect."""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler
+
+from auditor.httpprobe import HttpProber
+from tests.support import local_server
+
+
+def _echo_into(seen: list[dict[str, str]]):  # type: ignore[no-untyped-def]
+    def handler(req: BaseHTTPRequestHandler) -> None:
+        seen.append({k.lower(): v for k, v in req.headers.items()})
+        req.send_response(200)
+        req.send_header("Content-Length", "2")
+        req.end_headers()
+        req.wfile.write(b"ok")
+
+    return handler
+
+
+def _redirect(location: str):  # type: ignore[no-untyped-def]
+    def handler(req: BaseHTTPRequestHandler) -> None:
+        req.send_response(302)
+        req.send_header("Location", location)
+        req.send_header("Content-Length", "0")
+        req.end_headers()
+
+    return handler
+
+
+async def test_credentials_are_dropped_when_a_redirect_changes_origin() -> None:
+    seen: list[dict[str, str]] = []
+    secret = {
+        "Authorization": "Bearer SECRET",
+        "X-Api-Key": "k",
+        "Cookie": "s=1",
+        "X-Trace": "keep",
+    }
+    with local_server({"/landing": _echo_into(seen)}) as other:
+        with local_server(
+            {
+                "/start": _redirect(other + "/landing"),
+                "/same": _redirect("/echo"),
+                "/echo": _echo_into(seen),
+            }
+        ) as origin:
+            prober = HttpProber()
+            try:
+                await prober.fetch(origin + "/start", headers=secret)
+                await prober.fetch(origin + "/same", headers=secret)
+            finally:
+                await prober.aclose()
+    cross, same = seen
+    assert "authorization" not in cross and "x-api-key" not in cross and "cookie" not in cross
+    assert cross["x-trace"] == "keep"
+    assert same["authorization"] == "Bearer SECRET"  # same origin keeps them
