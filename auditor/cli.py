@@ -131,7 +131,7 @@ def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str]
             click.echo(f"--kind: {exc}", err=True)
             sys.exit(2)
     store = _store(config)
-    store.sync_config(config)
+    store.sync_config(config, disable_missing=False)
     results = asyncio.run(
         run_audit(
             config,
@@ -365,7 +365,7 @@ def gate(
                 sys.exit(EXIT_USAGE)
             from auditor.audit import run_audit
 
-            store.sync_config(config)
+            store.sync_config(config, disable_missing=False)
             asyncio.run(run_audit(config, store, services=[service]))
         try:
             readiness = load_service_readiness(

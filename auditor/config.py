@@ -424,7 +424,14 @@ def build_check(
     except ValidationError as exc:
         problems.extend(_errors(prefix, exc))
         return None, problems
-    interval = common.interval or settings.default_interval
+    if common.schedule is not None and common.interval is not None:
+        return None, [f"{prefix}.schedule: set either interval or schedule, not both"]
+    if common.schedule is not None:
+        from auditor.schedule import cron_period
+
+        interval = cron_period(common.schedule)
+    else:
+        interval = common.interval or settings.default_interval
     timeout = common.timeout or settings.default_timeout
     if timeout > interval and common.schedule is None:
         problems.append(f"{prefix}.timeout: must not exceed the interval ({interval:g}s)")
@@ -454,11 +461,17 @@ def parse_config(
         if key not in allowed_top:
             problems.append(f"{key}: unknown key (allowed: auditor, services, alerting)")
     auditor_raw = dict(data.get("auditor") or {})
-    auditor_raw.update(_env_overrides(environ))
+    overrides = _env_overrides(environ)
+    auditor_raw.update(overrides)
     try:
         settings = AuditorSettings.model_validate(auditor_raw)
     except ValidationError as exc:
-        problems.extend(_errors("auditor", exc))
+        for problem in _errors("auditor", exc):
+            key = problem.split(":", 1)[0].removeprefix("auditor.").split("[")[0]
+            if key in overrides:
+                path, message = problem.split(": ", 1)
+                problem = f"{path} (from {ENV_PREFIX}{key.upper()}): {message}"
+            problems.append(problem)
         settings = AuditorSettings()
     try:
         alerting = AlertingModel.model_validate(data.get("alerting") or {})
@@ -490,6 +503,8 @@ def parse_config(
         check_names: dict[str, int] = {}
         for cindex, raw_check in enumerate(_expand_profile(service)):
             cprefix = f"{prefix}.checks[{cindex}]"
+            if cindex >= len(service.checks):  # added by the profile, not in the file
+                cprefix = f"{prefix}.profile({service.profile}).{raw_check.get('name') or raw_check['kind']}"
             built, errs = build_check(raw_check, settings, cprefix)
             problems.extend(errs)
             if built is None:

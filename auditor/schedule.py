@@ -48,3 +48,23 @@ def next_fire(
     if fire <= after:
         fire = after + timedelta(seconds=max(interval_s, 1.0))
     return fire
+
+
+def cron_period(schedule: str, samples: int = 16) -> float:
+    """The longest gap between consecutive fires of a cron expression (its effective interval).
+
+    Staleness and thresholds reason in intervals; a daily cron check has a 1-day interval,
+    and a weekday one is judged by its longest (weekend) gap.
+    """
+    trigger = CronTrigger.from_crontab(schedule, timezone=UTC)
+    fire = trigger.get_next_fire_time(None, EPOCH)
+    longest = 0.0
+    for _ in range(samples):
+        if fire is None:
+            break
+        nxt = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+        if nxt is None:
+            break
+        longest = max(longest, (nxt - fire).total_seconds())
+        fire = nxt
+    return longest or 86400.0

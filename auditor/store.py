@@ -118,8 +118,14 @@ class Store:
 
     # -- configuration sync ---------------------------------------------------------------
 
-    def sync_config(self, config: Config, now: datetime | None = None) -> dict[str, int]:
-        """Make the store match the file: add, update, and disable (never delete) what is gone."""
+    def sync_config(
+        self, config: Config, now: datetime | None = None, *, disable_missing: bool = True
+    ) -> dict[str, int]:
+        """Make the store match the file: add, update, and disable (never delete) what is gone.
+
+        ``disable_missing=False`` only adds and updates: one-shot commands (``audit``,
+        ``gate --fresh``) may run with a cut-down file and must not disable the rest.
+        """
         now = now or utcnow()
         counts = {
             "services_added": 0,
@@ -147,8 +153,10 @@ class Store:
                     if self._apply_service(svc, svc_cfg, now):
                         counts["services_updated"] += 1
                     s.add(svc)
-                self._sync_checks(s, svc, svc_cfg, now, counts)
+                self._sync_checks(s, svc, svc_cfg, now, counts, disable_missing)
             for name, svc in existing.items():
+                if not disable_missing:
+                    break
                 if name not in wanted and svc.source == "config" and svc.enabled:
                     svc.enabled = False
                     svc.updated_at = now
@@ -186,7 +194,13 @@ class Store:
         return changed
 
     def _sync_checks(
-        self, s: Session, svc: Service, cfg: ServiceConfig, now: datetime, counts: dict[str, int]
+        self,
+        s: Session,
+        svc: Service,
+        cfg: ServiceConfig,
+        now: datetime,
+        counts: dict[str, int],
+        disable_missing: bool = True,
     ) -> None:
         existing = {
             c.name: c for c in s.exec(select(Check).where(Check.service_id == svc.id)).all()
@@ -219,6 +233,8 @@ class Store:
                 s.add(chk)
                 counts["checks_updated"] += 1
         for name, chk in existing.items():
+            if not disable_missing:
+                break
             if name not in wanted and chk.source == "config" and chk.enabled:
                 chk.enabled = False
                 chk.updated_at = now
@@ -406,13 +422,25 @@ class Store:
             for claim, result in items:
                 run_id = self._insert_run(s, claim, result, worker)
                 chk = checks.get(claim.check_id)
-                if reschedule and chk is not None and chk.lease_owner in (worker, None):
-                    chk.next_run_at = next_fire(
-                        chk.id, chk.interval_s, chk.schedule, max(now, claim.due_at), chk.jitter_s
+                if reschedule and chk is not None:
+                    # only the lease holder (or a late writer whose run still counted) moves the
+                    # schedule, and only from the due time it ran: a result that lost its lease
+                    # to another worker must not skip that worker's slot
+                    ours = chk.lease_owner == worker or (
+                        chk.lease_owner is None and run_id is not None
                     )
-                    chk.lease_owner = None
-                    chk.lease_until = None
-                    s.add(chk)
+                    if ours:
+                        if chk.next_run_at == claim.due_at:
+                            chk.next_run_at = next_fire(
+                                chk.id,
+                                chk.interval_s,
+                                chk.schedule,
+                                max(now, claim.due_at),
+                                chk.jitter_s,
+                            )
+                        chk.lease_owner = None
+                        chk.lease_until = None
+                        s.add(chk)
                 if run_id is None:
                     continue
                 written.append(run_id)
@@ -476,9 +504,12 @@ class Store:
             consecutive_warn=int((state.metrics or {}).get("_consecutive_warn", 0)),
             consecutive_error=state.consecutive_error,
         )
-        # a stale state (no run for 3 intervals) restarts from unknown so the next run sets it
-        if state.last_run_at is not None and result.started_at - state.last_run_at > timedelta(
-            seconds=3 * claim.interval_s
+        # a stale state (no run for 3 intervals) restarts from unknown so the next measured
+        # run sets it; an ``error`` run measured nothing, so it keeps the old state
+        if (
+            result.status != "error"
+            and state.last_run_at is not None
+            and result.started_at - state.last_run_at > timedelta(seconds=3 * claim.interval_s)
         ):
             prev = StateSnapshot(state="unknown", since=prev.since)
         snap = next_state(prev, str(result.status), result.started_at, th)

@@ -177,7 +177,9 @@ def test_env_overrides_every_auditor_key() -> None:
 def test_bad_env_override_names_the_key() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config({}, environ={"AUDITOR_CONCURRENCY": "many"})
-    assert info.value.problems == ["auditor.concurrency: must be an integer"]
+    assert info.value.problems == [
+        "auditor.concurrency (from AUDITOR_CONCURRENCY): must be an integer"
+    ]
 
 
 def test_defaults_apply_to_checks() -> None:
@@ -232,3 +234,29 @@ def test_example_config_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
     config = load_config(root / "config.example.toml", environ={})
     assert config.services
+
+
+def test_cron_checks_take_their_interval_from_the_schedule() -> None:
+    config = parse_config(_svc(kind="health", schedule="0 3 * * *", timeout="30s"), environ={})
+    assert config.services[0].checks[0].interval == 86400
+
+
+def test_interval_and_schedule_together_are_an_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(_svc(kind="health", schedule="0 3 * * *", interval="5m"), environ={})
+    assert info.value.problems == [
+        "services[0].checks[0].schedule: set either interval or schedule, not both"
+    ]
+
+
+def test_profile_checks_are_named_by_where_they_come_from() -> None:
+    data = {
+        "auditor": {"default_interval": "5s"},
+        "services": [{"name": "a", "url": "https://x", "profile": "production"}],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, environ={})
+    assert (
+        "services[0].profile(production).tls.timeout: must not exceed the interval (5s)"
+        in info.value.problems
+    )

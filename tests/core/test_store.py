@@ -198,3 +198,60 @@ def test_claims_carry_decrypted_secret_options_and_a_clear_error_without_the_key
     )
     assert str(result.status) == "error" and result.error_kind == "config"
     assert "s3cr3t" not in (result.summary + str(result.findings))
+
+
+def test_an_error_after_an_outage_keeps_the_state_instead_of_resolving(db_url: str) -> None:
+    store = Store(db_url)
+    store.sync_config(_config([_svc("a", [{"kind": "health", "interval": "1m"}])]))
+    t0 = utcnow()
+    c = store.claim_due("w", t0 + timedelta(seconds=1), 10, 60)[0]
+    store.complete([(c, _result(c, "fail", t0))], "w", now=t0)
+    later = t0 + timedelta(hours=2)  # the daemon was down; the first run back cannot measure
+    c = store.claim_due("w", later, 10, 60)[0]
+    store.complete([(c, _result(c, "error", later))], "w", now=later)
+    with store.read() as s:
+        state = s.exec(select(CheckState)).one()
+        transitions = s.exec(select(Transition)).all()
+    assert state.state == "fail"
+    assert [(t.previous_state, t.state) for t in transitions] == [("unknown", "fail")]
+
+
+def test_a_result_that_lost_its_lease_does_not_move_the_schedule(db_url: str) -> None:
+    store = Store(db_url)
+    store.sync_config(_config([_svc("a", [{"kind": "health", "interval": "1m"}])]))
+    now = utcnow() + timedelta(seconds=1)
+    first = store.claim_due("w1", now, 10, 60)[0]
+    later = now + timedelta(seconds=80)
+    second = store.claim_due("w2", later, 10, 60)[
+        0
+    ]  # w1's lease expired; w2 runs the same due time
+    store.complete([(second, _result(second, "pass", later))], "w2", now=later)
+    with store.read() as s:
+        after_w2 = s.exec(select(Check)).one().next_run_at
+    store.complete(
+        [(first, _result(first, "pass", later))], "w1", now=later + timedelta(seconds=30)
+    )
+    with store.read() as s:
+        chk = s.exec(select(Check)).one()
+    assert chk.next_run_at == after_w2 and chk.lease_owner is None
+    assert store.count(Run) == 1
+
+
+def test_one_shot_sync_adds_and_updates_but_disables_nothing(db_url: str) -> None:
+    store = Store(db_url)
+    store.sync_config(
+        _config(
+            [_svc("a", [{"kind": "health"}, {"kind": "health", "name": "ready"}]), _svc("b", [])]
+        )
+    )
+    counts = store.sync_config(
+        _config([_svc("a", [{"kind": "health", "path": "/x"}])]), disable_missing=False
+    )
+    assert (
+        counts["services_disabled"] == 0
+        and counts["checks_disabled"] == 0
+        and counts["checks_updated"] == 1
+    )
+    with store.read() as s:
+        assert all(x.enabled for x in s.exec(select(Service)).all())
+        assert all(x.enabled for x in s.exec(select(Check)).all())
