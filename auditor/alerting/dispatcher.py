@@ -11,7 +11,9 @@ One :meth:`Dispatcher.tick` does three things, each in short transactions:
    done.
 2. **reminders** — for every open alert (``alert_state.firing``) whose receiver has a
    ``repeat_interval``, create a ``reminder-N`` delivery when it is due; an alert whose check
-   recovered while notifications were suppressed gets its (late) resolve.
+   recovered while notifications were suppressed gets its (late) resolve. An alert opened
+   inside a maintenance window is announced (id ``<transition>:late``) once the window is
+   over if the check still fails; one that recovered inside the window sends nothing.
 3. **deliver** — per receiver, lease the *oldest* pending delivery (the lease is
    ``next_attempt_at = now + lease``, so a node killed mid-send is retried after it) and send
    it; success marks it ``delivered``, a failure schedules the next attempt with exponential
@@ -56,6 +58,8 @@ log = structlog.get_logger("auditor.alerting")
 
 FIRING_STATES = frozenset({"fail", "error"})
 _RANK = {"unknown": 0, "pass": 0, "warn": 1, "fail": 2, "error": 2}
+# AlertState.notes keys of an alert opened inside a maintenance window, not yet announced
+_MUTED_KEYS = ("muted", "muted_previous")
 
 
 def firing_states(kind: str) -> frozenset[str]:
@@ -388,14 +392,22 @@ class Dispatcher:
             if ast is None:
                 ast = AlertState(check_id=chk.id, receiver=rcv.name, firing=False, notes={})
                 astates[(chk.id, rcv.name)] = ast
-            if status == "resolved" and not ast.firing:
+            notes = dict(ast.notes or {})
+            muted = bool(notes.get("muted"))  # opened inside a window, not announced yet
+            if status == "resolved" and (not ast.firing or muted):
+                if muted:  # recovered before it was announced: close it, send nothing
+                    ast.firing = False
+                    for key in _MUTED_KEYS:
+                        notes.pop(key, None)
+                    ast.notes = notes
+                    s.add(ast)
                 continue  # never announced (e.g. fired inside a maintenance window)
             if not suppressed:
-                notes = dict(ast.notes or {})
                 if status == "firing":
                     ast.firing = True
                     notes.update(firing_since=t.at.isoformat(), reminders=0)
-                    notes.pop("last_reminder_at", None)
+                    for key in ("last_reminder_at", *_MUTED_KEYS):
+                        notes.pop(key, None)
                 else:
                     ast.firing = False
                 ast.last_transition_id = t.id
@@ -403,6 +415,21 @@ class Dispatcher:
                 s.add(ast)
                 if status == "resolved" and not rcv.send_resolved:
                     continue
+            elif status == "firing" and (not ast.firing or muted):
+                # Began inside a maintenance window: open the alert unannounced, so that
+                # plan_reminders announces it when the window ends if the check still fails.
+                ast.firing = True
+                ast.last_transition_id = t.id
+                notes.update(
+                    muted=t.id,
+                    muted_previous=t.previous_state,
+                    firing_since=t.at.isoformat(),
+                    reminders=0,
+                )
+                for key in ("last_reminder_at", "announced_at"):
+                    notes.pop(key, None)
+                ast.notes = notes
+                s.add(ast)
             payload = self._payload(
                 id=t.id,
                 status=status,
@@ -469,6 +496,39 @@ class Dispatcher:
                 state = cst.state if cst else "unknown"
                 findings = (cst.last_findings or []) if cst else []
                 summary = cst.last_summary if cst else ""
+                if notes.get("muted"):
+                    # opened inside a maintenance window that is now over: announce it if the
+                    # check still fails (a new id: the suppressed notification never left),
+                    # else close it silently — nothing stale is sent
+                    muted = str(notes["muted"])
+                    previous = str(notes.get("muted_previous") or "unknown")
+                    for key in _MUTED_KEYS:
+                        notes.pop(key, None)
+                    ast.notes = notes
+                    s.add(ast)
+                    if not chk.enabled or state not in firing_states(chk.kind):
+                        ast.firing = False
+                        continue
+                    notes["announced_at"] = now.isoformat()
+                    ast.notes = notes
+                    s.add(
+                        self._delivery(
+                            ast,
+                            rcv,
+                            "notify-late",
+                            f"{muted}:late",
+                            "firing",
+                            svc,
+                            chk,
+                            state,
+                            findings,
+                            summary,
+                            now,
+                            previous_state=previous,
+                        )
+                    )
+                    created += 1
+                    continue
                 if not chk.enabled or state not in firing_states(chk.kind):
                     # recovered while notifications were suppressed: close it now
                     ast.firing = False
@@ -498,7 +558,7 @@ class Dispatcher:
                 if not rcv.repeat_interval:
                     continue
                 marks = [ast.last_sent_at]
-                for key in ("last_reminder_at", "firing_since"):
+                for key in ("last_reminder_at", "firing_since", "announced_at"):
                     if notes.get(key):
                         marks.append(datetime.fromisoformat(notes[key]))
                 known = [m for m in marks if m is not None]
@@ -539,8 +599,11 @@ class Dispatcher:
         findings: Sequence[Mapping[str, Any]],
         summary: str,
         now: datetime,
+        previous_state: str | None = None,
     ) -> AlertDelivery:
         assert ast.last_transition_id is not None
+        if previous_state is None:
+            previous_state = state if status == "firing" else "fail"
         return AlertDelivery(
             transition_id=ast.last_transition_id,
             receiver=rcv.name,
@@ -553,7 +616,7 @@ class Dispatcher:
                 svc=svc,
                 chk=chk,
                 state=state,
-                previous_state=state if status == "firing" else "fail",
+                previous_state=previous_state,
                 findings=findings,
                 at=now,
                 summary=summary,

@@ -378,6 +378,54 @@ def test_maintenance_suppresses_and_delivers_nothing_stale(store: Store) -> None
     ]  # the firing; the resolve had nothing to close
 
 
+@pytest.mark.parametrize("repeat", [None, "4h"])
+def test_failure_begun_in_window_is_announced_when_it_ends(
+    store: Store, repeat: str | None
+) -> None:
+    checks = seed(store)
+    clock = Clock()
+    port = free_port()
+    window = {
+        "name": "deploy",
+        "services": ["payments-api"],
+        "start": "2026-11-27T12:00:00Z",
+        "end": "2026-11-27T13:00:00Z",
+    }
+    cfg: dict[str, Any] = {"name": "ops", "type": "webhook", "url": f"http://127.0.0.1:{port}/x"}
+    if repeat:
+        cfg["repeat_interval"] = repeat
+    d = Dispatcher(store, make_config(cfg, maintenance=[window]), clock=clock)
+    rec = Recorder()
+    with http_receiver(port, rec):
+        tid = add_transition(store, checks["health"], "pass", "fail", T0 + timedelta(minutes=10))
+        clock.advance(15 * 60)
+        assert asyncio.run(d.tick()) == 0  # inside the window: suppressed
+        clock.advance(3600)  # window over, still failing: announced once, with a new id
+        assert asyncio.run(d.tick()) == 1
+        assert asyncio.run(d.tick()) == 0
+        clock.advance(3 * 3600)  # reminders count from the announcement, not the failure
+        assert asyncio.run(d.tick()) == 0
+        clock.advance(7 * 3600)
+        assert asyncio.run(d.tick()) == (0 if repeat is None else 1)
+        add_transition(store, checks["health"], "fail", "pass", clock.now)
+        clock.advance(60)
+        assert asyncio.run(d.tick()) == 1  # the resolve of the announced alert
+    bodies = [json.loads(r["body"]) for r in rec.requests]
+    first = bodies[0]
+    assert (first["id"], first["status"], first["state"], first["previous_state"]) == (
+        f"{tid}:late",
+        "firing",
+        "fail",
+        "pass",
+    )
+    assert bodies[-1]["status"] == "resolved"
+    statuses = [b["status"] for b in bodies]
+    assert statuses == (
+        ["firing", "resolved"] if repeat is None else ["firing", "firing", "resolved"]
+    )
+    assert len({b["id"] for b in bodies}) == len(bodies)
+
+
 def test_recurring_window() -> None:
     w = Window(name="nightly", schedule="0 2 * * *", duration_s=3600)
     day = dt.datetime(2026, 11, 27, tzinfo=dt.UTC)
