@@ -91,7 +91,7 @@ class MigrationsCheck(Check[MigrationsOptions]):
         previous = ctx.history.previous_facts(target.check_id) if target.check_id else []
         budget = max(0.5, ctx.remaining() * 0.8)
         observed = ctx.now()
-        facts = await asyncio.to_thread(_read_ledger, dsn, options, budget)
+        facts = await asyncio.to_thread(_read_ledger, dsn, options, budget, ctx.http.policy)
         facts["observed_at"] = observed.isoformat()
         if expected is not None:
             facts["expected"] = expected.to_facts()
@@ -127,11 +127,13 @@ def _expectation(options: MigrationsOptions) -> Expectation | None:
     return exp
 
 
-def _read_ledger(dsn: str, options: MigrationsOptions, budget: float) -> dict[str, Any]:
+def _read_ledger(
+    dsn: str, options: MigrationsOptions, budget: float, policy: Any = None
+) -> dict[str, Any]:
     """Blocking part: connect, find the ledger, read it. Runs in a worker thread."""
     settings = LedgerSettings(options.table, options.db_schema, options.project)
     started = time.monotonic()
-    with connect(dsn, options.dsn_env, budget) as db:
+    with connect(dsn, options.dsn_env, budget, policy) as db:
         facts: dict[str, Any] = {"dialect": db.dialect, "tool": options.tool}
         if options.tool == "auto":
             found = detect(db, settings)

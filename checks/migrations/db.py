@@ -134,8 +134,37 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
     return re.sub(r"://[^/@\s]*@", "://***@", text)
 
 
+def pinned_address(host: str | None, port: int, policy: Any) -> str | None:
+    """The first address of ``host`` the address policy allows (DESIGN §8), or ProbeError.
+
+    The driver is then pointed at that address, so a name that resolves to a metadata or
+    forbidden address can never be connected to. Unix-socket hosts need no check.
+    """
+    if policy is None or not host or host.startswith("/"):
+        return None
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ProbeError(
+            "dns", f"cannot resolve the database host {host}: {exc.strerror or exc}"
+        ) from None
+    refusals = []
+    for info in infos:
+        addr = str(info[4][0])
+        reason = policy.verdict(addr)
+        if reason is None:
+            return addr
+        refusals.append(reason)
+    raise ProbeError(
+        "blocked_by_policy",
+        f"database host {host}: blocked by the address policy ({'; '.join(refusals)})",
+    )
+
+
 @contextmanager
-def connect(dsn: str, env_name: str, timeout: float) -> Iterator[Database]:
+def connect(dsn: str, env_name: str, timeout: float, policy: Any = None) -> Iterator[Database]:
     """Open ``dsn`` read-only with connect and statement timeouts of at most ``timeout`` s.
 
     Raises ProbeError(``config``) for a bad URL and ProbeError(``unreachable`` / ``timeout``)
@@ -157,10 +186,12 @@ def connect(dsn: str, env_name: str, timeout: float) -> Iterator[Database]:
             conn = _connect_sqlite(url.database or "", timeout, deadline)
             dialect = "sqlite"
         elif backend == "postgresql":
-            conn = _connect_pg(url, timeout)
+            conn = _connect_pg(url, timeout, pinned_address(url.host, url.port or 5432, policy))
             dialect = "postgresql"
         elif backend in ("mysql", "mariadb"):
-            conn = _connect_mysql(url, timeout)
+            conn = _connect_mysql(
+                url, timeout, pinned_address(url.host or "localhost", url.port or 3306, policy)
+            )
             dialect = "mysql"
         else:
             raise ProbeError(
@@ -210,13 +241,15 @@ def _connect_sqlite(path: str, timeout: float, deadline: float) -> sqlite3.Conne
     return conn
 
 
-def _connect_pg(url: Any, timeout: float) -> Any:
+def _connect_pg(url: Any, timeout: float, hostaddr: str | None = None) -> Any:
     import psycopg
 
     ms = int(timeout * 1000)
     extra: dict[str, Any] = {
         k: v for k, v in url.query.items() if k in _PG_PASSTHROUGH and isinstance(v, str)
     }
+    if hostaddr:
+        extra["hostaddr"] = hostaddr
     options = (
         f"-c statement_timeout={ms} -c lock_timeout={ms} "
         "-c default_transaction_read_only=on -c idle_in_transaction_session_timeout=60000"
@@ -238,11 +271,11 @@ def _connect_pg(url: Any, timeout: float) -> Any:
     return conn
 
 
-def _connect_mysql(url: Any, timeout: float) -> Any:
+def _connect_mysql(url: Any, timeout: float, address: str | None = None) -> Any:
     import pymysql
 
     conn = pymysql.connect(
-        host=url.host or "localhost",
+        host=address or url.host or "localhost",
         port=url.port or 3306,
         user=url.username or "",
         password=url.password or "",
