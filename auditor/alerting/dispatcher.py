@@ -67,7 +67,13 @@ def firing_states(kind: str) -> frozenset[str]:
 
 
 def classify(kind: str, previous: str, state: str) -> str | None:
-    """``firing``, ``resolved`` or None (nothing to tell) for one transition."""
+    """``firing``, ``resolved`` or None (nothing to tell) for one transition.
+
+    ``unknown`` is no news (e.g. stale data after a restart): a transition into it neither
+    fires nor resolves, so an open alert stays open until the check is known again.
+    """
+    if state == "unknown":
+        return None
     bad = firing_states(kind)
     if state in bad:
         if previous not in bad:
@@ -394,6 +400,12 @@ class Dispatcher:
                 astates[(chk.id, rcv.name)] = ast
             notes = dict(ast.notes or {})
             muted = bool(notes.get("muted"))  # opened inside a window, not announced yet
+            if status == "firing" and t.previous_state == "unknown" and ast.firing and not muted:
+                # back from unknown to a bad state while the alert is still open: nothing
+                # new unless it is worse than what was announced (a TLS threshold)
+                told = notes.get("state")
+                if told is None or classify(chk.kind, str(told), t.state) != "firing":
+                    continue
             if status == "resolved" and (not ast.firing or muted):
                 if muted:  # recovered before it was announced: close it, send nothing
                     ast.firing = False
@@ -405,7 +417,7 @@ class Dispatcher:
             if not suppressed:
                 if status == "firing":
                     ast.firing = True
-                    notes.update(firing_since=t.at.isoformat(), reminders=0)
+                    notes.update(firing_since=t.at.isoformat(), reminders=0, state=t.state)
                     for key in ("last_reminder_at", *_MUTED_KEYS):
                         notes.pop(key, None)
                 else:
@@ -423,6 +435,7 @@ class Dispatcher:
                 notes.update(
                     muted=t.id,
                     muted_previous=t.previous_state,
+                    state=t.state,
                     firing_since=t.at.isoformat(),
                     reminders=0,
                 )
@@ -496,6 +509,8 @@ class Dispatcher:
                 state = cst.state if cst else "unknown"
                 findings = (cst.last_findings or []) if cst else []
                 summary = cst.last_summary if cst else ""
+                if chk.enabled and state == "unknown":
+                    continue  # no news: the alert stays open, neither resolved nor reminded
                 if notes.get("muted"):
                     # opened inside a maintenance window that is now over: announce it if the
                     # check still fails (a new id: the suppressed notification never left),
@@ -509,7 +524,7 @@ class Dispatcher:
                     if not chk.enabled or state not in firing_states(chk.kind):
                         ast.firing = False
                         continue
-                    notes["announced_at"] = now.isoformat()
+                    notes.update(announced_at=now.isoformat(), state=state)
                     ast.notes = notes
                     s.add(
                         self._delivery(

@@ -458,6 +458,38 @@ def test_tls_alerts_once_per_threshold(store: Store) -> None:
     ]
 
 
+def test_unknown_neither_resolves_nor_refires_an_open_alert(store: Store) -> None:
+    checks = seed(store)
+    clock = Clock()
+    port = free_port()
+    cfg = {
+        "name": "ops",
+        "type": "webhook",
+        "url": f"http://127.0.0.1:{port}/x",
+        "repeat_interval": "4h",
+    }
+    d = Dispatcher(store, make_config(cfg), clock=clock)
+    rec = Recorder()
+    with http_receiver(port, rec):
+        tid = add_transition(store, checks["health"], "pass", "fail", clock.now)
+        assert asyncio.run(d.tick()) == 1
+        clock.advance(60)  # stale after a restart
+        add_transition(store, checks["health"], "fail", "unknown", clock.now)
+        assert asyncio.run(d.tick()) == 0
+        clock.advance(5 * 3600)  # no late resolve, no reminder about an unknown state
+        assert asyncio.run(d.tick()) == 0
+        add_transition(store, checks["health"], "unknown", "fail", clock.now)
+        assert asyncio.run(d.tick()) == 1  # still open: a reminder is due, no new firing
+        add_transition(store, checks["health"], "fail", "pass", clock.now)
+        assert asyncio.run(d.tick()) == 1
+    bodies = [json.loads(r["body"]) for r in rec.requests]
+    assert [(b["id"], b["status"]) for b in bodies[:2]] == [
+        (tid, "firing"),
+        (f"{tid}:reminder:1", "firing"),
+    ]
+    assert bodies[2]["status"] == "resolved" and bodies[2]["previous_state"] == "fail"
+
+
 @pytest.mark.parametrize(
     ("kind", "prev", "new", "out"),
     [
@@ -469,6 +501,9 @@ def test_tls_alerts_once_per_threshold(store: Store) -> None:
         ("health", "fail", "warn", "resolved"),
         ("health", "pass", "warn", None),
         ("health", "unknown", "pass", None),
+        ("health", "fail", "unknown", None),
+        ("health", "error", "unknown", None),
+        ("tls", "warn", "unknown", None),
         ("tls", "pass", "warn", "firing"),
         ("tls", "warn", "fail", "firing"),
         ("tls", "fail", "warn", None),
