@@ -245,6 +245,7 @@ def test_prometheus_scrapes_the_auditor_and_fires_a_shipped_alert(
     assert alert["labels"]["severity"] == "warning"
     assert alert["annotations"]["runbook_url"].endswith("#auditorcheckfailing")
     assert "demo-broken" in alert["annotations"]["summary"]
+
     # the rule for the auditor's own liveness stays quiet
     # (with every `for:` at 0s, absent(up) can fire at the very first evaluation, before the
     # first scrape: it must resolve once the target is scraped)
