@@ -645,18 +645,30 @@ class Dispatcher:
     # -- 3. deliver -----------------------------------------------------------------------
 
     def _lease_heads(self, now: datetime) -> list[_Leased]:
-        """Lease the oldest pending delivery of each receiver, if it is due."""
+        """Lease the oldest pending delivery of each receiver, if it is due.
+
+        The head is chosen per receiver (not from the oldest N pending rows overall), so a
+        receiver with a long backlog cannot starve the others.
+        """
         with self.store.write() as s:
-            rows = s.exec(
-                select(AlertDelivery)
-                .where(AlertDelivery.status == "pending")
-                .order_by(col(AlertDelivery.created_at), col(AlertDelivery.id))
-                .limit(5000)
-                .with_for_update()
-            ).all()
+            names = sorted(
+                s.exec(
+                    select(AlertDelivery.receiver)
+                    .where(AlertDelivery.status == "pending")
+                    .distinct()
+                ).all()
+            )
             heads: dict[str, AlertDelivery] = {}
-            for d in rows:
-                heads.setdefault(d.receiver, d)
+            for name in names:
+                head = s.exec(
+                    select(AlertDelivery)
+                    .where(AlertDelivery.status == "pending", AlertDelivery.receiver == name)
+                    .order_by(col(AlertDelivery.created_at), col(AlertDelivery.id))
+                    .limit(1)
+                    .with_for_update()
+                ).first()
+                if head is not None:
+                    heads[name] = head
             windows: list[Window] | None = None
             out = []
             for name, d in heads.items():

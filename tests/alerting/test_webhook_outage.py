@@ -193,3 +193,64 @@ def test_missing_secret_env_fails_permanently(
     assert asyncio.run(d.tick()) == 0
     rows, _ = list_deliveries(store)
     assert rows[0]["status"] == "failed" and "TEST_OPS_SECRET" in rows[0]["last_error"]
+
+
+def test_one_receivers_backlog_does_not_starve_the_others(store: Store) -> None:
+    """≥5000 pending rows of a dead receiver, all older: the others still get theirs."""
+    import sqlalchemy as sa
+
+    from auditor.models import new_id
+
+    checks = seed(store)
+    clock = Clock()
+    sent: list[str] = []
+
+    class Ok:
+        name = "ops"
+
+        async def send(self, payload: dict[str, object]) -> None:
+            sent.append(str(payload["id"]))
+
+    class Dead:
+        name = "dead"
+
+        async def send(self, payload: dict[str, object]) -> None:
+            raise AssertionError("backing off: must not be attempted")
+
+    cfgs = [
+        {"name": "ops", "type": "webhook", "url": "http://127.0.0.1:9/x"},
+        {
+            "name": "dead",
+            "type": "webhook",
+            "url": "http://127.0.0.1:9/y",
+            "match": {"environment": ["staging"]},
+        },
+    ]
+    d = Dispatcher(store, make_config(*cfgs), clock=clock, receivers={"ops": Ok(), "dead": Dead()})
+    backlog = [
+        {
+            "id": new_id(),
+            "transition_id": new_id(),
+            "receiver": "dead",
+            "purpose": "notify",
+            "status": "pending",
+            "attempts": 7,
+            "next_attempt_at": T0 + timedelta(hours=1),  # backing off
+            "payload": {"id": f"old-{i}"},
+            "created_at": T0 - timedelta(hours=2, seconds=-i),
+            "updated_at": T0,
+        }
+        for i in range(5001)
+    ]
+    with store.write() as s:
+        s.execute(sa.insert(AlertDelivery), backlog)
+    tid = add_transition(store, checks["health"], "pass", "fail", T0)
+    assert asyncio.run(d.tick()) == 1
+    assert sent == [tid]
+    with store.read() as s:
+        left = s.execute(
+            sa.select(AlertDelivery.attempts).where(
+                AlertDelivery.receiver == "dead", AlertDelivery.status == "pending"
+            )
+        ).all()
+    assert len(left) == 5001 and {a for (a,) in left} == {7}  # untouched, order kept
