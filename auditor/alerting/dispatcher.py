@@ -706,10 +706,22 @@ class Dispatcher:
             sent += sum(1 for o in outcomes if o is None)
         return sent
 
+    def send_deadline(self, receiver: str) -> float:
+        """Total time one send may take: the receiver's ``timeout``, well inside the lease
+        (a send outliving its lease would be re-sent by another node)."""
+        cfg = self.receiver_cfgs.get(receiver)
+        return min(cfg.timeout if cfg else 10.0, self.lease_s / 2)
+
     async def _send(self, item: _Leased) -> DeliveryError | None:
         receiver = self.receivers[item.receiver]
+        deadline = self.send_deadline(item.receiver)
         try:
-            await receiver.send(item.payload)
+            try:
+                # a total deadline: per-read timeouts do not stop a receiver dripping its reply
+                async with asyncio.timeout(deadline):
+                    await receiver.send(item.payload)
+            except TimeoutError as exc:
+                raise DeliveryError(f"timeout: no complete answer within {deadline:g}s") from exc
         except DeliveryError as exc:
             log.warning(
                 "alert_delivery_failed",

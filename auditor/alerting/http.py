@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from auditor.alerting.base import DeliveryError, scrub
 from auditor.httpprobe import HttpProber
 from checks.base import ProbeError
@@ -15,18 +17,25 @@ async def post(
     timeout: float,
     secrets: list[str | None],
 ) -> int:
-    """POST ``body``; a 2xx answer is delivered, anything else raises (retryable)."""
+    """POST ``body``; a 2xx answer is delivered, anything else raises (retryable).
+
+    ``timeout`` bounds the whole exchange, not just each read: a receiver dripping its
+    reply byte by byte is cut off (the dispatcher also bounds every send).
+    """
     try:
-        res = await prober.fetch(
-            url,
-            method="POST",
-            content=body,
-            headers={"User-Agent": "deployment-auditor", **headers},
-            timeout=timeout,
-            follow_redirects=False,
-            body_cap=64 * 1024,
-            truncate=True,
-        )
+        async with asyncio.timeout(timeout):
+            res = await prober.fetch(
+                url,
+                method="POST",
+                content=body,
+                headers={"User-Agent": "deployment-auditor", **headers},
+                timeout=timeout,
+                follow_redirects=False,
+                body_cap=64 * 1024,
+                truncate=True,
+            )
+    except TimeoutError as exc:
+        raise DeliveryError(f"timeout: no complete answer within {timeout:g}s") from exc
     except ProbeError as exc:
         permanent = exc.error_kind in ("blocked_by_policy", "config")
         raise DeliveryError(

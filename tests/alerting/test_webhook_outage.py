@@ -4,7 +4,11 @@ order kept, every body HMAC-verified; plus restart after a kill between plan and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -254,3 +258,67 @@ def test_one_receivers_backlog_does_not_starve_the_others(store: Store) -> None:
             )
         ).all()
     assert len(left) == 5001 and {a for (a,) in left} == {7}  # untouched, order kept
+
+
+def _dripping_server(port: int, stop: threading.Event) -> threading.Thread:
+    """Answers 200 with a 100-byte body sent one byte every 0.2 s (no read ever times out)."""
+    srv = socket.create_server(("127.0.0.1", port))
+    srv.settimeout(0.2)
+
+    def serve() -> None:
+        with srv:
+            while not stop.is_set():
+                try:
+                    conn, _ = srv.accept()
+                except TimeoutError:
+                    continue
+                with conn:
+                    conn.settimeout(5)
+                    with contextlib.suppress(OSError):
+                        conn.recv(65536)
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+                        for _ in range(100):
+                            if stop.wait(0.2):
+                                break
+                            conn.sendall(b"x")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_receiver_dripping_its_reply_is_cut_off_at_its_timeout(store: Store) -> None:
+    checks = seed(store)
+    port = free_port()
+    cfg = {"name": "drip", "type": "webhook", "url": f"http://127.0.0.1:{port}/x", "timeout": 1}
+    d = Dispatcher(store, make_config(cfg), clock=Clock())
+    add_transition(store, checks["health"], "pass", "fail", T0)
+    stop = threading.Event()
+    thread = _dripping_server(port, stop)
+    try:
+        started = time.monotonic()
+        assert asyncio.run(asyncio.wait_for(d.tick(), 8)) == 0
+        assert time.monotonic() - started < 5
+    finally:
+        stop.set()
+        thread.join(5)
+    rows, _ = list_deliveries(store)
+    assert rows[0]["status"] == "pending" and "timeout" in (rows[0]["last_error"] or "")
+
+
+def test_every_send_has_a_total_deadline_inside_the_lease(store: Store) -> None:
+    checks = seed(store)
+
+    class Hang:
+        name = "ops"
+
+        async def send(self, payload: object) -> None:
+            await asyncio.sleep(3600)
+
+    cfg = {"name": "ops", "type": "webhook", "url": "http://127.0.0.1:9/x", "timeout": "5m"}
+    d = Dispatcher(store, make_config(cfg), clock=Clock(), receivers={"ops": Hang()}, lease_s=1.0)
+    assert d.send_deadline("ops") == 0.5  # capped well below the lease
+    add_transition(store, checks["health"], "pass", "fail", T0)
+    assert asyncio.run(asyncio.wait_for(d.tick(), 5)) == 0
+    rows, _ = list_deliveries(store)
+    assert rows[0]["status"] == "pending" and "timeout" in (rows[0]["last_error"] or "")
