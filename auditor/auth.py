@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import col, select
@@ -53,18 +54,33 @@ def create_token(
 
 
 def verify_token(store: Store, plaintext: str, now: datetime | None = None) -> ApiToken | None:
-    """The live token for ``plaintext`` (not revoked, not expired), recording its last use."""
+    """The live token for ``plaintext`` (not revoked, not expired), recording its last use.
+
+    The lookup is a read: a write transaction (``BEGIN IMMEDIATE`` on SQLite) is opened only
+    to update ``last_used_at``, at most once a minute per token — never for an unknown token.
+    """
     now = now or utcnow()
-    with store.write() as s:
+    with store.read() as s:
         row = s.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext))).first()
-        if row is None or row.revoked_at is not None:
-            return None
-        if row.expires_at is not None and row.expires_at <= now:
-            return None
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            row.last_used_at = now
-            s.add(row)
-        return row
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        with store.write() as s:
+            s.execute(
+                sa.update(ApiToken)
+                .where(
+                    col(ApiToken.id) == row.id,
+                    sa.or_(
+                        col(ApiToken.last_used_at).is_(None),
+                        col(ApiToken.last_used_at) < now - timedelta(seconds=60),
+                    ),
+                )
+                .values(last_used_at=now)
+            )
+        row.last_used_at = now
+    return row
 
 
 def hash_password(password: str) -> str:

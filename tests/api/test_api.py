@@ -276,6 +276,21 @@ def test_rate_limit(app: Flask, client: FlaskClient, viewer: dict) -> None:
     assert r.headers["RateLimit-Remaining"] == "0"
 
 
+def test_rate_limit_random_bearers_share_the_address_bucket(
+    app: Flask, client: FlaskClient, viewer: dict
+) -> None:
+    from web.api.auth import RateLimiter
+
+    app.extensions["auditor.api.ratelimiter"] = RateLimiter(3, 60.0)
+    for _ in range(3):
+        r = client.get(f"{V1}/services", headers={"Authorization": f"Bearer {uuid.uuid4()}"})
+        assert_error(r, 401, "unauthorized")
+    r = client.get(f"{V1}/services", headers={"Authorization": f"Bearer {uuid.uuid4()}"})
+    assert_error(r, 429, "rate_limited")
+    # a token that authenticates has its own bucket, not its address's
+    assert client.get(f"{V1}/services", headers=viewer).status_code == 200
+
+
 # -- checks, runs, run now ------------------------------------------------------------------
 
 

@@ -70,6 +70,34 @@ def test_invalid_token_401(client: FlaskClient) -> None:
         assert r.status_code == 401 and r.json["error"]["code"] == "unauthorized"
 
 
+def test_verify_token_reads_and_writes_last_used_at_at_most_once_a_minute(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.auth import verify_token
+
+    row, plaintext = create_token(store, name="ci", role="viewer")
+    writes: list[int] = []
+    real_write = store.write
+
+    def counting_write() -> Any:
+        writes.append(1)
+        return real_write()
+
+    monkeypatch.setattr(store, "write", counting_write)
+    now = utcnow()
+    for _ in range(5):  # unknown credentials never open a write transaction
+        assert verify_token(store, "aud_not-a-token", now) is None
+    assert writes == []
+    assert verify_token(store, plaintext, now) is not None  # first use: recorded
+    assert verify_token(store, plaintext, now + timedelta(seconds=30)) is not None
+    assert len(writes) == 1
+    assert verify_token(store, plaintext, now + timedelta(seconds=61)) is not None
+    assert len(writes) == 2
+    with store.read() as s:
+        stored = s.get(ApiToken, row.id)
+        assert stored is not None and stored.last_used_at == now + timedelta(seconds=61)
+
+
 def test_token_lifecycle_via_api(client: FlaskClient, store: Store, admin: dict) -> None:
     r = client.post(f"{V1}/tokens", json={"name": "ci", "role": "operator"}, headers=admin)
     assert r.status_code == 201

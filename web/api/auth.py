@@ -3,8 +3,8 @@
 ``Authorization: Bearer <token>``: opaque random tokens stored as SHA-256 hashes
 (``auditor.auth``); missing or invalid → 401, a role below the operation's → 403.
 
-Rate limiting is an in-process token bucket per token (hash of the presented credential)
-or, without one, per client address: ``API_RATE_LIMIT`` requests (default 300) refilled
+Rate limiting is an in-process token bucket per authenticated token (its id) or, without
+a valid one, per client address: ``API_RATE_LIMIT`` requests (default 300) refilled
 evenly over ``API_RATE_WINDOW`` seconds (default 60). Every answer carries
 ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``; an empty bucket is a
 429 with ``Retry-After``. Being per process, N web processes allow N times the budget —
@@ -13,7 +13,6 @@ put a shared limiter in the proxy when that matters.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import threading
 import time
@@ -27,16 +26,33 @@ from web import get_store
 from web.api.envelope import ApiError
 
 
-def authenticate(role: str) -> ApiToken:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credential = header.partition(" ")
+def _credential() -> str | None:
+    """The presented bearer credential, or None when absent or not a bearer header."""
+    scheme, _, credential = request.headers.get("Authorization", "").partition(" ")
     credential = credential.strip()
-    challenge = {"WWW-Authenticate": 'Bearer realm="auditor"'}
     if scheme.lower() != "bearer" or not credential:
+        return None
+    return credential
+
+
+def presented_token() -> ApiToken | None:
+    """The live token this request presents, looked up once per request (None if invalid)."""
+    if "api_presented_token" in g:
+        cached: ApiToken | None = g.api_presented_token
+        return cached
+    credential = _credential()
+    token = None
+    if credential is not None and len(credential) <= 256 and credential.isascii():
+        token = verify_token(get_store(), credential)
+    g.api_presented_token = token
+    return token
+
+
+def authenticate(role: str) -> ApiToken:
+    challenge = {"WWW-Authenticate": 'Bearer realm="auditor"'}
+    if _credential() is None:
         raise ApiError(401, "unauthorized", "a bearer token is required", headers=challenge)
-    if len(credential) > 256 or not credential.isascii():
-        raise ApiError(401, "unauthorized", "invalid or expired token", headers=challenge)
-    token = verify_token(get_store(), credential)
+    token = presented_token()
     if token is None:
         raise ApiError(401, "unauthorized", "invalid or expired token", headers=challenge)
     g.api_token = token
@@ -109,9 +125,11 @@ def limiter() -> RateLimiter:
 
 
 def rate_limit_key() -> str:
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "cred:" + hashlib.sha256(header.encode("utf-8", "replace")).hexdigest()[:24]
+    """Per token once a credential authenticates; otherwise (none, or an invalid one) per
+    client address — so made-up bearer values share their address's bucket."""
+    token = presented_token() if _credential() is not None else None
+    if token is not None:
+        return "token:" + token.id
     return "addr:" + (request.remote_addr or "unknown")
 
 
