@@ -208,6 +208,88 @@ def test_idempotency_replay(client: FlaskClient, operator: dict, viewer: dict) -
     assert_error(no_key, 409)
 
 
+def test_idempotency_concurrent_retry_gets_409_while_the_first_runs(
+    client: FlaskClient, operator: dict, viewer: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from web.api import services
+
+    real = services.service_json
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        assert release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "service_json", slow)
+    h = {**operator, "Idempotency-Key": "create-svc-race"}
+    body = {"name": "race", "url": "https://r.example"}
+    results: list[Any] = []
+    first = threading.Thread(
+        target=lambda: results.append(client.post(f"{V1}/services", json=body, headers=h))
+    )
+    first.start()
+    try:
+        assert entered.wait(10)
+        dup = client.post(f"{V1}/services", json=body, headers=h)
+        assert_error(dup, 409, "idempotency_in_progress")
+    finally:
+        release.set()
+        first.join(10)
+    assert results[0].status_code == 201
+    monkeypatch.setattr(services, "service_json", real)
+    again = client.post(f"{V1}/services", json=body, headers=h)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == results[0].json
+    assert client.get(f"{V1}/services", headers=viewer).json["pagination"]["total_items"] == 1
+
+
+def test_idempotency_failed_first_attempt_releases_the_key(
+    client: FlaskClient, operator: dict, viewer: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from web.api import services
+
+    real = services._normalise
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("transient")  # before anything is written
+
+    monkeypatch.setattr(services, "_normalise", boom)
+    h = {**operator, "Idempotency-Key": "create-svc-5xx"}
+    body = {"name": "flaky", "url": "https://f.example"}
+    assert_error(client.post(f"{V1}/services", json=body, headers=h), 500, "internal_error")
+    monkeypatch.setattr(services, "_normalise", real)
+    retry = client.post(f"{V1}/services", json=body, headers=h)
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
+
+
+def test_idempotency_placeholder_left_by_a_crash_is_taken_over_later(
+    client: FlaskClient, operator: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import web.api
+    from web.api import services
+
+    real = services._normalise
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the process dies here")
+
+    monkeypatch.setattr(services, "_normalise", boom)
+    monkeypatch.setattr(web.api, "_release_key", lambda *a: None)  # as if killed mid-request
+    h = {**operator, "Idempotency-Key": "create-svc-crash"}
+    body = {"name": "crash", "url": "https://c.example"}
+    assert_error(client.post(f"{V1}/services", json=body, headers=h), 500)
+    monkeypatch.setattr(services, "_normalise", real)
+    assert_error(
+        client.post(f"{V1}/services", json=body, headers=h), 409, "idempotency_in_progress"
+    )
+    later = utcnow() + timedelta(seconds=web.api.IN_FLIGHT_TTL_S + 1)
+    monkeypatch.setattr(web.api, "utcnow", lambda: later)
+    assert client.post(f"{V1}/services", json=body, headers=h).status_code == 201
+
+
 # -- request ids, envelope for every error ------------------------------------------------
 
 

@@ -7,6 +7,7 @@ carries only the request id, which also appears in every log line of that reques
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -16,9 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from flask import Blueprint, Flask, Response, current_app, g, request, send_from_directory
+from sqlmodel import col
 from werkzeug.exceptions import HTTPException
 
-from auditor.models import IdempotencyKey
+from auditor.models import IdempotencyKey, utcnow
+from auditor.store import Store
 from web import get_store
 from web.api.auth import authenticate, check_rate_limit, current_token
 from web.api.envelope import (
@@ -92,8 +95,7 @@ def run_operation(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any
         b"\0".join([op.method.encode(), request.path.encode(), request.get_data(cache=True)])
     ).hexdigest()
     store = get_store()
-    with store.read() as s:
-        prior = s.get(IdempotencyKey, (key, token.id))
+    prior = _claim_key(store, key, token.id, op.method, digest)
     if prior is not None:
         if prior.request_hash != digest or prior.path != request.path:
             raise ApiError(
@@ -102,29 +104,104 @@ def run_operation(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any
                 "this Idempotency-Key was used for a different request",
                 [{"field": "Idempotency-Key", "message": "already used for another request"}],
             )
+        if prior.status_code == IN_FLIGHT:
+            raise ApiError(
+                409,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still being processed; retry later",
+                headers={"Retry-After": "1"},
+            )
         response = current_app.response_class(
             prior.response_body, status=prior.status_code, mimetype="application/json"
         )
         response.headers["Idempotent-Replayed"] = "true"
         return response
-    response = _call(op, view, kwargs)
-    if 200 <= response.status_code < 300:
-        try:
-            with store.write() as s:
-                s.add(
-                    IdempotencyKey(
-                        key=key,
-                        principal=token.id,
-                        method=op.method,
-                        path=request.path,
-                        request_hash=digest,
-                        status_code=response.status_code,
-                        response_body=response.get_data(as_text=True),
-                    )
-                )
-        except sa.exc.IntegrityError:
-            pass  # a concurrent retry stored it first; both created responses stand
+    try:
+        response = _call(op, view, kwargs)
+    except BaseException:
+        with contextlib.suppress(Exception):  # keep the view's error, not the release's
+            _release_key(store, key, token.id)
+        raise
+    if not 200 <= response.status_code < 300:
+        _release_key(store, key, token.id)  # only a success is replayed; a retry runs again
+        return response
+    with store.write() as s:
+        s.execute(
+            sa.update(IdempotencyKey)
+            .where(
+                col(IdempotencyKey.key) == key,
+                col(IdempotencyKey.principal) == token.id,
+                col(IdempotencyKey.status_code) == IN_FLIGHT,
+            )
+            .values(status_code=response.status_code, response_body=response.get_data(as_text=True))
+        )
     return response
+
+
+# status_code of the placeholder row that holds an Idempotency-Key while its request runs;
+# one older than IN_FLIGHT_TTL_S is taken to be left by a crashed process and is taken over
+IN_FLIGHT = 0
+IN_FLIGHT_TTL_S = 300.0
+
+
+def _claim_key(
+    store: Store, key: str, principal: str, method: str, digest: str
+) -> IdempotencyKey | None:
+    """Insert the in-flight placeholder (unique key + principal) before the view runs; None
+    when this request now holds the key, else the row of the request that holds or held it."""
+    now = utcnow()
+    try:
+        with store.write() as s:
+            stale = s.get(IdempotencyKey, (key, principal), with_for_update=True)
+            if (
+                stale is not None
+                and stale.status_code == IN_FLIGHT
+                and stale.request_hash == digest
+                and (now - stale.created_at).total_seconds() > IN_FLIGHT_TTL_S
+            ):
+                stale.created_at = now  # abandoned by a crashed request: take it over
+                s.add(stale)
+                return None
+            if stale is not None:
+                return stale
+            s.add(
+                IdempotencyKey(
+                    key=key,
+                    principal=principal,
+                    method=method,
+                    path=request.path,
+                    request_hash=digest,
+                    status_code=IN_FLIGHT,
+                    response_body="",
+                    created_at=now,
+                )
+            )
+        return None
+    except sa.exc.IntegrityError:
+        with store.read() as s:
+            held = s.get(IdempotencyKey, (key, principal))
+        if held is None:  # released meanwhile: treat as still in flight, the client retries
+            held = IdempotencyKey(
+                key=key,
+                principal=principal,
+                method=method,
+                path=request.path,
+                request_hash=digest,
+                status_code=IN_FLIGHT,
+                response_body="",
+            )
+        return held
+
+
+def _release_key(store: Store, key: str, principal: str) -> None:
+    with store.write() as s:
+        s.execute(
+            sa.delete(IdempotencyKey).where(
+                col(IdempotencyKey.key) == key,
+                col(IdempotencyKey.principal) == principal,
+                col(IdempotencyKey.status_code) == IN_FLIGHT,
+            )
+        )
 
 
 def _call(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Response:

@@ -261,7 +261,10 @@ def _params(op: Operation) -> list[dict[str, Any]]:
             {
                 "name": "Idempotency-Key",
                 "in": "header",
-                "description": "a retried create with the same key returns the first response",
+                "description": (
+                    "a retried create with the same key returns the first response; 409 "
+                    "`idempotency_in_progress` while the first is still running"
+                ),
                 "schema": {
                     "type": "string",
                     "minLength": 1,
@@ -359,7 +362,7 @@ def build_document() -> dict[str, Any]:
         if op.body is not None:
             codes |= {413, 422}
         if op.idempotent:
-            codes.add(422)
+            codes |= {409, 422}
         codes |= set(op.errors)
         for code in sorted(codes):
             responses[str(code)] = error_responses[str(code)]
