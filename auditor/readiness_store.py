@@ -4,8 +4,10 @@ Public API (stable; other modules call these):
 
 - :func:`load_service_readiness` ``(store, service_id, now, **opts) -> ServiceReadiness`` —
   one service, by id (a service *name* is accepted too); raises ``LookupError`` if absent.
+  A *disabled* service (removed from the config, kept with its history) still answers, so
+  the API, the dashboard page and the gate can show what it was.
 - :func:`load_all_readiness` ``(store, now, **opts) -> dict[service_id, ServiceReadiness]`` —
-  every non-deleted service.
+  every enabled, non-deleted service (a disabled one is not exported as a metric or listed).
 
 Both read only ``service``, ``check_def``, ``check_state``, ``waiver`` and ``attestation``
 (never the ``run`` history), in one read session. Disabled and deleted checks are ignored.
@@ -129,9 +131,12 @@ def _pick_waivers(rows: list[Waiver], now: datetime) -> dict[str, Waiver]:
 def _load(
     s: Session, service_ids: list[str] | None, now: datetime
 ) -> tuple[list[Service], dict[str, list[CheckInput]]]:
+    """The given services (any enabled state), or with ``None`` every enabled one."""
     svc_stmt = select(Service).where(col(Service.deleted_at).is_(None))
     if service_ids is not None:
         svc_stmt = svc_stmt.where(col(Service.id).in_(service_ids))
+    else:
+        svc_stmt = svc_stmt.where(col(Service.enabled).is_(True))
     services = list(s.exec(svc_stmt.order_by(col(Service.name))).all())
     ids = [svc.id for svc in services]
     if not ids:
@@ -180,7 +185,9 @@ def _load(
 def load_service_readiness(
     store: Store, service_id: str, now: datetime, **opts: Any
 ) -> ServiceReadiness:
-    """Readiness of one service (by id, or by name); ``LookupError`` when it does not exist."""
+    """Readiness of one service (by id, or by name); ``LookupError`` when it does not exist.
+
+    A disabled service still answers (its last known states), for the API, page and gate."""
     with store.read() as s:
         svc = s.get(Service, service_id)
         if svc is None or svc.deleted_at is not None:
@@ -194,7 +201,7 @@ def load_service_readiness(
 
 
 def load_all_readiness(store: Store, now: datetime, **opts: Any) -> dict[str, ServiceReadiness]:
-    """Readiness of every non-deleted service, keyed by service id (ordered by name)."""
+    """Readiness of every enabled, non-deleted service, keyed by service id (by name)."""
     with store.read() as s:
         services, checks = _load(s, None, now)
     return {

@@ -103,6 +103,22 @@ def test_loaders(db_url: str) -> None:
         store.close()
 
 
+def test_disabled_service_is_left_out_of_load_all_but_still_answers(db_url: str) -> None:
+    store = Store(db_url)
+    try:
+        a_id, b_id = seed(store)
+        with store.write() as s:
+            gone = s.get(Service, b_id)
+            assert gone is not None
+            gone.enabled = False  # removed from the config, kept with its history
+            s.add(gone)
+        assert list(load_all_readiness(store, NOW)) == [a_id]
+        kept = load_service_readiness(store, "beta", NOW)
+        assert kept.service_id == b_id and kept.verdict == "ready"
+    finally:
+        store.close()
+
+
 def test_load_all_does_not_touch_run_history(sqlite_url: str) -> None:
     import sqlalchemy as sa
 
