@@ -113,7 +113,8 @@ class ExposureCheck(Check[ExposureOptions]):
                 errors.append(err)
                 probes.append({"name": name, "method": method, "url": url, "error": err.message})
                 continue
-            probes.append(_probe_facts(name, method, url, res))
+            # the signature scan is CPU work on up to 1 MB: keep it off the event loop
+            probes.append(await asyncio.to_thread(_probe_facts, name, method, url, res))
             banners.extend(b for b in version_banners(res.headers) if b not in banners)
         if len(errors) == len(plan):
             raise errors[0]  # nothing answered: could not measure

@@ -47,10 +47,12 @@ STACK_TRACES: tuple[Signature, ...] = (
     Signature(
         STACK_TRACE,
         "Node.js stack trace",
-        _re(r"^\s*at (?:[^\n()]{1,200} \()?(?:/|[A-Za-z]:\\|file://|node:)[^()\s]*:\d+:\d+\)?"),
+        _re(r"^[ \t]*at (?:[^\n()]{1,200} \()?(?:/|[A-Za-z]:\\|file://|node:)[^()\s]*:\d+:\d+\)?"),
         2,
     ),
-    Signature(STACK_TRACE, "Ruby backtrace", _re(r"[\w./-]+\.rb:\d+:in [`'][^'`\n]+'"), 2),
+    Signature(
+        STACK_TRACE, "Ruby backtrace", _re(r"(?<![\w./-])[\w./-]+\.rb:\d+:in [`'][^'`\n]+'"), 2
+    ),
     Signature(
         STACK_TRACE,
         "PHP error",
@@ -68,7 +70,7 @@ STACK_TRACES: tuple[Signature, ...] = (
     Signature(
         STACK_TRACE,
         ".NET stack trace",
-        _re(r"^\s*at (?:System|Microsoft)\.[\w.<>`]+\([^)\n]*\)"),
+        _re(r"^[ \t]*at (?:System|Microsoft)\.[\w.<>`]+\([^)\n]*\)"),
         2,
     ),
     Signature(STACK_TRACE, "Go panic", _re(r"goroutine \d+ \[running\]:")),
