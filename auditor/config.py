@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from auditor.netpolicy import AddressPolicy
 from checks.base import Options
@@ -56,14 +65,14 @@ class AuditorSettings(_Model):
     default_interval: Duration = 300.0
     default_timeout: Duration = 10.0
     retention: Duration = 30 * 86400.0
-    allow_private_networks: bool = True
+    allow_private_networks: StrictBool = True
     allow_cidrs: list[str] = []
     deny_cidrs: list[str] = []
     tls_cert: str | None = None
     tls_key: str | None = None
     lease: Duration = 60.0
     public_url: str | None = None
-    anonymous_read: bool = False
+    anonymous_read: StrictBool = False
     metrics_token_env: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -142,8 +151,8 @@ class CheckCommon(_Model):
     failure_threshold: int = Field(2, ge=1, le=100)
     success_threshold: int = Field(1, ge=1, le=100)
     consecutive_error_limit: int = Field(4, ge=1, le=1000)
-    enabled: bool = True
-    blocking: bool = False
+    enabled: StrictBool = True
+    blocking: StrictBool = False
     jitter: Duration = 0.0
     description: str = ""
 
@@ -200,9 +209,9 @@ class ServiceModel(_Model):
     owner: str = ""
     tags: list[str] = []
     profile: Literal["production", "none"] | None = None
-    public: bool = False
+    public: StrictBool = False
     description: str = ""
-    enabled: bool = True
+    enabled: StrictBool = True
     checks: list[dict[str, Any]] = []
 
     @field_validator("name")
@@ -247,12 +256,12 @@ class ReceiverModel(_Model):
     url_env: str | None = None
     secret_env: str | None = None
     match: dict[str, list[str]] = {}
-    send_resolved: bool = True
+    send_resolved: StrictBool = True
     repeat_interval: Duration | None = None
     # e-mail
     smtp_host: str | None = None
     smtp_port: int = 587
-    starttls: bool = True
+    starttls: StrictBool = True
     username_env: str | None = None
     password_env: str | None = None
     from_addr: str | None = Field(None, alias="from")
@@ -260,6 +269,26 @@ class ReceiverModel(_Model):
     timeout: Duration = 10.0
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _destination(self) -> ReceiverModel:
+        if self.type == "email":
+            missing = [
+                k
+                for k, v in (
+                    ("smtp_host", self.smtp_host),
+                    ("from", self.from_addr),
+                    ("to", self.to),
+                )
+                if not v
+            ]
+            if missing:
+                raise ValueError(f"an email receiver needs {', '.join(missing)}")
+        elif not (self.url or self.url_env):
+            raise ValueError(f"a {self.type} receiver needs url or url_env")
+        if self.url and self.url_env:
+            raise ValueError("set url or url_env, not both")
+        return self
 
     @field_validator("match")
     @classmethod
@@ -366,8 +395,18 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         annotation = str(info.annotation)
         if "list" in annotation:
             out[key] = [item.strip() for item in raw.split(",") if item.strip()]
-        elif info.annotation is bool:
-            out[key] = raw
+        elif "bool" in annotation.lower():
+            lowered = raw.strip().lower()
+            out[key] = {
+                "true": True,
+                "1": True,
+                "yes": True,
+                "on": True,
+                "false": False,
+                "0": False,
+                "no": False,
+                "off": False,
+            }.get(lowered, raw)
         else:
             out[key] = raw
     return out
@@ -555,7 +594,7 @@ def load_config(
     try:
         with file.open("rb") as handle:
             data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{file}: not valid TOML: {exc}"]) from exc
     except OSError as exc:
         raise ConfigError([f"{file}: cannot read: {exc.strerror}"]) from exc

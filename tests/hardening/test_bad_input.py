@@ -203,13 +203,6 @@ def test_a_missing_explicit_config_file(tmp_path: Path) -> None:
     assert info.value.problems == [f"{tmp_path / 'nope.toml'}: no such configuration file"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="BUG (auditor/config.py, not ours to fix): tomllib raises UnicodeDecodeError on a "
-    "file that is not UTF-8; load_config only catches TOMLDecodeError, so `auditor config "
-    "check` shows a traceback instead of a message and exit 2",
-)
 def test_a_binary_config_file(tmp_path: Path) -> None:
     path = tmp_path / "binary.toml"
     path.write_bytes(b"\x00\xff\xfe garbage \x80")
@@ -218,23 +211,32 @@ def test_a_binary_config_file(tmp_path: Path) -> None:
     assert info.value.problems[0].startswith(f"{path}: not valid TOML: ")
 
 
-@pytest.mark.xfail(strict=True, reason="config accepts these (reported, not ours to fix)")
 @pytest.mark.parametrize(
-    "text",
+    ("text", "problem"),
     [
-        # a string where a boolean belongs is coerced by pydantic's lax mode ("yes" -> true)
-        pytest.param('[auditor]\nallow_private_networks = "yes"\n', id="string-as-bool"),
-        # a webhook receiver with neither url nor url_env only fails when an alert is sent
         pytest.param(
-            '[[alerting.receivers]]\nname = "ops"\ntype = "webhook"\n', id="receiver-no-url"
+            '[auditor]\nallow_private_networks = "yes"\n',
+            "auditor.allow_private_networks: must be true or false",
+            id="string-as-bool",
+        ),
+        pytest.param(
+            '[[alerting.receivers]]\nname = "ops"\ntype = "webhook"\n',
+            "alerting.receivers[0]: a webhook receiver needs url or url_env",
+            id="receiver-no-url",
+        ),
+        pytest.param(
+            '[[alerting.receivers]]\nname = "mail"\ntype = "email"\nsmtp_host = "smtp"\n',
+            "alerting.receivers[0]: an email receiver needs from, to",
+            id="email-receiver-incomplete",
         ),
     ],
 )
-def test_mistakes_the_config_does_not_catch_yet(tmp_path: Path, text: str) -> None:
+def test_mistakes_the_config_catches(tmp_path: Path, text: str, problem: str) -> None:
     path = tmp_path / "c.toml"
     path.write_text(text)
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
+    assert info.value.problems == [problem]
 
 
 @pytest.mark.parametrize(
