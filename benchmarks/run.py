@@ -1,0 +1,862 @@
+"""``make bench``: probe throughput vs blackbox_exporter, scheduler at scale (SQLite and
+PostgreSQL), multi-node, read paths and storage growth, on one machine, loopback only.
+
+Prints a table and writes ``benchmarks/results.json``. Every phase is bounded in time.
+``--quick`` shrinks every phase; ``--only probe,scheduler,multi_node,read_paths,storage``
+selects phases. PostgreSQL: ``127.0.0.1:5432`` (user postgres); the database ``bench`` is
+created and dropped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import random
+import resource
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.targets import Blackbox, Nginx, free_port, proc_cpu_s  # noqa: E402
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+PG_BENCH_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+PG_READ_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_read"
+RESULTS = ROOT / "benchmarks" / "results.json"
+PHASES = ("probe", "scheduler", "multi_node", "read_paths", "storage")
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    v = sorted(values)
+    k = min(len(v) - 1, max(0, round(p / 100 * (len(v) - 1))))
+    return v[k]
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------
+
+
+def pg_recreate(name: str = "bench") -> None:
+    import psycopg
+
+    pg_drop(name)
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+
+
+def pg_drop(name: str = "bench") -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+# -- seeding ------------------------------------------------------------------------------
+
+
+def seed_checks(
+    store: Any,
+    urls: list[str],
+    *,
+    services: int,
+    per_service: int,
+    interval_s: float,
+    ca_file: str | None,
+    kinds: list[str] | None = None,
+    now: datetime | None = None,
+) -> list[tuple[str, str]]:
+    """Services and checks inserted directly (source ``api`` so config sync leaves them);
+    ``next_run_at`` is each check's next grid point, so they are spread like a running fleet."""
+    from auditor.models import Check, CheckState, Service
+    from auditor.schedule import next_fire
+
+    now = now or datetime.now(UTC)
+    svc_rows, chk_rows, st_rows, ids = [], [], [], []
+    for i in range(services):
+        svc = Service(name=f"svc{i:05d}", url=urls[i % len(urls)], source="api", owner="bench")
+        svc_rows.append(svc.model_dump())
+        for j in range(per_service):
+            kind = kinds[j % len(kinds)] if kinds else "health"
+            options: dict[str, Any] = {"ca_file": ca_file} if ca_file else {}
+            if kind == "health":
+                options["path"] = "/health"
+            chk = Check(
+                service_id=svc.id, name=f"{kind}-{j}", kind=kind, options=options,
+                interval_s=interval_s, timeout_s=5.0, source="api",
+            )  # fmt: skip
+            chk.next_run_at = next_fire(chk.id, interval_s, None, now)
+            chk_rows.append(chk.model_dump())
+            st_rows.append(CheckState(check_id=chk.id, service_id=svc.id).model_dump())
+            ids.append((chk.id, svc.id))
+    with store.write() as s:
+        for table, rows in (
+            (Service.__table__, svc_rows),  # type: ignore[attr-defined]
+            (Check.__table__, chk_rows),  # type: ignore[attr-defined]
+            (CheckState.__table__, st_rows),  # type: ignore[attr-defined]
+        ):
+            for k in range(0, len(rows), 2000):
+                s.execute(table.insert(), rows[k : k + 2000])
+    return ids
+
+
+# -- 1. probe throughput ------------------------------------------------------------------
+
+
+async def auditor_pass(urls: list[str], ca: str, concurrency: int) -> dict[str, Any]:
+    from auditor.config import AuditorSettings
+    from auditor.httpprobe import HttpProber
+    from auditor.runner import run_check
+    from checks.base import Target
+    from checks.registry import get_check
+
+    prober = HttpProber(AuditorSettings().address_policy(), max_connections=concurrency * 2)
+    opts = {
+        "health": get_check("health").Options.model_validate({"path": "/health", "ca_file": ca}),
+        "tls": get_check("tls").Options.model_validate({"ca_file": ca}),
+    }
+    sem = asyncio.Semaphore(concurrency)
+    statuses: Counter[str] = Counter()
+
+    async def one(url: str, kind: str) -> None:
+        async with sem:
+            target = Target(service=url, url=url, check=kind, kind=kind)
+            res = await run_check(get_check(kind), target, opts[kind], prober=prober, timeout=10)
+            statuses[f"{kind}:{res.status}"] += 1
+
+    # warm-up (lazy imports, first contexts), as in a running daemon; not measured
+    await asyncio.gather(*(one(u, k) for u in urls[-3:] for k in ("health", "tls")))
+    statuses.clear()
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(u, k) for u in urls for k in ("health", "tls")))
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    await prober.aclose()
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "statuses": dict(statuses)}
+
+
+async def blackbox_pass(bb: Blackbox, urls: list[str], concurrency: int) -> dict[str, Any]:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    ok = Counter[str]()
+    sem = asyncio.Semaphore(concurrency)
+    assert bb.proc is not None
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def one(url: str) -> None:
+            async with sem:
+                r = await client.get(
+                    f"http://127.0.0.1:{bb.port}/probe",
+                    params={"module": "http_2xx", "target": url + "/health"},
+                )
+                ok["success" if "\nprobe_success 1" in r.text else "failure"] += 1
+
+        await one(urls[0])  # warm-up
+        c0 = proc_cpu_s(bb.proc.pid, children=False)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(u) for u in urls))
+        wall = time.perf_counter() - t0
+        cpu = proc_cpu_s(bb.proc.pid, children=False) - c0
+    return {"wall_s": wall, "cpu_s": cpu, "statuses": dict(ok)}
+
+
+def phase_probe(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[str, Any]:
+    n = 200 if args.quick else 2000
+    urls = nginx.urls()[:n]
+    assert len(urls) == n, f"only {len(urls)} target URLs"
+    out: dict[str, Any] = {"targets": n, "concurrency": 100}
+    bb = Blackbox(work, nginx.ca)
+    try:
+        bb.start()
+    except (FileNotFoundError, RuntimeError) as exc:
+        bb = None  # type: ignore[assignment]
+        out["blackbox_error"] = f"prometheus-blackbox-exporter unavailable: {exc}"
+    ours = asyncio.run(auditor_pass(urls, str(nginx.ca), 100))
+    theirs = asyncio.run(blackbox_pass(bb, urls, 100)) if bb is not None else None
+    if bb is not None:
+        bb.stop()
+    # one auditor "check" of a target = its health + tls checks (blackbox's http_2xx with
+    # TLS verification checks both in one probe); per-run figures are given too
+    out["auditor_checks_per_s"] = round(n / ours["wall_s"], 1)
+    out["auditor_check_runs_per_s"] = round(2 * n / ours["wall_s"], 1)
+    out["auditor_cpu_s_per_1k"] = round(ours["cpu_s"] / n * 1000, 2)
+    out["auditor_statuses"] = ours["statuses"]
+    if theirs is not None:
+        out["blackbox_probes_per_s"] = round(n / theirs["wall_s"], 1)
+        out["blackbox_cpu_s_per_1k"] = round(theirs["cpu_s"] / n * 1000, 2)
+        out["blackbox_statuses"] = theirs["statuses"]
+        out["ratio"] = round(out["auditor_checks_per_s"] / out["blackbox_probes_per_s"], 2)
+    return out
+
+
+# -- 2. scheduler at scale ----------------------------------------------------------------
+
+
+def child_worker(url: str, seconds: float, concurrency: int, lease: float) -> None:
+    """Runs in a subprocess: one Worker (as ``auditor worker`` builds it) for ``seconds``."""
+    from auditor.config import AuditorSettings
+    from auditor.httpprobe import HttpProber
+    from auditor.store import Store
+    from auditor.worker import Worker, make_worker_id
+
+    store = Store(url, pool_size=max(5, min(concurrency // 10, 20)), migrate=False)
+    prober = HttpProber(AuditorSettings().address_policy(), max_connections=concurrency * 2)
+    worker = Worker(
+        store, prober=prober, concurrency=concurrency, lease_s=lease, worker_id=make_worker_id()
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(seconds, stop.set)
+        await worker.run(stop)
+        await prober.aclose()
+
+    asyncio.run(main())
+    hwm = 0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            hwm = int(line.split()[1])
+    print(json.dumps({"peak_rss_mb": round(hwm / 1024, 1), "runs": worker.runs_completed}))
+
+
+def run_metrics(store: Any, w0: datetime, w1: datetime, interval_s: float) -> dict[str, Any]:
+    """Lag, missed and duplicated runs for due times in [w0, w1] (every check on its grid)."""
+    import sqlalchemy as sa
+
+    from auditor.schedule import EPOCH, _offset
+
+    with store.engine.connect() as conn:
+        checks = [r[0] for r in conn.execute(sa.text("SELECT id FROM check_def WHERE enabled"))]
+    from sqlmodel import col, select
+
+    from auditor.models import Run
+
+    with store.read() as s:
+        rows = s.exec(
+            select(Run.check_id, Run.due_at, Run.started_at, Run.worker, Run.status).where(
+                col(Run.due_at) >= w0, col(Run.due_at) <= w1
+            )
+        ).all()
+    lags = [(st - due).total_seconds() for _, due, st, _, _ in rows]
+    per_check: dict[str, list[datetime]] = defaultdict(list)
+    for cid, due, *_ in rows:
+        per_check[cid].append(due)
+    expected = 0
+    for cid in checks:
+        anchor = (EPOCH + timedelta(seconds=_offset(cid, interval_s))).timestamp()
+        a, b = w0.timestamp(), w1.timestamp()
+        first = anchor + max(0, -(-(a - anchor) // interval_s)) * interval_s
+        expected += 0 if first > b else int((b - first) // interval_s) + 1
+    duplicates = 0
+    for dues in per_check.values():
+        dues.sort()
+        duplicates += sum(
+            1 for x, y in itertools.pairwise(dues) if (y - x).total_seconds() < interval_s / 2
+        )
+    return {
+        "runs": len(rows),
+        "expected": expected,
+        "missed": max(0, expected - len(rows)),
+        "duplicates": duplicates,
+        "p50_lag_s": round(pct(lags, 50) or 0, 3),
+        "p99_lag_s": round(pct(lags, 99) or 0, 3),
+        "max_lag_s": round(max(lags, default=0), 3),
+        "statuses": dict(Counter(r[4] for r in rows)),
+        "by_worker": dict(Counter(r[3] for r in rows)),
+    }
+
+
+def scheduler_on(url: str, urls: list[str], ca: str, n: int, seconds: float) -> dict[str, Any]:
+    from auditor.store import Store
+
+    store = Store(url)
+    t = time.perf_counter()
+    seed_checks(store, urls, services=n // 10, per_service=10, interval_s=60, ca_file=ca)
+    seeded = time.perf_counter() - t
+    start = datetime.now(UTC)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child-worker", url, str(seconds), "100", "60"],
+        capture_output=True, text=True, timeout=seconds + 120,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker failed: {proc.stderr[-2000:]}")
+    child = json.loads(proc.stdout.strip().splitlines()[-1])
+    end = start + timedelta(seconds=seconds)
+    m = run_metrics(store, start + timedelta(seconds=2), end - timedelta(seconds=10), 60)
+    m.pop("by_worker")
+    store.close()
+    return {"checks": n, "seconds": seconds, "seed_s": round(seeded, 1), **child, **m}
+
+
+def phase_scheduler(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[str, Any]:
+    n = 2000 if args.quick else 10_000
+    seconds = 60.0 if args.quick else args.scheduler_seconds
+    urls = nginx.urls()
+    out: dict[str, Any] = {}
+    sqlite_url = f"sqlite:///{work}/sched.db"
+    log(f"scheduler: SQLite, {n} checks, {seconds:.0f}s")
+    out["sqlite"] = scheduler_on(sqlite_url, urls, str(nginx.ca), n, seconds)
+    log(f"scheduler: PostgreSQL, {n} checks, {seconds:.0f}s")
+    pg_recreate()
+    out["postgresql"] = scheduler_on(PG_BENCH_URL, urls, str(nginx.ca), n, seconds)
+    worst = max(out.values(), key=lambda r: r["p99_lag_s"])
+    return {
+        "checks": n,
+        "p50_lag_s": max(r["p50_lag_s"] for r in out.values()),
+        "p99_lag_s": worst["p99_lag_s"],
+        "missed": sum(r["missed"] for r in out.values()),
+        "duplicates": sum(r["duplicates"] for r in out.values()),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in out.values()),
+        "store": out,
+    }
+
+
+# -- 3. multi-node ------------------------------------------------------------------------
+
+
+def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    from auditor.store import Store
+
+    n = 3000 if args.quick else 10_000
+    lease = 30.0
+    before_kill = 45.0 if args.quick else 75.0
+    after_kill = lease + 25.0
+    pg_recreate()
+    store = Store(PG_BENCH_URL)
+    seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=60,
+                ca_file=str(nginx.ca))  # fmt: skip
+    cfg = work / "multi.toml"
+    cfg.write_text(
+        f'[auditor]\ndatabase_url = "{PG_BENCH_URL}"\nconcurrency = 100\n'
+        f'lease = "{int(lease)}s"\nlog_level = "error"\n'
+    )
+    auditor_bin = str(Path(sys.executable).parent / "auditor")
+    start = datetime.now(UTC)
+    procs = [
+        subprocess.Popen(
+            [auditor_bin, "worker", "--config", str(cfg)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(3)
+    ]
+    try:
+        time.sleep(before_kill)
+        victim = procs[0]
+        victim.send_signal(signal.SIGKILL)
+        kill_at = datetime.now(UTC)
+        victim.wait()
+        with store.engine.connect() as conn:
+            orphans = [
+                r[0]
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT id FROM check_def WHERE lease_owner LIKE :p AND lease_until > :t"
+                    ),
+                    {"p": f"%:{victim.pid}:%", "t": kill_at},
+                )
+            ]
+        time.sleep(after_kill)
+    finally:
+        for p in procs[1:]:
+            p.send_signal(signal.SIGTERM)
+        for p in procs[1:]:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    # split while all three ran (due times in [start + 5 s, kill - 5 s])
+    pre = run_metrics(store, start + timedelta(seconds=5), kill_at - timedelta(seconds=5), 60)
+    counts = sorted(pre["by_worker"].values())
+    mean = sum(counts) / max(len(counts), 1)
+    spread = max((abs(c / mean - 1) for c in counts), default=0.0)
+    whole = run_metrics(
+        store, start + timedelta(seconds=5), datetime.now(UTC) - timedelta(seconds=5), 60
+    )
+    takeover = None
+    with store.engine.connect() as conn:
+        if orphans:
+            row = conn.execute(
+                sa.text(
+                    "SELECT count(DISTINCT check_id), max(first) FROM (SELECT check_id, min(started_at)"
+                    " AS first FROM run WHERE check_id = ANY(:ids) AND started_at > :t"
+                    " AND worker NOT LIKE :p GROUP BY check_id) x"
+                ),
+                {"ids": orphans, "t": kill_at, "p": f"%:{victim.pid}:%"},
+            ).one()
+            if row[1] is not None:
+                takeover = round((row[1].replace(tzinfo=UTC) - kill_at).total_seconds(), 1)
+            taken = int(row[0])
+        else:
+            taken = 0
+    store.close()
+    return {
+        "workers": 3,
+        "checks": n,
+        "split": counts,
+        "split_max_deviation": round(spread, 3),
+        "duplicates": whole["duplicates"],
+        "missed": whole["missed"],
+        "takeover_s": takeover,
+        "lease_s": lease,
+        "orphaned_checks": len(orphans),
+        "orphans_taken_over": taken,
+        "p99_lag_s": whole["p99_lag_s"],
+    }
+
+
+# -- 4. read paths ------------------------------------------------------------------------
+
+
+def child_web(url: str, port: int) -> None:
+    from auditor.config import parse_config
+    from auditor.daemon import WebServer
+    from auditor.store import Store
+    from web import create_app
+
+    config = parse_config(
+        {"auditor": {"database_url": url, "anonymous_read": True, "log_level": "error"}},
+        environ={},
+    )
+    store = Store(url, pool_size=16, migrate=False)
+    app = create_app(config, store)
+    app.config["API_RATE_LIMIT"] = 10**9
+    server = WebServer(app, "127.0.0.1", port)
+    server.start()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    server.stop()
+
+
+def copy_runs(ids: list[tuple[str, str]], total: int, days: int) -> float:
+    import psycopg
+
+    now = datetime.now(UTC)
+    span = days * 86400
+    per_check = max(1, total // len(ids))
+    t0 = time.perf_counter()
+    statuses = ["pass"] * 17 + ["warn", "fail", "error"]
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=bench_read") as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY run (id, check_id, service_id, status, summary, findings, facts, duration_ms,"
+                " started_at, due_at, worker, created_at) FROM STDIN"
+            ) as cp,
+        ):
+            step = span / per_check
+            rnd = random.Random(7)
+            for cid, sid in ids:
+                for k in range(per_check):
+                    at = now - timedelta(seconds=span - k * step)
+                    cp.write_row((
+                        str(uuid.uuid4()), cid, sid, statuses[rnd.randrange(20)], "ok", "[]",
+                        '{"status": 200}', 12.5, at, at, "bench", at,
+                    ))  # fmt: skip
+        conn.commit()
+        conn.execute("ANALYZE")
+    return time.perf_counter() - t0
+
+
+WRK_LUA = """
+local names = {}
+for i = 0, %(n)d - 1 do names[#names + 1] = string.format("svc%%05d", i) end
+request = function()
+  local path = "%(path)s"
+  if string.find(path, "{name}") then
+    path = string.gsub(path, "{name}", names[math.random(#names)])
+  end
+  return wrk.format(nil, path)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d\\n", latency:percentile(95), latency:percentile(50),
+    summary.requests, e.connect + e.read + e.write + e.timeout + e.status))
+end
+"""
+
+
+def wrk(
+    port: int, path: str, n_services: int, work: Path, seconds: int, headers: dict[str, str]
+) -> dict[str, Any]:
+    script = work / f"wrk{abs(hash(path))}.lua"
+    script.write_text(WRK_LUA % {"n": n_services, "path": path})
+    cmd = ["wrk", "-t2", "-c4", f"-d{seconds}s", "-s", str(script)]
+    for k, v in headers.items():
+        cmd += ["-H", f"{k}: {v}"]
+    out = subprocess.run([*cmd, f"http://127.0.0.1:{port}/"], capture_output=True, text=True,
+                         timeout=seconds + 60).stdout  # fmt: skip
+    line = next((x for x in out.splitlines() if x.startswith("RESULT")), None)
+    if line is None:
+        return {"error": out[-500:]}
+    p95, p50, reqs, errs = (int(x) for x in line.split()[1:])
+    if reqs == 0:  # nothing answered inside the window: the latency is at least the window
+        return {"p95_ms": seconds * 1000.0, "requests": 0, "errors": errs,
+                "note": f"no response within {seconds}s"}  # fmt: skip
+    return {"p95_ms": round(p95 / 1000, 1), "p50_ms": round(p50 / 1000, 1), "requests": reqs,
+            "errors": errs, "rps": round(reqs / seconds, 1)}  # fmt: skip
+
+
+def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) -> dict[str, Any]:
+    import httpx
+
+    from auditor.auth import create_token
+    from auditor.retention import RetentionPolicy, run_retention
+    from auditor.store import Store
+
+    n_services = 1000
+    total_runs = args.read_runs if args.read_runs != 5_000_000 or not args.quick else 500_000
+    pg_recreate("bench_read")
+    store = Store(PG_READ_URL)
+    kinds = ["tls", "headers", "redirect", "health", "exposure", "health", "health", "tls"]
+    ids = seed_checks(store, ["https://127.0.0.1:1"], services=n_services, per_service=8,
+                      interval_s=300, ca_file=None, kinds=kinds)  # fmt: skip
+    log(f"read paths: COPY {total_runs} runs")
+    copy_s = copy_runs(ids, total_runs, 30)
+    log(f"read paths: copied in {copy_s:.0f}s; rolling up")
+    r = run_retention(store, None, RetentionPolicy(), max_seconds=60 if args.quick else 240)
+    log(f"read paths: roll-up pass {r.seconds:.0f}s complete={r.complete}; starting web")
+    _, token = create_token(store, name="bench", role="viewer")
+    runs = store.count(__import__("auditor.models", fromlist=["Run"]).Run)
+    store.close()
+    port = free_port()
+    web = subprocess.Popen([sys.executable, __file__, "--child-web", PG_READ_URL, str(port)],
+                           stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        base = f"http://127.0.0.1:{port}"
+        for path in ("/", "/services/svc00001", "/api/v1/services?limit=50"):  # warm-up + sanity
+            code = httpx.get(
+                base + path, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            ).status_code
+            if code != 200:
+                raise RuntimeError(f"GET {path} -> {code}")
+        secs = 5 if args.quick else 15
+        log("read paths: wrk")
+        overview = wrk(port, "/", n_services, work, secs, {})
+        service = wrk(port, "/services/{name}", n_services, work, secs, {})
+        api = wrk(port, "/api/v1/services?limit=50", n_services, work, secs,
+                  {"Authorization": f"Bearer {token}"})  # fmt: skip
+        scrapes = []
+        for _ in range(10):
+            t = time.perf_counter()
+            resp = httpx.get(base + "/metrics", timeout=30)
+            scrapes.append((time.perf_counter() - t) * 1000)
+            assert resp.status_code == 200, resp.status_code
+    finally:
+        web.send_signal(signal.SIGTERM)
+        try:
+            web.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            web.kill()
+    return {
+        "services": n_services,
+        "checks": n_services * 8,
+        "runs": runs,
+        "copy_s": round(copy_s, 1),
+        "rollup_s": round(r.seconds, 1),
+        "rollup_complete": r.complete,
+        "overview_p95_ms": overview.get("p95_ms"),
+        "service_p95_ms": service.get("p95_ms"),
+        "metrics_ms": round(statistics.median(scrapes), 1),
+        "metrics_max_ms": round(max(scrapes), 1),
+        "api_list_p95_ms": api.get("p95_ms"),
+        "wrk": {
+            "overview": overview,
+            "service": service,
+            "api_list": api,
+            "connections": 4,
+            "seconds": secs,
+        },
+        "store": "postgresql",
+    }
+
+
+# -- 5. storage growth --------------------------------------------------------------------
+
+
+def phase_storage(args: argparse.Namespace, nginx: Nginx | None, work: Path) -> dict[str, Any]:
+    from auditor.retention import RetentionPolicy, run_retention
+    from auditor.store import Store
+    from web.dashboard.data import history
+
+    days = args.storage_days
+    interval = 300 if args.quick else args.storage_interval
+    n_checks = 200
+    path = work / "storage.db"
+    store = Store(f"sqlite:///{path}")
+    ids = seed_checks(store, ["https://127.0.0.1:1"], services=20, per_service=10,
+                      interval_s=interval, ca_file=None)  # fmt: skip
+    policy = RetentionPolicy()  # the daemon's: raw 30 d, hourly 90 d, daily 400 d
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    conn = sqlite3.connect(path, timeout=60)
+    conn.execute("PRAGMA journal_mode=WAL")
+    sizes, retention_s, insert_s = [], 0.0, 0.0
+    per_day = 86400 // interval
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    statuses = ["pass"] * 17 + ["warn", "fail", "error"]
+    rnd = random.Random(3)
+    for day in range(days):
+        t = time.perf_counter()
+        base = start + timedelta(days=day)
+        rows = []
+        for k in range(per_day):
+            at = (base + timedelta(seconds=k * interval)).strftime(fmt)
+            for cid, sid in ids:
+                rows.append((str(uuid.uuid4()), cid, sid, statuses[rnd.randrange(20)], "ok", "[]",
+                             '{"status": 200}', 10.0 + rnd.random() * 20, at, at, "bench", at))  # fmt: skip
+        with conn:
+            conn.executemany(
+                "INSERT INTO run (id, check_id, service_id, status, summary, findings, facts,"
+                " duration_ms, started_at, due_at, worker, created_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+        insert_s += time.perf_counter() - t
+        t = time.perf_counter()
+        run_retention(store, base + timedelta(days=1, minutes=5), policy)
+        retention_s += time.perf_counter() - t
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        sizes.append(round(path.stat().st_size / 1e6, 1))
+        if day % 10 == 9:
+            log(f"storage: day {day + 1}/{days}: {sizes[-1]} MB")
+    now = start + timedelta(days=days, minutes=5)
+    check_ids = [c for c, _ in ids]
+    h30 = history(store, check_ids[:8], "30d", now)
+    h7 = history(store, check_ids[:8], "7d", now)
+    import sqlalchemy as sa
+
+    with store.engine.connect() as c:
+        day_buckets = c.execute(
+            sa.text("SELECT count(DISTINCT bucket_start) FROM run_rollup WHERE period = 'day'")
+        ).scalar()
+        raw = c.execute(sa.text("SELECT count(*) FROM run")).scalar()
+        hours = c.execute(sa.text("SELECT count(*) FROM run_rollup WHERE period='hour'")).scalar()
+    store.close()
+    conn.close()
+    window = sizes[31:] if len(sizes) > 31 else []
+    return {
+        "days": days,
+        "checks": n_checks,
+        "interval_s": interval,
+        "runs_per_day": per_day * n_checks,
+        "db_mb_by_day": sizes,
+        "growth_after_window_mb": round(window[-1] - window[0], 1) if window else None,
+        "raw_runs_at_end": raw,
+        "hourly_rollups_at_end": hours,
+        "history_days_in_daily_rollups": day_buckets,
+        "chart_30d_source": h30.source,
+        "chart_7d_source": h7.source,
+        "insert_s": round(insert_s, 1),
+        "retention_s": round(retention_s, 1),
+        "store": "sqlite",
+    }
+
+
+# -- driver -------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+
+    def ver(cmd: list[str]) -> str:
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+            return (p.stdout or p.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "unavailable"
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "mem_gb": round(int(mem) / 1e6, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": ver(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version", "test"]
+        ),
+        "nginx": ver(["nginx", "-v"]),
+        "blackbox_exporter": ver(["prometheus-blackbox-exporter", "--version"]),
+        "wrk": ver(["wrk", "--version"]),
+        "loadavg_at_start": os.getloadavg(),
+        "note": "2 cores shared with other processes while measuring; figures are noisy",
+    }
+
+
+GOALS = [
+    ("probe_throughput", "ratio", ">=", 1.0),
+    ("scheduler", "p99_lag_s", "<=", 1.0),
+    ("scheduler", "missed", "<=", 0),
+    ("scheduler", "duplicates", "<=", 0),
+    ("scheduler", "peak_rss_mb", "<=", 300),
+    ("multi_node", "split_max_deviation", "<=", 0.15),
+    ("multi_node", "duplicates", "<=", 0),
+    ("read_paths", "overview_p95_ms", "<=", 100),
+    ("read_paths", "service_p95_ms", "<=", 100),
+    ("read_paths", "metrics_ms", "<=", 250),
+    ("read_paths", "api_list_p95_ms", "<=", 50),
+]
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for phase, key, op, limit in GOALS:
+        value = results.get(phase, {}).get(key)
+        if value is None:
+            continue
+        ok = value >= limit if op == ">=" else value <= limit
+        out.append({"metric": f"{phase}.{key}", "goal": f"{op} {limit}", "value": value, "met": ok})
+    pt = results.get("probe_throughput", {})
+    if "blackbox_cpu_s_per_1k" in pt:
+        ok = pt["auditor_cpu_s_per_1k"] <= pt["blackbox_cpu_s_per_1k"]
+        out.append({"metric": "probe_throughput.cpu_per_1k", "goal": "<= blackbox",
+                    "value": pt["auditor_cpu_s_per_1k"], "met": ok})  # fmt: skip
+    mn = results.get("multi_node", {})
+    if mn.get("takeover_s") is not None:
+        out.append({"metric": "multi_node.takeover_s", "goal": f"<= {mn['lease_s']}",
+                    "value": mn["takeover_s"], "met": mn["takeover_s"] <= mn["lease_s"]})  # fmt: skip
+    return out
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"\n{'metric':<44} value")
+    print("-" * 72)
+    for phase in ("probe_throughput", "scheduler", "multi_node", "read_paths", "storage"):
+        for key, value in results.get(phase, {}).items():
+            if key in ("store", "wrk", "db_mb_by_day") and isinstance(value, dict | list):
+                if key == "db_mb_by_day":
+                    value = f"{value[:1]}..{value[-1:]} ({len(value)} days)"
+                else:
+                    value = json.dumps(value)[:120]
+            print(f"{phase + '.' + key:<44} {value}")
+    print("-" * 72)
+    for g in results.get("goals", []):
+        verdict = "met" if g["met"] else "MISSED"
+        print(f"{g['metric']:<44} {g['goal']:<10} {g['value']!s:<10} {verdict}")
+
+
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-worker":
+        child_worker(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+        return 0
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-web":
+        child_web(sys.argv[2], int(sys.argv[3]))
+        return 0
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--quick", action="store_true", help="small, fast versions of every phase")
+    ap.add_argument("--only", default=",".join(PHASES), help=f"comma-separated subset of {PHASES}")
+    ap.add_argument("--scheduler-seconds", type=float, default=300.0)
+    ap.add_argument("--read-runs", type=int, default=5_000_000)
+    ap.add_argument("--storage-days", type=int, default=90)
+    ap.add_argument(
+        "--storage-interval", type=int, default=60, help="seconds between runs of one check"
+    )
+    ap.add_argument("--output", default=str(RESULTS))
+    args = ap.parse_args()
+    only = [p.strip() for p in args.only.split(",") if p.strip()]
+    bad = set(only) - set(PHASES)
+    if bad:
+        ap.error(f"unknown phase(s) {sorted(bad)}")
+    results: dict[str, Any] = {}
+    out_path = Path(args.output)
+    if out_path.exists():  # keep other phases' figures when re-running a subset
+        try:
+            results = json.loads(out_path.read_text())
+        except ValueError:
+            results = {}
+    results["machine"] = machine()
+    results["commit"] = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                       text=True).stdout.strip()  # fmt: skip
+    results["command"] = "make bench  # .venv/bin/python benchmarks/run.py " + " ".join(
+        sys.argv[1:]
+    )
+    results["quick"] = args.quick
+    t_all = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
+        work = Path(tmp)
+        nginx: Nginx | None = None
+        ips = [f"127.0.1.{i}" for i in range(1, 101)]
+        ports = [free_port() for _ in range(20)]
+        try:
+            if set(only) & {"probe", "scheduler", "multi_node"}:
+                nginx = Nginx(work, ips, ports)
+                nginx.start()
+                log(f"nginx: {len(nginx.urls())} HTTPS origins")
+            names = {"probe": "probe_throughput"}
+            phases = {
+                "probe": phase_probe,
+                "scheduler": phase_scheduler,
+                "multi_node": phase_multi_node,
+                "read_paths": phase_read_paths,
+                "storage": phase_storage,
+            }
+            for phase in only:
+                log(f"phase {phase}")
+                t = time.perf_counter()
+                try:
+                    results[names.get(phase, phase)] = phases[phase](args, nginx, work)  # type: ignore[operator]
+                except Exception as exc:
+                    traceback.print_exc()
+                    results[names.get(phase, phase)] = {"error": f"{type(exc).__name__}: {exc}"}
+                results[names.get(phase, phase)]["phase_s"] = round(time.perf_counter() - t, 1)
+                out_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        finally:
+            if nginx is not None:
+                nginx.stop()
+            if set(only) & {"scheduler", "multi_node", "read_paths"}:
+                try:
+                    pg_drop()
+                    pg_drop("bench_read")
+                except Exception as exc:
+                    log(f"could not drop database bench: {exc}")
+    results["total_s"] = round(time.perf_counter() - t_all, 1)
+    results["goals"] = goals(results)
+    out_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
