@@ -30,9 +30,10 @@ from tests.support import json_route, local_server
 
 PATHS = [
     ("api", "/api/v1/services?limit=20"),
-    ("api", "/api/v1/checks?limit=50"),
+    ("api", "/api/v1/transitions?limit=50"),
     ("api", "/api/v1/openapi.json"),
     ("dashboard", "/login"),
+    ("dashboard", "/"),
     ("health", "/healthz"),
     ("health", "/readyz"),
 ]
@@ -80,6 +81,11 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--interval", default="30s")
+    ap.add_argument(
+        "--split",
+        action="store_true",
+        help="run `auditor worker` + `auditor web` instead of `serve`",
+    )
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="auditor-load-"))
@@ -101,6 +107,7 @@ def main() -> int:
                 "listen": f"127.0.0.1:{port}",
                 "log_level": "warning",
                 "concurrency": 200,
+                "anonymous_read": True,
             },
             services,
         )
@@ -115,14 +122,22 @@ def main() -> int:
             create_token(store, name=f"load{i}", role="viewer")[1] for i in range(args.clients)
         ]
         store.close()
-        proc = start("serve", config, log=tmp / "daemon.log")
+        # --split: the scale-out shape (one `auditor worker` + one `auditor web` process)
+        procs = (
+            [
+                start("worker", config, log=tmp / "worker.log"),
+                start("web", config, log=tmp / "web.log"),
+            ]
+            if args.split
+            else [start("serve", config, log=tmp / "daemon.log")]
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             if not wait_for(lambda: httpx.get(base + "/healthz").status_code == 200, 60):
                 print("daemon did not start", file=sys.stderr)
                 return 2
             time.sleep(5)  # let the first wave of checks start
-            rss0 = rss_bytes(proc.pid)
+            rss0 = sum(rss_bytes(p.pid) for p in procs)
             lat: dict[str, list[float]] = {"api": [], "dashboard": [], "health": []}
             codes: dict[int, int] = {}
             until = time.monotonic() + args.seconds
@@ -135,22 +150,24 @@ def main() -> int:
             t0 = time.monotonic()
             asyncio.run(run_all())
             took = time.monotonic() - t0
-            rss1 = rss_bytes(proc.pid)
+            rss1 = sum(rss_bytes(p.pid) for p in procs)
             import sqlite3
 
             conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
             runs = conn.execute("SELECT COUNT(*) FROM run").fetchone()[0]
             conn.close()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
 
     every = [v for vs in lat.values() for v in vs]
     errors5xx = sum(n for c, n in codes.items() if c >= 500)
-    print(f"checks={args.checks} interval={args.interval} clients={args.clients} "
+    print(f"mode={'worker+web' if args.split else 'serve'} checks={args.checks} interval={args.interval} clients={args.clients} "
           f"duration={took:.0f}s cpus={os.cpu_count()}")  # fmt: skip
     print(f"requests={len(every)} rps={len(every) / took:.0f} status={dict(sorted(codes.items()))}")
     print(f"5xx={errors5xx}")
