@@ -58,6 +58,35 @@ async def run_audit(
     return results
 
 
+async def run_now(
+    config: Config, store: Store, check_id: str, *, role: str = "api"
+) -> tuple[RunResult, str | None] | None:
+    """Run one enabled check immediately and store it like an audit run.
+
+    Returns the result and the stored run id, or None when the check is unknown or disabled
+    (it, or its service). Shared by the API's and the dashboard's "run now".
+    """
+    claims = store.claims_for(check_ids=[check_id], now=utcnow())
+    if not claims:
+        return None
+    claim = claims[0]
+    prober = HttpProber(config.auditor.address_policy())
+    try:
+        result = await execute_claim(
+            claim,
+            prober=prober,
+            store=store,
+            options_cache=OptionsCache(),
+            environ=dict(os.environ),
+        )
+    finally:
+        await prober.aclose()
+    written = await asyncio.to_thread(
+        store.complete, [(_adhoc(claim, result), result)], make_worker_id(role), reschedule=False
+    )
+    return result, (written[0] if written else None)
+
+
 def _adhoc(claim: Claim, result: RunResult) -> Claim:
     from dataclasses import replace
 

@@ -355,6 +355,7 @@ class Store:
         *,
         services: Sequence[str] = (),
         kinds: Sequence[str] = (),
+        check_ids: Sequence[str] = (),
         now: datetime | None = None,
     ) -> list[Claim]:
         """Enabled checks selected by service name / kind, as claims due now (for ``audit``)."""
@@ -375,6 +376,8 @@ class Store:
                 stmt = stmt.where(col(Service.name).in_(list(services)))
             if kinds:
                 stmt = stmt.where(col(Check.kind).in_(list(kinds)))
+            if check_ids:
+                stmt = stmt.where(col(Check.id).in_(list(check_ids)))
             return [self._claim(c, svc, now, now) for c, svc in s.exec(stmt).all()]
 
     def release(self, claims: Sequence[Claim], worker: str) -> None:

@@ -9,10 +9,8 @@ a configuration sync never disables them. Every POST carries the session's CSRF 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import tomllib
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -416,36 +414,11 @@ def check_edit(check_id: str) -> ResponseReturnValue:
 @login_required("operator")
 def run_now(check_id: str) -> ResponseReturnValue:
     """Run one check now, synchronously, and store it like ``auditor audit`` does."""
-    from auditor.httpprobe import HttpProber
-    from auditor.worker import OptionsCache, execute_claim, make_worker_id
+    from auditor.audit import run_now as run_check_now
 
     chk, svc = _check_or_404(check_id)
-    store = get_store()
-    claims = [
-        c
-        for c in store.claims_for(services=[svc.name], kinds=[chk.kind], now=utcnow())
-        if c.check_id == chk.id
-    ]
-    if not claims:
+    if asyncio.run(run_check_now(get_config(), get_store(), chk.id, role="web")) is None:
         abort(409, description="This check (or its service) is disabled; enable it first.")
-    claim = claims[0]
-
-    async def _run() -> Any:
-        prober = HttpProber(get_config().auditor.address_policy())
-        try:
-            return await execute_claim(
-                claim,
-                prober=prober,
-                store=store,
-                options_cache=OptionsCache(),
-                environ=dict(os.environ),
-            )
-        finally:
-            await prober.aclose()
-
-    result = asyncio.run(_run())
-    adhoc = replace(claim, due_at=result.started_at)
-    store.complete([(adhoc, result)], make_worker_id("web"), reschedule=False)
     return redirect(url_for("dashboard.service", name=svc.name, done="run") + f"#check-{chk.name}")
 
 

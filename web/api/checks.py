@@ -8,9 +8,7 @@ the config file — so the API and the file accept the same thing.
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets as pysecrets
-from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from auditor import secrets as vault
 from auditor.config import COMMON_CHECK_KEYS, build_check
-from auditor.models import Check, CheckState, Run, Service, utcnow
+from auditor.models import Check, CheckState, Run, utcnow
 from web import get_config, get_store
 from web.api import bp
 from web.api.auth import current_token
@@ -461,38 +459,11 @@ def delete_check(service_id: str, check_id: str) -> Response:
 
 def default_run_now(check_id: str) -> str | None:
     """Run one check now like ``auditor audit`` does and store it; returns the run id."""
-    from auditor.httpprobe import HttpProber
-    from auditor.worker import OptionsCache, execute_claim, make_worker_id
 
-    store = get_store()
-    config = get_config()
-    with store.read() as s:
-        chk = s.get(Check, check_id)
-        svc = s.get(Service, chk.service_id) if chk else None
-    if chk is None or svc is None:
-        return None
-    claims = [c for c in store.claims_for(services=[svc.name]) if c.check_id == check_id]
-    if not claims:
-        return None
-    claim = replace(claims[0], options=vault.reveal_options(chk.options, chk.secret_options))
+    from auditor.audit import run_now
 
-    async def go() -> Any:
-        prober = HttpProber(config.auditor.address_policy())
-        try:
-            return await execute_claim(
-                claim,
-                prober=prober,
-                store=store,
-                options_cache=OptionsCache(),
-                environ=dict(os.environ),
-            )
-        finally:
-            await prober.aclose()
-
-    result = asyncio.run(go())
-    adhoc = replace(claim, due_at=result.started_at)
-    written = store.complete([(adhoc, result)], make_worker_id("api"), reschedule=False)
-    return written[0] if written else None
+    outcome = asyncio.run(run_now(get_config(), get_store(), check_id, role="api"))
+    return outcome[1] if outcome else None
 
 
 @route(
