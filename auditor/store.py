@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,6 +68,46 @@ def _hash(data: Any) -> str:
 def _check_hash(check: CheckConfig) -> str:
     common = check.common.model_dump(mode="json")
     return _hash({"common": common, "options": check.raw_options})
+
+
+def apply_check_config(
+    chk: Check,
+    cfg: CheckConfig,
+    *,
+    enabled: bool,
+    now: datetime,
+    source: str = "config",
+    options: dict[str, Any] | None = None,
+) -> bool:
+    """Copy a validated check definition onto its row (config sync, API and dashboard alike).
+
+    ``options`` overrides the stored options (the API keeps secrets apart, encrypted).
+    Returns True when the cadence or enabling changed, i.e. the check should be due now.
+    """
+    before = (chk.interval_s, chk.schedule, chk.enabled)
+    common = cfg.common
+    chk.name = cfg.name
+    chk.kind = cfg.kind
+    chk.options = dict(cfg.raw_options) if options is None else options
+    chk.interval_s = cfg.interval
+    chk.schedule = cfg.schedule
+    chk.jitter_s = common.jitter
+    chk.timeout_s = cfg.timeout
+    chk.severity = common.severity
+    chk.level = common.level
+    chk.failure_threshold = common.failure_threshold
+    chk.success_threshold = common.success_threshold
+    chk.consecutive_error_limit = common.consecutive_error_limit
+    chk.blocking = common.blocking
+    chk.description = common.description
+    chk.enabled = enabled
+    chk.source = source
+    chk.config_hash = _check_hash(cfg)
+    chk.deleted_at = None
+    chk.updated_at = now
+    if cfg.kind == "backups" and chk.heartbeat_token is None:
+        chk.heartbeat_token = secrets.token_urlsafe(24)
+    return before != (chk.interval_s, chk.schedule, chk.enabled)
 
 
 class Store:
@@ -214,7 +255,7 @@ class Store:
                 chk = Check(
                     service_id=svc.id, name=chk_cfg.name, kind=chk_cfg.kind, source="config"
                 )
-                self._apply_check(chk, chk_cfg, digest, enabled, now)
+                apply_check_config(chk, chk_cfg, enabled=enabled, now=now)
                 chk.next_run_at = now
                 s.add(chk)
                 s.flush()
@@ -222,13 +263,7 @@ class Store:
                 counts["checks_added"] += 1
                 continue
             if chk.config_hash != digest or chk.enabled != enabled or chk.deleted_at is not None:
-                cadence_changed = (chk.interval_s, chk.schedule) != (
-                    chk_cfg.interval,
-                    chk_cfg.schedule,
-                )
-                was_enabled = chk.enabled
-                self._apply_check(chk, chk_cfg, digest, enabled, now)
-                if cadence_changed or (enabled and not was_enabled):
+                if apply_check_config(chk, chk_cfg, enabled=enabled, now=now):
                     chk.next_run_at = now
                 s.add(chk)
                 counts["checks_updated"] += 1
@@ -240,34 +275,6 @@ class Store:
                 chk.updated_at = now
                 s.add(chk)
                 counts["checks_disabled"] += 1
-
-    @staticmethod
-    def _apply_check(
-        chk: Check, cfg: CheckConfig, digest: str, enabled: bool, now: datetime
-    ) -> None:
-        common = cfg.common
-        chk.kind = cfg.kind
-        chk.options = dict(cfg.raw_options)
-        chk.interval_s = cfg.interval
-        chk.schedule = cfg.schedule
-        chk.jitter_s = common.jitter
-        chk.timeout_s = cfg.timeout
-        chk.severity = common.severity
-        chk.level = common.level
-        chk.failure_threshold = common.failure_threshold
-        chk.success_threshold = common.success_threshold
-        chk.consecutive_error_limit = common.consecutive_error_limit
-        chk.blocking = common.blocking
-        chk.description = common.description
-        chk.enabled = enabled
-        chk.source = "config"
-        chk.config_hash = digest
-        chk.deleted_at = None
-        chk.updated_at = now
-        if cfg.kind == "backups" and chk.heartbeat_token is None:
-            import secrets
-
-            chk.heartbeat_token = secrets.token_urlsafe(24)
 
     # -- scheduling -----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from auditor.models import (
     utcnow,
 )
 from auditor.readiness import MAX_WAIVER_DAYS, validate_waiver
-from auditor.store import Store, _check_hash
+from auditor.store import apply_check_config
 from web import get_config, get_store
 from web.auth import current_principal, login_required, revoke_user_sessions
 from web.dashboard import render_error
@@ -156,8 +156,7 @@ def _profile_checks(svc: Service, now: datetime) -> list[tuple[Check, CheckState
         if cfg is None:
             continue
         chk = Check(service_id=svc.id, name=cfg.name, kind=cfg.kind)
-        Store._apply_check(chk, cfg, _check_hash(cfg), svc.enabled, now)
-        chk.source = "api"
+        apply_check_config(chk, cfg, enabled=svc.enabled, now=now, source="api")
         chk.next_run_at = now
         out.append((chk, CheckState(check_id=chk.id, service_id=svc.id, updated_at=now)))
     return out
@@ -351,10 +350,8 @@ def check_new(name: str) -> ResponseReturnValue:
             now = utcnow()
             with get_store().write() as s:
                 chk = Check(service_id=svc.id, name=cfg.name, kind=cfg.kind)
-                Store._apply_check(
-                    chk, cfg, _check_hash(cfg), cfg.common.enabled and svc.enabled, now
-                )
-                chk.source = "api"
+                enabled = cfg.common.enabled and svc.enabled
+                apply_check_config(chk, cfg, enabled=enabled, now=now, source="api")
                 chk.next_run_at = now
                 s.add(chk)
                 s.flush()
@@ -396,12 +393,8 @@ def check_edit(check_id: str) -> ResponseReturnValue:
             with get_store().write() as s:
                 row = s.get(Check, chk.id)
                 assert row is not None
-                cadence = (row.interval_s, row.schedule, row.enabled)
-                Store._apply_check(
-                    row, cfg, _check_hash(cfg), cfg.common.enabled and svc.enabled, now
-                )
-                row.source = "api"
-                if cadence != (row.interval_s, row.schedule, row.enabled):
+                enabled = cfg.common.enabled and svc.enabled
+                if apply_check_config(row, cfg, enabled=enabled, now=now, source="api"):
                     row.next_run_at = now
                 s.add(row)
             return redirect(url_for("dashboard.service", name=svc.name, done="saved"))

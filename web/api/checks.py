@@ -8,7 +8,6 @@ the config file — so the API and the file accept the same thing.
 from __future__ import annotations
 
 import asyncio
-import secrets as pysecrets
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from sqlmodel import Session, col, select
 from auditor import secrets as vault
 from auditor.config import COMMON_CHECK_KEYS, build_check
 from auditor.models import Check, CheckState, Run, utcnow
+from auditor.store import apply_check_config
 from web import get_config, get_store
 from web.api import bp
 from web.api.auth import current_token
@@ -215,29 +215,12 @@ def _apply(chk: Check, built: Any, options: dict[str, Any], now: Any, *, resched
             ) from exc
     else:
         chk.secret_options = None
-    common = built.common
-    cadence = (chk.interval_s, chk.schedule)
-    chk.name = built.name
-    chk.kind = built.kind
-    chk.options = plain
-    chk.interval_s = built.interval
-    chk.schedule = built.schedule
-    chk.jitter_s = common.jitter
-    chk.timeout_s = built.timeout
-    chk.severity = common.severity
-    chk.level = common.level
-    chk.failure_threshold = common.failure_threshold
-    chk.success_threshold = common.success_threshold
-    chk.consecutive_error_limit = common.consecutive_error_limit
-    chk.blocking = common.blocking
-    chk.description = common.description
-    was_enabled = chk.enabled
-    chk.enabled = common.enabled
-    chk.source = "api"
-    chk.updated_at = now
-    if built.kind == "backups" and chk.heartbeat_token is None:
-        chk.heartbeat_token = pysecrets.token_urlsafe(24)
-    if reschedule or cadence != (chk.interval_s, chk.schedule) or (chk.enabled and not was_enabled):
+    if (
+        apply_check_config(
+            chk, built, enabled=built.common.enabled, now=now, source="api", options=plain
+        )
+        or reschedule
+    ):
         chk.next_run_at = now
 
 
