@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from auditor.models import Attestation, Check, CheckState, Service, Waiver
@@ -80,35 +81,72 @@ def _attestation_input(a: Attestation) -> AttestationInput:
     )
 
 
+#: the columns readiness needs (a Core select: no ORM instances for thousands of rows)
+_CHECK_COLUMNS = (
+    "id",
+    "service_id",
+    "name",
+    "kind",
+    "severity",
+    "level",
+    "blocking",
+    "interval_s",
+    "description",
+    "options",
+)
+_STATE_COLUMNS = (
+    "state",
+    "raw_status",
+    "since",
+    "last_run_at",
+    "last_summary",
+    "last_findings",
+    "consecutive_fail",
+    "consecutive_pass",
+    "consecutive_error",
+)
+
+
+def _check_rows_stmt(service_ids: list[str]) -> Any:
+    ct, st = Check.__table__, CheckState.__table__  # type: ignore[attr-defined]
+    columns = [ct.c[name] for name in _CHECK_COLUMNS] + [st.c[name] for name in _STATE_COLUMNS]
+    return (
+        sa.select(*columns)
+        .select_from(ct.outerjoin(st, st.c.check_id == ct.c.id))
+        .where(ct.c.service_id.in_(service_ids), ct.c.enabled.is_(True), ct.c.deleted_at.is_(None))
+    )
+
+
 def _check_input(
-    chk: Check,
-    st: CheckState | None,
+    row: Any,
     waiver: Waiver | None,
     attestations: Mapping[tuple[str, str], Attestation],
 ) -> CheckInput:
-    item = chk.options.get("item") if chk.kind == "attestation" else None
-    att = attestations.get((chk.service_id, str(item))) if item else None
+    options = row["options"] or {}
+    item = options.get("item") if row["kind"] == "attestation" else None
+    att = attestations.get((row["service_id"], str(item))) if item else None
+    has_state = row["state"] is not None
     return CheckInput(
-        check_id=chk.id,
-        name=chk.name,
-        kind=chk.kind,
-        severity=chk.severity,
-        level=chk.level,
-        blocking=chk.blocking,
-        interval_s=chk.interval_s,
-        description=chk.description,
-        state=st.state if st else "unknown",
-        raw_status=st.raw_status if st else None,
-        since=st.since if st else None,
-        last_run_at=st.last_run_at if st else None,
-        summary=st.last_summary if st else "",
-        findings=tuple(st.last_findings or ()) if st else (),
-        consecutive_fail=st.consecutive_fail if st else 0,
-        consecutive_pass=st.consecutive_pass if st else 0,
-        consecutive_error=st.consecutive_error if st else 0,
+        check_id=row["id"],
+        name=row["name"],
+        kind=row["kind"],
+        severity=row["severity"],
+        level=row["level"],
+        blocking=row["blocking"],
+        interval_s=row["interval_s"],
+        description=row["description"],
+        state=row["state"] if has_state else "unknown",
+        raw_status=row["raw_status"],
+        since=row["since"],
+        last_run_at=row["last_run_at"],
+        summary=row["last_summary"] or "",
+        findings=tuple(row["last_findings"] or ()),
+        consecutive_fail=row["consecutive_fail"] or 0,
+        consecutive_pass=row["consecutive_pass"] or 0,
+        consecutive_error=row["consecutive_error"] or 0,
         waiver=_waiver_input(waiver) if waiver else None,
         attestation_item=str(item) if item else None,
-        attestation_max_age_s=_max_age(chk.options) if item else None,
+        attestation_max_age_s=_max_age(options) if item else None,
         attestation=_attestation_input(att) if att else None,
     )
 
@@ -141,16 +179,8 @@ def _load(
     ids = [svc.id for svc in services]
     if not ids:
         return [], {}
-    rows = s.exec(
-        select(Check, CheckState)
-        .join(CheckState, col(CheckState.check_id) == col(Check.id), isouter=True)
-        .where(
-            col(Check.service_id).in_(ids),
-            col(Check.enabled).is_(True),
-            col(Check.deleted_at).is_(None),
-        )
-    ).all()
-    check_ids = [chk.id for chk, _ in rows]
+    rows = list(s.connection().execute(_check_rows_stmt(ids)).mappings())
+    check_ids = [row["id"] for row in rows]
     waivers = _pick_waivers(
         list(
             s.exec(
@@ -175,9 +205,9 @@ def _load(
     ).all():
         attestations[(a.service_id, a.item)] = a  # newest signature wins
     by_service: dict[str, list[CheckInput]] = {}
-    for chk, st in rows:
-        by_service.setdefault(chk.service_id, []).append(
-            _check_input(chk, st, waivers.get(chk.id), attestations)
+    for row in rows:
+        by_service.setdefault(row["service_id"], []).append(
+            _check_input(row, waivers.get(row["id"]), attestations)
         )
     return services, by_service
 
