@@ -35,6 +35,7 @@ DEFAULT_BODY_CAP = 1_000_000
 DEFAULT_MAX_REDIRECTS = 10
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 KEEPALIVE_CONNECTIONS = 20
+MAX_POOLS = 4096
 
 
 def _ip_literal(host: str) -> str | None:
@@ -263,12 +264,22 @@ class HttpProber:
         self.policy = policy or AddressPolicy()
         self._resolver = resolver
         self._max_connections = max_connections
-        self._clients: dict[tuple[bool, str | None], httpx.AsyncClient] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._clients: dict[tuple[bool, str | None, str], httpx.AsyncClient] = {}
 
-    def client(self, verify: bool = True, ca_file: str | None = None) -> httpx.AsyncClient:
-        key = (verify, ca_file)
+    def client(
+        self, verify: bool = True, ca_file: str | None = None, origin: str = ""
+    ) -> httpx.AsyncClient:
+        """The pooled client for one TLS setting and origin.
+
+        httpcore scans every connection of a pool on each request, so one pool per origin
+        keeps that scan short when many checks run at once.
+        """
+        key = (verify, ca_file, origin)
         client = self._clients.get(key)
         if client is None:
+            if len(self._clients) >= MAX_POOLS:
+                self._evict()
             ctx = build_ssl_context(verify, ca_file)
             transport = httpx.AsyncHTTPTransport(verify=ctx)
             # httpx offers no public hook for the network backend; swap the pool it built
@@ -291,10 +302,20 @@ class HttpProber:
             self._clients[key] = client
         return client
 
+    def _evict(self) -> None:
+        """Close the oldest half of the pools (a daemon probing many origins stays bounded)."""
+        for key in list(self._clients)[: len(self._clients) // 2]:
+            client = self._clients.pop(key)
+            task = asyncio.get_running_loop().create_task(client.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
     async def aclose(self) -> None:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
     async def fetch(
         self,
@@ -317,7 +338,7 @@ class HttpProber:
         A body over ``body_cap`` bytes (after decompression) raises ``body_too_large``
         (status ``fail``) unless ``truncate`` is set, in which case it is cut and flagged.
         """
-        client = self.client(verify, ca_file)
+        client = self.client(verify, ca_file, _origin_key(url))
         chain: list[Hop] = []
         current = url
         started = time.perf_counter()
@@ -455,6 +476,11 @@ _CREDENTIAL_HEADERS = re.compile(
     r"^(authorization|proxy-authorization|cookie)$|token|secret|api[-_]?key|password|auth",
     re.IGNORECASE,
 )
+
+
+def _origin_key(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -55,3 +55,20 @@ async def test_credentials_are_dropped_when_a_redirect_changes_origin() -> None:
     assert "authorization" not in cross and "x-api-key" not in cross and "cookie" not in cross
     assert cross["x-trace"] == "keep"
     assert same["authorization"] == "Bearer SECRET"  # same origin keeps them
+
+
+async def test_pools_are_per_origin_and_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import auditor.httpprobe as hp
+
+    monkeypatch.setattr(hp, "MAX_POOLS", 2)
+    seen: list[dict[str, str]] = []
+    with local_server({"/": _echo_into(seen)}) as a, local_server({"/": _echo_into(seen)}) as b:
+        with local_server({"/": _echo_into(seen)}) as c:
+            prober = HttpProber()
+            try:
+                for url in (a, b, c, a):
+                    assert (await prober.fetch(url + "/")).status == 200
+                assert len(prober._clients) <= 2
+            finally:
+                await prober.aclose()
+    assert len(seen) == 4
