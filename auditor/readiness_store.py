@@ -17,6 +17,9 @@ Both read only ``service``, ``check_def``, ``check_state``, ``waiver`` and ``att
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -238,3 +241,31 @@ def load_all_readiness(store: Store, now: datetime, **opts: Any) -> dict[str, Se
         svc.id: evaluate_service(_service_input(svc), checks.get(svc.id, []), now, **opts)
         for svc in services
     }
+
+
+#: how long the read paths (overview, /metrics) may reuse one whole-fleet evaluation
+SNAPSHOT_TTL_S = 5.0
+_snapshot_lock = threading.Lock()
+_snapshots: weakref.WeakKeyDictionary[Store, tuple[float, int, dict[str, ServiceReadiness]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def load_all_readiness_cached(
+    store: Store, now: datetime, *, ttl_s: float = SNAPSHOT_TTL_S
+) -> dict[str, ServiceReadiness]:
+    """:func:`load_all_readiness` shared between concurrent readers of the whole fleet.
+
+    The overview and every scrape need the whole fleet; with 1,000 services one evaluation
+    costs a few hundred ms, so browsers and scrapers share one (single-flight: the others
+    wait for the one computing). A foreground write in this process (an edit, a sign-off,
+    "run now") invalidates it at once; scheduled results reach it within ``ttl_s``.
+    """
+    with _snapshot_lock:
+        hit = _snapshots.get(store)
+        if hit is not None and hit[1] == store.generation and time.monotonic() - hit[0] < ttl_s:
+            return hit[2]
+        generation = store.generation
+        value = load_all_readiness(store, now)
+        _snapshots[store] = (time.monotonic(), generation, value)
+        return value

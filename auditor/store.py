@@ -117,6 +117,7 @@ class Store:
         self.url = db.normalise_url(url)
         self.engine: Engine = db.make_engine(self.url, pool_size=pool_size)
         self.dialect = self.engine.dialect.name
+        self.generation = 0  # foreground writes so far (see ``write``)
         if migrate:
             self.upgrade()
 
@@ -129,13 +130,19 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        """A short write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+    def write(self, *, background: bool = False) -> Iterator[Session]:
+        """A short write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success.
+
+        Every foreground write bumps ``generation``, so read caches in this process see it
+        at once; ``background`` writes (the worker's batches) leave caches to their TTL.
+        """
         with self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_immediate=True)
             with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
                 yield session
                 session.flush()
+        if not background:
+            self.generation += 1
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -408,6 +415,7 @@ class Store:
         now: datetime | None = None,
         *,
         reschedule: bool = True,
+        background: bool = False,
     ) -> list[str]:
         """Store a batch of finished runs with state, transitions and next due times.
 
@@ -418,7 +426,7 @@ class Store:
         written: list[str] = []
         if not items:
             return written
-        with self.write() as s:
+        with self.write(background=background) as s:
             check_ids = [c.check_id for c, _ in items]
             checks = {
                 c.id: c for c in s.exec(select(Check).where(col(Check.id).in_(check_ids))).all()

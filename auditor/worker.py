@@ -222,7 +222,7 @@ class Worker:
         saying why, so the due time is still accounted for.
         """
         try:
-            await asyncio.to_thread(self.store.complete, batch, self.worker_id)
+            await asyncio.to_thread(self.store.complete, batch, self.worker_id, background=True)
             self.runs_completed += len(batch)
             return []
         except Exception as exc:
@@ -234,7 +234,9 @@ class Worker:
         for claim, result in batch:
             for attempt in (result, _unstorable(result)):
                 try:
-                    await asyncio.to_thread(self.store.complete, [(claim, attempt)], self.worker_id)
+                    await asyncio.to_thread(
+                        self.store.complete, [(claim, attempt)], self.worker_id, background=True
+                    )
                 except Exception as exc:
                     log.error(
                         "result_rejected",

@@ -137,3 +137,23 @@ def test_load_all_does_not_touch_run_history(sqlite_url: str) -> None:
         assert not any(f"FROM {Run.__tablename__}" in st or " run." in st for st in statements)
     finally:
         store.close()
+
+
+def test_the_fleet_snapshot_is_shared_but_a_foreground_write_refreshes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auditor.config import parse_config
+    from auditor.models import Service, utcnow
+    from auditor.readiness_store import load_all_readiness_cached
+    from auditor.store import Store
+
+    store = Store(f"sqlite:///{tmp_path}/c.db")
+    store.sync_config(parse_config({"services": [{"name": "a", "url": "https://a"}]}, environ={}))
+    first = load_all_readiness_cached(store, utcnow())
+    assert load_all_readiness_cached(store, utcnow()) is first  # shared between readers
+    with store.write(background=True) as s:  # a worker batch: reaches readers within the TTL
+        s.add(Service(name="bg", url="https://bg"))
+    assert load_all_readiness_cached(store, utcnow()) is first
+    with store.write() as s:  # an edit: visible at once
+        s.add(Service(name="fg", url="https://fg"))
+    fresh = load_all_readiness_cached(store, utcnow())
+    assert fresh is not first and len(fresh) == 3
+    assert len(load_all_readiness_cached(store, utcnow(), ttl_s=0)) == 3

@@ -159,7 +159,7 @@ ReadinessLoader = Callable[[Store, datetime], Mapping[str, Any]]
 def default_readiness_loader() -> ReadinessLoader | None:
     """``auditor.readiness_store.load_all_readiness``: score and verdict per service id."""
     module = importlib.import_module("auditor.readiness_store")
-    loader: ReadinessLoader | None = getattr(module, "load_all_readiness", None)
+    loader: ReadinessLoader | None = getattr(module, "load_all_readiness_cached", None)
     return loader
 
 

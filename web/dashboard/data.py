@@ -27,7 +27,7 @@ from auditor.models import (
     Transition,
 )
 from auditor.readiness import ServiceReadiness
-from auditor.readiness_store import load_all_readiness, load_service_readiness
+from auditor.readiness_store import load_all_readiness_cached, load_service_readiness
 from auditor.store import Store
 from web import charts
 
@@ -130,7 +130,7 @@ class Filters:
 
 
 def build_rows(store: Store, now: datetime) -> list[Row]:
-    readiness = load_all_readiness(store, now)
+    readiness = load_all_readiness_cached(store, now)
     with store.read() as s:
         services = {
             svc.id: svc
