@@ -67,7 +67,7 @@ def verify_token(store: Store, plaintext: str, now: datetime | None = None) -> A
     if row.expires_at is not None and row.expires_at <= now:
         return None
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        with store.write() as s:
+        with store.write(background=True) as s:  # last use only: no read cache changes
             s.execute(
                 sa.update(ApiToken)
                 .where(

@@ -215,7 +215,7 @@ def _load_session(*, allow_pending: bool = False) -> tuple[WebSession, User] | N
         if user is None or user.deleted_at is not None:
             return None
     if row.last_seen_at is None or (now - row.last_seen_at).total_seconds() > 60:
-        with store.write() as s:
+        with store.write(background=True) as s:  # bookkeeping: no content cache changes
             fresh = s.get(WebSession, row.id)
             if fresh is not None:
                 fresh.last_seen_at = now

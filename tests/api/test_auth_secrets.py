@@ -79,9 +79,9 @@ def test_verify_token_reads_and_writes_last_used_at_at_most_once_a_minute(
     writes: list[int] = []
     real_write = store.write
 
-    def counting_write() -> Any:
+    def counting_write(**kwargs: Any) -> Any:
         writes.append(1)
-        return real_write()
+        return real_write(**kwargs)
 
     monkeypatch.setattr(store, "write", counting_write)
     now = utcnow()

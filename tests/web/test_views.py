@@ -784,3 +784,22 @@ def test_static_assets_are_served_locally(client) -> None:  # type: ignore[no-un
         assert client.get(path).status_code == 200
     css = text(client.get("/static/app.css"))
     assert "prefers-color-scheme: dark" in css and "http" not in css.replace("https", "")
+
+
+def test_overview_is_rendered_once_for_many_viewers_and_anew_after_an_edit(
+    env: Env, viewer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from web import dashboard
+
+    c, _ = viewer
+    env.app.extensions.pop("auditor.overview_cache", None)  # signing in showed the page already
+    calls = []
+    real = dashboard._overview_context
+    monkeypatch.setattr(dashboard, "_overview_context", lambda: calls.append(1) or real())
+    first = text(c.get("/overview/live"))
+    assert text(c.get("/overview/live")) == first and text(c.get("/")) and len(calls) == 1
+    with env.store.write() as s:  # an edit in this process: the next view renders anew
+        svc = s.exec(select(Service).where(Service.name == "search")).one()
+        svc.owner = "team-renamed"
+        s.add(svc)
+    assert "team-renamed" in text(c.get("/overview/live")) and len(calls) == 2

@@ -7,10 +7,12 @@ the service page adds bounded reads for one service (see :mod:`web.dashboard.dat
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -89,17 +91,48 @@ def _overview_context() -> dict[str, Any]:
     }
 
 
+#: how long one rendered overview (per query string) serves every viewer
+OVERVIEW_TTL_S = 5.0
+_overview_lock = threading.Lock()
+
+
+def _cached_overview() -> tuple[dict[str, Any], Markup]:
+    """The overview context and its rendered matrix, shared by every viewer for a few seconds.
+
+    An on-call team keeps the page open and it refreshes itself; with 1,000 services each
+    render costs real CPU, so identical queries share one (single-flight). The matrix holds
+    nothing per user. Any edit in this process (``store.generation``) renders it anew.
+    """
+    store = get_store()
+    cache: dict[tuple[str, int], tuple[float, dict[str, Any], Markup]] = (
+        current_app.extensions.setdefault("auditor.overview_cache", {})
+    )
+    query = urlencode(sorted((k, v) for k, v in request.args.items() if k != "fragment"))
+    key = (query, store.generation)
+    with _overview_lock:
+        hit = cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < OVERVIEW_TTL_S:
+            return hit[1], hit[2]
+        ctx = _overview_context()
+        live = Markup(render_template("dashboard/_overview_live.html", **ctx))
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = (time.monotonic(), ctx, live)
+        return ctx, live
+
+
 @bp.get("/")
 @login_required("viewer")
 def overview() -> ResponseReturnValue:
-    return render_template("dashboard/overview.html", **_overview_context())
+    ctx, live = _cached_overview()
+    return render_template("dashboard/overview.html", live_html=live, **ctx)
 
 
 @bp.get("/overview/live")
 @login_required("viewer")
 def overview_fragment() -> ResponseReturnValue:
     """The counts + matrix only, for the auto-refresh script (same query string)."""
-    return render_template("dashboard/_overview_live.html", **_overview_context())
+    return _cached_overview()[1]
 
 
 @bp.get("/services/<name>")
