@@ -63,42 +63,37 @@ def main() -> None:
     """Deployment readiness auditor: checks every service against the deployment checklist."""
 
 
-@main.command()
-@config_option
-def serve(config_path: str | None) -> None:
-    """Scheduler, workers, dashboard, API and metrics in one process."""
+def _daemon(config_path: str | None, *, with_worker: bool, with_web: bool) -> None:
+    """Shared start-up of the long-running commands; a process that schedules syncs the file."""
     from auditor.daemon import run_daemon
 
     config = _load(config_path)
     configure_logging(config.auditor.log_level)
     store = _store(config)
-    store.sync_config(config)
-    sys.exit(run_daemon(config, store, with_worker=True, with_web=True))
+    if with_worker:
+        store.sync_config(config)
+    sys.exit(run_daemon(config, store, with_worker=with_worker, with_web=with_web))
+
+
+@main.command()
+@config_option
+def serve(config_path: str | None) -> None:
+    """Scheduler, workers, dashboard, API and metrics in one process."""
+    _daemon(config_path, with_worker=True, with_web=True)
 
 
 @main.command()
 @config_option
 def worker(config_path: str | None) -> None:
     """Only the scheduler and workers (scale out: run several against PostgreSQL)."""
-    from auditor.daemon import run_daemon
-
-    config = _load(config_path)
-    configure_logging(config.auditor.log_level)
-    store = _store(config)
-    store.sync_config(config)
-    sys.exit(run_daemon(config, store, with_worker=True, with_web=False))
+    _daemon(config_path, with_worker=True, with_web=False)
 
 
 @main.command()
 @config_option
 def web(config_path: str | None) -> None:
     """Only the dashboard, API and metrics."""
-    from auditor.daemon import run_daemon
-
-    config = _load(config_path)
-    configure_logging(config.auditor.log_level)
-    store = _store(config)
-    sys.exit(run_daemon(config, store, with_worker=False, with_web=True))
+    _daemon(config_path, with_worker=False, with_web=True)
 
 
 @main.command()
