@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 import time
 import uuid
@@ -158,7 +159,10 @@ class Worker:
                     await asyncio.sleep(0)  # more may be due: claim again at once
                     continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+                    # a random poll phase: workers polling in lock-step would split the due
+                    # checks by their fixed phase gaps instead of evenly
+                    pause = self.poll_interval * random.uniform(0.5, 1.5)
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
         finally:
             log.info("worker_draining", worker=self.worker_id, inflight=len(self.inflight))
             if self.inflight:
