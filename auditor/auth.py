@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from auditor.models import ApiToken, User, utcnow
+from auditor.models import ApiToken, User, WebSession, utcnow
 from auditor.store import Store
 
 ROLES = ("viewer", "operator", "admin")
@@ -110,3 +110,23 @@ def create_user(store: Store, *, username: str, role: str, password: str) -> Use
         )
         s.add(user)
     return user
+
+
+def end_sessions(s: Session, user_id: str, now: datetime, *, keep: str | None = None) -> int:
+    """Revoke every live dashboard session of ``user_id`` (except ``keep``) in transaction ``s``.
+
+    Password, role and account changes call this in the same transaction as the change, so
+    no old session outlives it.
+    """
+    n = 0
+    live = s.exec(
+        select(WebSession).where(
+            WebSession.user_id == user_id, col(WebSession.revoked_at).is_(None)
+        )
+    ).all()
+    for row in live:
+        if row.id != keep:
+            row.revoked_at = now
+            s.add(row)
+            n += 1
+    return n

@@ -41,7 +41,7 @@ from flask.typing import ResponseReturnValue
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
-from auditor.auth import check_password, hash_password, role_at_least
+from auditor.auth import check_password, end_sessions, hash_password, role_at_least
 from auditor.models import User, WebSession, utcnow
 from web import get_config, get_store
 
@@ -181,20 +181,8 @@ def end_session(response: Response) -> None:
 
 def revoke_user_sessions(user_id: str, *, keep: str | None = None) -> int:
     """End every live session of ``user_id`` (except ``keep``); returns how many."""
-    now = utcnow()
-    n = 0
     with get_store().write() as s:
-        rows = s.exec(
-            select(WebSession).where(
-                WebSession.user_id == user_id, col(WebSession.revoked_at).is_(None)
-            )
-        ).all()
-        for row in rows:
-            if row.id != keep:
-                row.revoked_at = now
-                s.add(row)
-                n += 1
-    return n
+        return end_sessions(s, user_id, utcnow(), keep=keep)
 
 
 def _load_session(*, allow_pending: bool = False) -> tuple[WebSession, User] | None:

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 from sqlmodel import col, select
 
-from auditor.auth import create_token, hash_password
+from auditor.auth import create_token, end_sessions, hash_password
 from auditor.models import ApiToken, User, utcnow
 from web import get_store
 from web.api import bp
@@ -255,7 +255,6 @@ def get_app_user(user_id: str) -> Response:
     response=UserOut,
 )
 def patch_app_user(user_id: str, body: UserPatch) -> Response:
-    from auditor.models import WebSession
 
     now = utcnow()
     with get_store().write() as s:
@@ -266,13 +265,7 @@ def patch_app_user(user_id: str, body: UserPatch) -> Response:
             row.password_hash = hash_password(body.password)
             row.password_changed_at = now
         if body.password is not None or body.role is not None:
-            for sess in s.exec(
-                select(WebSession).where(
-                    col(WebSession.user_id) == row.id, col(WebSession.revoked_at).is_(None)
-                )
-            ).all():
-                sess.revoked_at = now
-                s.add(sess)
+            end_sessions(s, row.id, now)
         row.updated_at = now
         s.add(row)
     return ok(user_json(row))
@@ -289,7 +282,6 @@ def patch_app_user(user_id: str, body: UserPatch) -> Response:
     response=UserOut,
 )
 def delete_app_user(user_id: str) -> Response:
-    from auditor.models import WebSession
 
     now = utcnow()
     with get_store().write() as s:
@@ -297,11 +289,5 @@ def delete_app_user(user_id: str) -> Response:
         row.deleted_at = now
         row.updated_at = now
         s.add(row)
-        for sess in s.exec(
-            select(WebSession).where(
-                col(WebSession.user_id) == row.id, col(WebSession.revoked_at).is_(None)
-            )
-        ).all():
-            sess.revoked_at = now
-            s.add(sess)
+        end_sessions(s, row.id, now)
     return ok(user_json(row))
