@@ -37,6 +37,7 @@ test: $(TEST_STAMP) lint typecheck
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)
+	benchmarks/ensure-tools.sh
 	$(BIN)/python benchmarks/run.py
 
 clean:
