@@ -19,10 +19,10 @@ from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from sqlmodel import col, select
 
+from auditor.alerting.dispatcher import acknowledge as acknowledge_alerts
 from auditor.auth import ROLES, create_token, create_user
 from auditor.config import PRODUCTION_PROFILE, ServiceModel, _errors, build_check
 from auditor.models import (
-    AlertState,
     ApiToken,
     Attestation,
     Check,
@@ -563,12 +563,7 @@ def acknowledge(transition_id: str) -> ResponseReturnValue:
         svc = s.get(Service, tr.service_id) if tr else None
     if tr is None or svc is None:
         abort(404, description="No such transition.")
-    now = utcnow()
-    ack = {"by": _who(), "at": now.isoformat(), "transition_id": tr.id}
-    with get_store().write() as s:
-        for st in s.exec(select(AlertState).where(AlertState.check_id == tr.check_id)).all():
-            st.notes = {**(st.notes or {}), "ack": ack}
-            s.add(st)
+    acknowledge_alerts(get_store(), tr.check_id, tr.id, _who(), utcnow())
     return redirect(url_for("dashboard.service", name=svc.name, done="ack") + "#tr-h")
 
 

@@ -86,6 +86,29 @@ def classify(kind: str, previous: str, state: str) -> str | None:
     return None
 
 
+def acknowledged(notes: dict[str, Any]) -> bool:
+    """An operator acknowledged the open alert: reminders stop until it resolves or reopens.
+
+    An acknowledgement older than the alert's opening belongs to an earlier alert.
+    """
+    ack, since = notes.get("ack"), notes.get("firing_since")
+    if not isinstance(ack, dict) or not ack.get("at"):
+        return False
+    try:
+        return since is None or datetime.fromisoformat(ack["at"]) >= datetime.fromisoformat(since)
+    except (TypeError, ValueError):
+        return False
+
+
+def acknowledge(store: Store, check_id: str, transition_id: str, by: str, now: datetime) -> None:
+    """Record who acknowledged a state change on every alert state of its check (notes.ack)."""
+    ack = {"by": by, "at": now.isoformat(), "transition_id": transition_id}
+    with store.write() as s:
+        for st in s.exec(select(AlertState).where(AlertState.check_id == check_id)).all():
+            st.notes = {**(st.notes or {}), "ack": ack}
+            s.add(st)
+
+
 def matches(cfg: ReceiverModel, svc: Service, chk: Check) -> bool:
     """All ``match`` keys must hold; within a key any listed value matches."""
     for key, values in cfg.match.items():
@@ -570,7 +593,7 @@ class Dispatcher:
                         )
                         created += 1
                     continue
-                if not rcv.repeat_interval:
+                if not rcv.repeat_interval or acknowledged(notes):
                     continue
                 marks = [ast.last_sent_at]
                 for key in ("last_reminder_at", "firing_since", "announced_at"):

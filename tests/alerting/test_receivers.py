@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 
-from auditor.alerting.dispatcher import Dispatcher, Window, classify, list_deliveries
+from auditor.alerting.dispatcher import (
+    Dispatcher,
+    Window,
+    acknowledge,
+    classify,
+    list_deliveries,
+)
 from auditor.store import Store
 from checks.base import Finding
 from tests.alerting.helpers import (
@@ -342,6 +348,32 @@ def test_reminders_every_repeat_interval(store: Store) -> None:
     ids = [json.loads(r["body"])["id"] for r in rec.requests]
     assert ids[:3] == [tid, f"{tid}:reminder:1", f"{tid}:reminder:2"]
     assert [json.loads(r["body"])["status"] for r in rec.requests] == ["firing"] * 3 + ["resolved"]
+
+
+def test_acknowledged_alert_gets_no_reminders_until_it_reopens(store: Store) -> None:
+    checks = seed(store)
+    clock = Clock()
+    port = free_port()
+    cfg = {"name": "ops", "type": "webhook", "url": f"http://127.0.0.1:{port}/x",
+           "repeat_interval": "1h"}  # fmt: skip
+    d = Dispatcher(store, make_config(cfg), clock=clock)
+    first = add_transition(store, checks["health"], "pass", "fail", T0)
+    rec = Recorder()
+    with http_receiver(port, rec):
+        assert asyncio.run(d.tick()) == 1
+        clock.advance(1800)
+        acknowledge(store, checks["health"].id, first, "alice", clock.now)
+        clock.advance(5 * 3600)
+        assert asyncio.run(d.tick()) == 0  # acknowledged: nobody is paged again
+        add_transition(store, checks["health"], "fail", "pass", clock.now)
+        clock.advance(60)
+        add_transition(store, checks["health"], "pass", "fail", clock.now)
+        assert asyncio.run(d.tick()) == 2  # the resolve, then the new alert
+        clock.advance(3600)
+        assert asyncio.run(d.tick()) == 1  # the old acknowledgement does not cover it
+    bodies = [json.loads(r["body"]) for r in rec.requests]
+    assert [b["status"] for b in bodies] == ["firing", "resolved", "firing", "firing"]
+    assert bodies[-1]["id"].endswith(":reminder:1")
 
 
 def test_maintenance_suppresses_and_delivers_nothing_stale(store: Store) -> None:
