@@ -27,6 +27,7 @@ import httpx
 from httpcore._backends.auto import AutoBackend
 from httpcore._backends.base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
 
+from auditor.handshakes import HandshakeLedger, TlsObservation, TrustKey, chain_der, trust_key
 from auditor.netpolicy import AddressPolicy
 from checks.base import ProbeError, RunStatus
 
@@ -49,10 +50,19 @@ def _ip_literal(host: str) -> str | None:
 class PolicyBackend(AsyncNetworkBackend):
     """httpcore network backend that refuses addresses the policy forbids."""
 
-    def __init__(self, policy: AddressPolicy, resolver: Any = None) -> None:
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        resolver: Any = None,
+        *,
+        ledger: HandshakeLedger | None = None,
+        trust: TrustKey | None = None,
+    ) -> None:
         self._inner = AutoBackend()
         self._policy = policy
         self._resolver = resolver  # test seam: async (host, port) -> list[str]
+        self._ledger = ledger  # where verified handshakes are recorded (None: nowhere)
+        self._trust = trust  # the trust store this client's context verifies against
 
     async def _resolve(self, host: str, port: int) -> list[str]:
         if self._resolver is not None:
@@ -97,7 +107,7 @@ class PolicyBackend(AsyncNetworkBackend):
         last: Exception | None = None
         for addr in allowed:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     addr,
                     port,
                     timeout=timeout,
@@ -106,6 +116,10 @@ class PolicyBackend(AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as exc:
                 last = exc
+                continue
+            if self._ledger is not None and self._trust is not None:
+                return _ObservedStream(stream, addr, port, self._trust, self._ledger)
+            return stream
         assert last is not None
         raise last
 
@@ -114,6 +128,76 @@ class PolicyBackend(AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+def _strict(ctx: ssl.SSLContext) -> bool:
+    """Verifies chain and hostname, without the CN fallback: the tls check's strict client."""
+    return (
+        ctx.verify_mode == ssl.CERT_REQUIRED
+        and ctx.check_hostname
+        and not ctx.hostname_checks_common_name
+    )
+
+
+class _ObservedStream(AsyncNetworkStream):
+    """A TCP stream whose TLS upgrade, when verified, is recorded in the handshake ledger."""
+
+    def __init__(
+        self,
+        inner: AsyncNetworkStream,
+        address: str,
+        port: int,
+        trust: TrustKey,
+        ledger: HandshakeLedger,
+    ) -> None:
+        self._inner, self._address, self._port = inner, address, port
+        self._trust, self._ledger = trust, ledger
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncNetworkStream:
+        if not server_hostname or not _strict(ssl_context):
+            return await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        key = (server_hostname, self._port, self._trust)
+        try:
+            stream = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        except BaseException:
+            self._ledger.settle(key, None)  # waiters do their own handshake now
+            raise
+        obj = stream.get_extra_info("ssl_object")
+        if obj is None:
+            self._ledger.settle(key, None)
+            return stream
+        cipher = obj.cipher()
+        self._ledger.record(
+            TlsObservation(
+                host=server_hostname,
+                port=self._port,
+                trust=self._trust,
+                address=self._address,
+                protocol=obj.version(),
+                cipher=cipher[0] if cipher else None,
+                cipher_bits=cipher[2] if cipher else None,
+                chain_der=tuple(chain_der(obj)),
+                seen_at=time.monotonic(),
+            )
+        )
+        return stream
 
 
 @dataclass
@@ -260,12 +344,17 @@ class HttpProber:
         *,
         resolver: Any = None,
         max_connections: int = 200,
+        share_handshakes: bool = True,
     ) -> None:
         self.policy = policy or AddressPolicy()
         self._resolver = resolver
         self._max_connections = max_connections
         self._closing: set[asyncio.Task[None]] = set()
         self._clients: dict[tuple[bool, str | None, str], httpx.AsyncClient] = {}
+        #: verified handshakes of new connections, for the tls check (``auditor.handshakes``)
+        self.handshakes = HandshakeLedger()
+        self._share = share_handshakes
+        self._trust: dict[tuple[bool, str | None, str], TrustKey | None] = {}
 
     def client(
         self, verify: bool = True, ca_file: str | None = None, origin: str = ""
@@ -281,6 +370,7 @@ class HttpProber:
             if len(self._clients) >= MAX_POOLS:
                 self._evict()
             ctx = build_ssl_context(verify, ca_file)
+            trust = trust_key(verify, ca_file) if self._share else None
             transport = httpx.AsyncHTTPTransport(verify=ctx)
             # httpx offers no public hook for the network backend; swap the pool it built
             # for one that connects through the address policy.
@@ -291,7 +381,12 @@ class HttpProber:
                 # reused, and every request scans the pool: keep only a few
                 max_keepalive_connections=min(KEEPALIVE_CONNECTIONS, self._max_connections // 2),
                 keepalive_expiry=5.0,
-                network_backend=PolicyBackend(self.policy, self._resolver),
+                network_backend=PolicyBackend(
+                    self.policy,
+                    self._resolver,
+                    ledger=self.handshakes if trust is not None else None,
+                    trust=trust,
+                ),
             )
             client = httpx.AsyncClient(
                 transport=transport,
@@ -300,12 +395,14 @@ class HttpProber:
                 headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
             )
             self._clients[key] = client
+            self._trust[key] = trust
         return client
 
     def _evict(self) -> None:
         """Close the oldest half of the pools (a daemon probing many origins stays bounded)."""
         for key in list(self._clients)[: len(self._clients) // 2]:
             client = self._clients.pop(key)
+            self._trust.pop(key, None)
             task = asyncio.get_running_loop().create_task(client.aclose())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
@@ -314,6 +411,7 @@ class HttpProber:
         for client in self._clients.values():
             await client.aclose()
         self._clients.clear()
+        self._trust.clear()
         if self._closing:
             await asyncio.gather(*self._closing, return_exceptions=True)
 
@@ -338,7 +436,48 @@ class HttpProber:
         A body over ``body_cap`` bytes (after decompression) raises ``body_too_large``
         (status ``fail``) unless ``truncate`` is set, in which case it is cut and flagged.
         """
-        client = self.client(verify, ca_file, _origin_key(url))
+        origin = _origin_key(url)
+        client = self.client(verify, ca_file, origin)
+        expected = self._expect_handshake(url, self._trust.get((verify, ca_file, origin)))
+        try:
+            return await self._fetch(
+                client, url, method, headers, content, timeout, follow_redirects,
+                max_redirects, body_cap, truncate, read_body,
+            )  # fmt: skip
+        finally:
+            if expected is not None:
+                self.handshakes.release(*expected)
+
+    def _expect_handshake(
+        self, url: str, trust: TrustKey | None
+    ) -> tuple[Any, asyncio.Future[TlsObservation | None]] | None:
+        """Tell a tls check starting meanwhile that this request's handshake is coming."""
+        if trust is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            return None
+        try:
+            port = parts.port or 443
+        except ValueError:
+            return None
+        key = (parts.hostname, port, trust)
+        return key, self.handshakes.expect(key)
+
+    async def _fetch(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        method: str,
+        headers: dict[str, str] | None,
+        content: bytes | None,
+        timeout: float,
+        follow_redirects: bool,
+        max_redirects: int,
+        body_cap: int,
+        truncate: bool,
+        read_body: bool,
+    ) -> HttpResult:
         chain: list[Hop] = []
         current = url
         started = time.perf_counter()

@@ -11,11 +11,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
 from pydantic import Field, model_validator
 
+from auditor.handshakes import trust_key
 from checks import base
 from checks.base import Check, Outcome, ProbeContext, ProbeError, RunStatus, Target
 from checks.tls import analysis
 from checks.tls.anchors import anchors_for
-from checks.tls.handshake import legacy_versions, main_handshake, resolve_allowed, strict_verify
+from checks.tls.handshake import Handshake, is_ip, resolve_allowed, verified_handshake
+from checks.tls.legacy import legacy_versions
 from checks.tls.x509info import TrustResult, build_path, describe, load_der, load_pem_bundle
 
 AIA_BODY_CAP = 64_000
@@ -36,6 +38,9 @@ class TlsOptions(base.Options):
     check_legacy: bool = True
     #: fetch a missing intermediate from the leaf's AIA URL to tell incomplete from untrusted
     fetch_aia: bool = True
+    #: reuse a verified handshake an HTTP probe (health/headers) made to the same host, port,
+    #: address and trust store within ``SHARED_HANDSHAKE_TTL_S`` instead of a new one
+    share_handshake: bool = True
 
     @model_validator(mode="after")
     def _thresholds(self) -> TlsOptions:
@@ -78,7 +83,23 @@ class TlsCheck(Check[TlsOptions]):
         host, port = host_port(target.url, options.port)
         checked_at = ctx.now()
         addresses = await resolve_allowed(host, port, ctx.http.policy, ctx.remaining)
-        addr, hs = await main_handshake(addresses, port, host, ctx.remaining)
+        shared = (
+            await ctx.http.handshakes.shared(
+                host, port, trust_key(True, options.ca_file), addresses, ctx.remaining()
+            )
+            if options.share_handshake
+            else None
+        )
+        if shared is not None:
+            addr = shared.address
+            hs = Handshake(shared.protocol, shared.cipher, shared.cipher_bits, [*shared.chain_der])
+            client_verify: dict[str, Any] = {"ok": True, "code": 0, "message": "ok"}
+            handshake_facts = {"shared": True, "age_s": round(shared.age(), 3)}
+        else:
+            addr, hs, client_verify = await verified_handshake(
+                addresses, port, host, options.ca_file, ctx.remaining
+            )
+            handshake_facts = {"shared": False, "age_s": 0.0}
         certs: list[x509.Certificate] = []
         for der in hs.chain_der:
             try:
@@ -95,17 +116,20 @@ class TlsCheck(Check[TlsOptions]):
             trust, fetched, aia_log = await self._complete_via_aia(
                 certs, anchors, trust, options, ctx
             )
-        client_verify = await strict_verify(addr, port, host, options.ca_file, ctx.remaining)
         legacy = (
-            await legacy_versions(addr, port, host, ctx.remaining) if options.check_legacy else {}
+            await legacy_versions(addr, port, None if is_ip(host) else host, ctx.remaining)
+            if options.check_legacy
+            else {}
         )
         chain = [describe(c) for c in certs]
-        return self._facts(
+        facts = self._facts(
             host, port, addr, checked_at.timestamp(), checked_at.isoformat(), hs, chain,
             {**trust.to_dict(), "store": store, "fetched": [describe(c) for c in fetched],
              "aia": aia_log},
             client_verify, legacy,
         )  # fmt: skip
+        facts["handshake"] = handshake_facts
+        return facts
 
     async def _complete_via_aia(
         self,

@@ -4,29 +4,28 @@ Everything here runs inside the runner's total deadline: every await is bounded 
 ``ctx.remaining()``. Connections go to an address the policy accepted (never a second DNS
 lookup), with SNI set to the hostname. The permissive handshake captures the chain the
 server presents even when it would not verify; the strict one records what a normal
-Python/OpenSSL client concludes; single-version handshakes test for TLS 1.0/1.1.
+Python/OpenSSL client concludes. TLS 1.0/1.1 are tested without a handshake (``legacy``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
 import ssl
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from auditor.handshakes import chain_der
 from auditor.httpprobe import build_ssl_context
 from auditor.netpolicy import AddressPolicy
 from checks.base import ProbeError, RunStatus
 
 #: OpenSSL 3 refuses TLS < 1.2 and SHA-1/MD5/small-key chains above security level 0.
 PERMISSIVE_CIPHERS = "ALL:@SECLEVEL=0"
-LEGACY_VERSIONS: tuple[tuple[str, str], ...] = (("TLSv1", "TLSv1"), ("TLSv1.1", "TLSv1_1"))
-_ENCODING_DER = 2  # _ssl.ENCODING_DER
 
 
 @dataclass
@@ -78,10 +77,12 @@ async def resolve_allowed(
     return allowed
 
 
+@lru_cache(maxsize=4)
 def permissive_context(version: str | None = None) -> ssl.SSLContext:
     """No verification, every protocol and cipher this OpenSSL has: we want to *see* the chain.
 
-    ``version`` pins one protocol (``"TLSv1"``/``"TLSv1_1"``) for legacy probing.
+    ``version`` pins one protocol (``"TLSv1"``/``"TLSv1_1"``). Built once and shared: nothing
+    mutates it afterwards and an ``SSLContext`` serves concurrent handshakes.
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -101,26 +102,6 @@ def permissive_context(version: str | None = None) -> ssl.SSLContext:
 def strict_context(ca_file: str | None) -> ssl.SSLContext:
     """What a careful client does: system roots (or ``ca_file``), hostname check, no CN fallback."""
     return build_ssl_context(True, ca_file)
-
-
-def _chain_der(ssl_object: Any) -> list[bytes]:
-    """The chain as sent (unverified), leaf first. Public on 3.13+, private on 3.11/3.12."""
-    getter = getattr(ssl_object, "get_unverified_chain", None)
-    if getter is None:
-        inner = getattr(ssl_object, "_sslobj", None)
-        getter = getattr(inner, "get_unverified_chain", None)
-    items: list[Any] = []
-    if getter is not None:
-        with contextlib.suppress(Exception):
-            items = list(getter() or [])
-    out = []
-    for item in items:
-        out.append(item if isinstance(item, bytes) else item.public_bytes(_ENCODING_DER))
-    if not out:
-        leaf = ssl_object.getpeercert(binary_form=True)
-        if leaf:
-            out.append(leaf)
-    return out
 
 
 async def handshake(
@@ -150,7 +131,7 @@ async def handshake(
                 protocol=obj.version() if obj is not None else None,
                 cipher=cipher[0] if cipher else None,
                 cipher_bits=cipher[2] if cipher else None,
-                chain_der=_chain_der(obj) if obj is not None else [],
+                chain_der=chain_der(obj) if obj is not None else [],
             )
         finally:
             # abort, not close: a graceful TLS shutdown can wait for the peer far too long
@@ -168,69 +149,52 @@ def describe_handshake_error(exc: BaseException) -> str:
     return text
 
 
-async def main_handshake(
-    addresses: list[str], port: int, host: str, remaining: Callable[[], float]
-) -> tuple[str, Handshake]:
-    """The permissive handshake whose chain everything is analysed from.
+def _verdict_of(exc: BaseException) -> dict[str, Any]:
+    """What a strict client concluded from its failed handshake."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return {"ok": False, "code": exc.verify_code, "message": exc.verify_message}
+    return {"ok": False, "code": None, "message": describe_handshake_error(exc)}
 
-    TCP-level failures are ``error`` (nothing measured); a port that accepts TCP but does not
-    complete a TLS handshake is the target's fault, so ``tls`` with status ``fail``.
+
+async def verified_handshake(
+    addresses: list[str],
+    port: int,
+    host: str,
+    ca_file: str | None,
+    remaining: Callable[[], float],
+) -> tuple[str, Handshake, dict[str, Any]]:
+    """(address, handshake, strict client verdict) with as few handshakes as possible.
+
+    The strict handshake (what a careful client does) comes first: when it succeeds, its
+    chain *as sent* is the one analysed and the verdict is "ok", one handshake in all. Only
+    when it fails is a permissive handshake made on the same address, to capture the chain
+    that would not verify (or the one a legacy-only server offers); the strict failure is the
+    verdict. TCP failures try the next address and are ``error`` when none is left; a port
+    that accepts TCP but completes no TLS handshake at all is the target's fault, ``fail``.
     """
     last: ProbeError | None = None
     for addr in addresses:
         try:
-            return addr, await handshake(addr, port, host, permissive_context(), remaining)
+            hs = await handshake(addr, port, host, strict_context(ca_file), remaining)
+            return addr, hs, {"ok": True, "code": 0, "message": "ok"}
         except ProbeError as exc:  # TCP failed on this address: try the next one
             last = exc
+            continue
         except TimeoutError:  # an OSError subclass, but it means "no answer", not "no TLS"
             raise
         except (ssl.SSLError, OSError, EOFError, asyncio.IncompleteReadError) as exc:
+            verdict = _verdict_of(exc)
+        try:
+            hs = await handshake(addr, port, host, permissive_context(), remaining)
+        except TimeoutError:
+            raise
+        except (ssl.SSLError, OSError, EOFError, asyncio.IncompleteReadError) as exc:
+            # ProbeError (TCP refused on the second connection) propagates as an error
             raise ProbeError(
                 "tls",
                 f"TLS handshake with {host}:{port} failed: {describe_handshake_error(exc)}",
                 RunStatus.FAIL,
             ) from exc
+        return addr, hs, verdict
     assert last is not None
     raise last
-
-
-async def strict_verify(
-    addr: str, port: int, host: str, ca_file: str | None, remaining: Callable[[], float]
-) -> dict[str, Any]:
-    """What a default-strict client concludes (OpenSSL's first verify error, if any)."""
-    try:
-        await handshake(addr, port, host, strict_context(ca_file), remaining)
-    except ssl.SSLCertVerificationError as exc:
-        return {"ok": False, "code": exc.verify_code, "message": exc.verify_message}
-    except ProbeError as exc:
-        return {"ok": None, "code": None, "message": exc.message}
-    except TimeoutError:
-        return {"ok": None, "code": None, "message": "no answer before the deadline"}
-    except (ssl.SSLError, OSError, EOFError, asyncio.IncompleteReadError) as exc:
-        return {"ok": False, "code": None, "message": describe_handshake_error(exc)}
-    return {"ok": True, "code": 0, "message": "ok"}
-
-
-async def legacy_versions(
-    addr: str, port: int, host: str, remaining: Callable[[], float]
-) -> dict[str, bool | None]:
-    """For TLS 1.0 and 1.1: True accepted, False refused, None could not be tested here."""
-    out: dict[str, bool | None] = {}
-    for label, attr in LEGACY_VERSIONS:
-        try:
-            ctx = permissive_context(attr)
-        except (ValueError, ssl.SSLError, AttributeError):
-            out[label] = None  # this OpenSSL build cannot offer the version at all
-            continue
-        try:
-            hs = await handshake(addr, port, host, ctx, remaining)
-            out[label] = hs.protocol == label
-        except (TimeoutError, ProbeError):
-            out[label] = None
-        except ssl.SSLError as exc:
-            # this OpenSSL build cannot offer the version: unknown, not "refused"
-            unsupported = "no protocols available" in str(exc).lower()
-            out[label] = None if unsupported else False
-        except (OSError, EOFError, asyncio.IncompleteReadError):
-            out[label] = False
-    return out

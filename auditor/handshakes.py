@@ -1,0 +1,162 @@
+"""Verified TLS handshakes seen by HTTP probes, for the ``tls`` check to reuse.
+
+A service's ``health`` (or ``headers``) probe and its ``tls`` check both open a TLS connection
+to the same host in the same pass; blackbox_exporter's ``http_2xx`` does one handshake for both.
+``HttpProber`` records what each *new, verified* HTTPS connection's handshake showed (chain as
+sent, protocol, cipher, peer address) in this small ledger, keyed by (SNI host, port, trust
+store); a ``tls`` check finding a matching observation younger than
+:data:`SHARED_HANDSHAKE_TTL_S` whose address is one its own resolution allows uses it instead
+of a new handshake. A handshake still in flight is awaited (single-flight), briefly.
+
+Soundness: only contexts that verify the chain *and* the hostname (without the CN fallback) —
+exactly the ``tls`` check's strict client — are recorded, under the trust store they were built
+for; a ``ca_file`` is keyed by path, mtime and size, so a changed file or another trust store
+never matches, and a permissive (unverified) handshake is never recorded at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+#: how old an observation may be and still stand in for the tls check's own handshake: a
+#: probe pass runs a service's checks within seconds; a certificate swapped within this
+#: window is seen by the next run
+SHARED_HANDSHAKE_TTL_S = 30.0
+#: bounded: one entry per (host, port, trust store); oldest dropped first
+SHARED_HANDSHAKE_MAX = 2048
+#: longest a tls check waits for an HTTP probe's handshake in flight before doing its own
+SHARED_HANDSHAKE_WAIT_S = 5.0
+
+TrustKey = tuple[str, str, int, int]
+LedgerKey = tuple[str, int, TrustKey]
+_ENCODING_DER = 2  # _ssl.ENCODING_DER
+
+
+def chain_der(ssl_object: Any) -> list[bytes]:
+    """The chain as sent (unverified), leaf first. Public on 3.13+, private on 3.11/3.12."""
+    getter = getattr(ssl_object, "get_unverified_chain", None)
+    if getter is None:
+        inner = getattr(ssl_object, "_sslobj", None)
+        getter = getattr(inner, "get_unverified_chain", None)
+    items: list[Any] = []
+    if getter is not None:
+        with contextlib.suppress(Exception):
+            items = list(getter() or [])
+    out = []
+    for item in items:
+        out.append(item if isinstance(item, bytes) else item.public_bytes(_ENCODING_DER))
+    if not out:
+        leaf = ssl_object.getpeercert(binary_form=True)
+        if leaf:
+            out.append(leaf)
+    return out
+
+
+def trust_key(verify: bool, ca_file: str | None) -> TrustKey | None:
+    """Which trust store a verifying context uses (None: it does not verify)."""
+    if not verify:
+        return None
+    if not ca_file:
+        return ("system", "", 0, 0)
+    try:
+        st = os.stat(ca_file)
+    except OSError:
+        return ("ca_file", ca_file, -1, -1)
+    return ("ca_file", ca_file, st.st_mtime_ns, st.st_size)
+
+
+@dataclass(frozen=True)
+class TlsObservation:
+    """One completed, verified handshake."""
+
+    host: str
+    port: int
+    trust: TrustKey
+    address: str
+    protocol: str | None
+    cipher: str | None
+    cipher_bits: int | None
+    chain_der: tuple[bytes, ...]
+    seen_at: float  # time.monotonic()
+
+    def age(self) -> float:
+        return time.monotonic() - self.seen_at
+
+
+class HandshakeLedger:
+    """Bounded, TTL'd observations plus the handshakes still in flight, per key."""
+
+    def __init__(
+        self, ttl_s: float = SHARED_HANDSHAKE_TTL_S, max_entries: int = SHARED_HANDSHAKE_MAX
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._seen: OrderedDict[LedgerKey, TlsObservation] = OrderedDict()
+        self._pending: dict[LedgerKey, asyncio.Future[TlsObservation | None]] = {}
+
+    def expect(self, key: LedgerKey) -> asyncio.Future[TlsObservation | None]:
+        """A handshake for ``key`` may be about to start: waiters can await this future."""
+        fut = self._pending.get(key)
+        if fut is None or fut.done():
+            fut = asyncio.get_running_loop().create_future()
+            self._pending[key] = fut
+        return fut
+
+    def settle(self, key: LedgerKey, observation: TlsObservation | None) -> None:
+        """The expected handshake finished (``observation``) or will not happen (None)."""
+        fut = self._pending.pop(key, None)
+        if fut is not None and not fut.done():
+            fut.set_result(observation)
+
+    def release(self, key: LedgerKey, fut: asyncio.Future[TlsObservation | None]) -> None:
+        """The request that called :meth:`expect` is over: if its handshake never came (a
+        pooled connection, a failure before TLS), waiters stop waiting."""
+        if self._pending.get(key) is fut:
+            del self._pending[key]
+        if not fut.done():
+            fut.set_result(None)
+
+    def record(self, observation: TlsObservation) -> None:
+        key = (observation.host, observation.port, observation.trust)
+        self._seen[key] = observation
+        self._seen.move_to_end(key)
+        while len(self._seen) > self.max_entries:
+            self._seen.popitem(last=False)
+        self.settle(key, observation)
+
+    def _usable(self, obs: TlsObservation | None, addresses: list[str]) -> TlsObservation | None:
+        if obs is None or obs.age() > self.ttl_s or obs.address not in addresses:
+            return None
+        return obs
+
+    async def shared(
+        self,
+        host: str,
+        port: int,
+        trust: TrustKey | None,
+        addresses: list[str],
+        wait_s: float,
+    ) -> TlsObservation | None:
+        """A fresh verified observation for this host/port/trust store at one of
+        ``addresses``, awaiting one in flight for at most ``wait_s``; else None."""
+        if trust is None:
+            return None
+        key = (host, port, trust)
+        obs = self._usable(self._seen.get(key), addresses)
+        if obs is not None:
+            return obs
+        fut = self._pending.get(key)
+        if fut is None:
+            return None
+        try:
+            async with asyncio.timeout(max(0.0, min(wait_s, SHARED_HANDSHAKE_WAIT_S))):
+                got = await asyncio.shield(fut)
+        except TimeoutError:
+            return None
+        return self._usable(got, addresses)

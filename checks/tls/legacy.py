@@ -1,0 +1,126 @@
+"""Does the server accept TLS 1.0 / 1.1? One hand-built ClientHello per version, no handshake.
+
+A server accepts a protocol version when it answers a ClientHello offering at most that
+version with a ServerHello *choosing* it; a refusal is an alert, a lower version, a closed
+connection or something that is not TLS. That is what sslyze/testssl.sh protocol scans read,
+and it needs no OpenSSL at ``@SECLEVEL=0`` (whose build may not even offer TLS 1.0) and no key
+exchange: one round trip, a few hundred bytes, no crypto on our side.
+
+The hello offers every TLS 1.0/1.1 cipher suite OpenSSL's ``ALL`` has (and the legacy RC4
+and anonymous suites a modern OpenSSL no longer builds), the usual ECC extensions and SNI,
+so a server that would complete a legacy handshake with any client picks a suite and answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import struct
+from collections.abc import Callable
+
+from checks.base import ProbeError
+
+#: label -> wire version, in the order the facts list them
+LEGACY_WIRE_VERSIONS: tuple[tuple[str, int], ...] = (("TLSv1", 0x0301), ("TLSv1.1", 0x0302))
+
+_RECORD_HANDSHAKE = 22
+_RECORD_ALERT = 21
+_SERVER_HELLO = 2
+
+# fmt: off
+#: cipher suites valid before TLS 1.2 (ECDHE/DHE/RSA/anon × AES/CAMELLIA/SEED/3DES/RC4)
+CIPHER_SUITES: tuple[int, ...] = (
+    0xC00A, 0xC014, 0x0039, 0x0038, 0xC009, 0xC013, 0x0033, 0x0032,  # (EC)DHE AES
+    0x0035, 0x002F,                                                  # RSA AES
+    0x0088, 0x0087, 0x0084, 0x0045, 0x0044, 0x0041,                  # CAMELLIA
+    0x009A, 0x0099, 0x0096,                                          # SEED
+    0xC008, 0xC012, 0x0016, 0x0013, 0x000A,                          # 3DES
+    0xC007, 0xC011, 0x0005, 0x0004,                                  # RC4
+    0xC019, 0xC018, 0x003A, 0x0034, 0x0089, 0x0046, 0x009B, 0x001B,  # anonymous
+    0x00FF,                                                          # renegotiation SCSV
+)
+#: x25519, secp256r1, x448, secp521r1, secp384r1, ffdhe2048, ffdhe3072
+GROUPS: tuple[int, ...] = (0x001D, 0x0017, 0x001E, 0x0019, 0x0018, 0x0100, 0x0101)
+# fmt: on
+
+
+def _ext(kind: int, body: bytes) -> bytes:
+    return struct.pack("!HH", kind, len(body)) + body
+
+
+def client_hello(version: int, server_name: str | None) -> bytes:
+    """One TLS record holding a ClientHello whose highest version is ``version``."""
+    exts = b""
+    if server_name:
+        name = server_name.encode("idna")
+        entry = b"\x00" + struct.pack("!H", len(name)) + name
+        exts += _ext(0x0000, struct.pack("!H", len(entry)) + entry)
+    groups = b"".join(struct.pack("!H", g) for g in GROUPS)
+    exts += _ext(0x000A, struct.pack("!H", len(groups)) + groups)
+    exts += _ext(0x000B, b"\x01\x00")  # ec_point_formats: uncompressed
+    exts += _ext(0x0017, b"")  # extended_master_secret
+    exts += _ext(0x0023, b"")  # session_ticket
+    suites = b"".join(struct.pack("!H", s) for s in CIPHER_SUITES)
+    body = (
+        struct.pack("!H", version)
+        + os.urandom(32)
+        + b"\x00"  # no session id
+        + struct.pack("!H", len(suites))
+        + suites
+        + b"\x01\x00"  # compression: null only
+        + struct.pack("!H", len(exts))
+        + exts
+    )
+    handshake = bytes([1]) + len(body).to_bytes(3, "big") + body
+    return struct.pack("!BHH", _RECORD_HANDSHAKE, 0x0301, len(handshake)) + handshake
+
+
+def chosen_version(head: bytes, body: bytes) -> int | None:
+    """The version a ServerHello chose, from its record header and first body bytes; None for
+    an alert or anything that is not a ServerHello."""
+    if len(head) < 5 or head[0] != _RECORD_HANDSHAKE or len(body) < 6:
+        return None
+    if body[0] != _SERVER_HELLO:
+        return None
+    return int.from_bytes(body[4:6], "big")
+
+
+async def probe_version(
+    addr: str,
+    port: int,
+    server_name: str | None,
+    version: int,
+    remaining: Callable[[], float],
+) -> bool | None:
+    """True when the server chooses ``version``, False when it refuses, None when it could
+    not be tested (no TCP connection, no answer before the deadline)."""
+    try:
+        async with asyncio.timeout(remaining()):
+            try:
+                reader, writer = await asyncio.open_connection(addr, port)
+            except OSError as exc:
+                raise ProbeError("unreachable", f"cannot connect to {addr}:{port}: {exc}") from exc
+            try:
+                writer.write(client_hello(version, server_name))
+                head = await reader.readexactly(5)
+                if head[0] == _RECORD_ALERT:
+                    return False
+                length = int.from_bytes(head[3:5], "big")
+                body = await reader.readexactly(min(length, 6)) if length >= 6 else b""
+                return chosen_version(head, body) == version
+            finally:
+                writer.transport.abort()
+    except (TimeoutError, ProbeError):
+        return None
+    except (OSError, EOFError, asyncio.IncompleteReadError):
+        return False  # closed or reset on the hello: refused
+
+
+async def legacy_versions(
+    addr: str, port: int, server_name: str | None, remaining: Callable[[], float]
+) -> dict[str, bool | None]:
+    """For TLS 1.0 and 1.1: True accepted, False refused, None could not be tested."""
+    results = await asyncio.gather(
+        *(probe_version(addr, port, server_name, v, remaining) for _, v in LEGACY_WIRE_VERSIONS)
+    )
+    return {label: ok for (label, _), ok in zip(LEGACY_WIRE_VERSIONS, results, strict=True)}
