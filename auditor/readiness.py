@@ -50,7 +50,7 @@ PROFILE_NEEDS_CONFIG: tuple[str, ...] = ("env", "migrations", "backups")
 # -- inputs -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WaiverInput:
     id: str
     reason: str
@@ -76,7 +76,7 @@ class WaiverInput:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttestationInput:
     id: str
     item: str
@@ -108,7 +108,7 @@ class AttestationInput:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckInput:
     """One enabled check: its definition, latest state and overlays."""
 
@@ -137,7 +137,7 @@ class CheckInput:
     attestation: AttestationInput | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceInput:
     id: str
     name: str
@@ -150,7 +150,7 @@ class ServiceInput:
 # -- outputs ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckReadiness:
     check_id: str | None  # None for a "not configured" checklist kind
     name: str
@@ -208,7 +208,7 @@ class CheckReadiness:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceReadiness:
     service_id: str
     service: str
@@ -263,9 +263,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+_LEVEL_RANK: Mapping[str | None, int] = {lvl: i + 1 for i, lvl in enumerate(LEVELS)}
+
+
 def level_rank(level: str | None) -> int:
     """0 for no level, 1 bronze, 2 silver, 3 gold."""
-    return LEVELS.index(level) + 1 if level in LEVELS else 0
+    return _LEVEL_RANK.get(level, 0)
 
 
 def validate_waiver(reason: str, expires_at: datetime | None, now: datetime) -> datetime:

@@ -51,18 +51,18 @@ def _max_age(options: Mapping[str, Any]) -> float | None:
         return None
 
 
-def _service_input(svc: Service) -> ServiceInput:
+def _service_input(row: Any) -> ServiceInput:
     return ServiceInput(
-        id=svc.id,
-        name=svc.name,
-        environment=svc.environment,
-        profile=svc.profile,
-        owner=svc.owner,
-        tags=tuple(svc.tags or ()),
+        id=row.id,
+        name=row.name,
+        environment=row.environment,
+        profile=row.profile,
+        owner=row.owner,
+        tags=tuple(row.tags or ()),
     )
 
 
-def _waiver_input(w: Waiver) -> WaiverInput:
+def _waiver_input(w: Any) -> WaiverInput:
     return WaiverInput(
         id=w.id,
         reason=w.reason,
@@ -84,7 +84,8 @@ def _attestation_input(a: Attestation) -> AttestationInput:
     )
 
 
-#: the columns readiness needs (a Core select: no ORM instances for thousands of rows)
+#: the columns readiness needs (Core selects: no ORM instances for thousands of rows)
+_SERVICE_COLUMNS = ("id", "name", "environment", "profile", "owner", "tags")
 _CHECK_COLUMNS = (
     "id",
     "service_id",
@@ -95,7 +96,6 @@ _CHECK_COLUMNS = (
     "blocking",
     "interval_s",
     "description",
-    "options",
 )
 _STATE_COLUMNS = (
     "state",
@@ -108,45 +108,78 @@ _STATE_COLUMNS = (
     "consecutive_pass",
     "consecutive_error",
 )
+_WAIVER_COLUMNS = ("id", "check_id", "reason", "created_by", "expires_at", "created_at")
 
 
-def _check_rows_stmt(service_ids: list[str]) -> Any:
-    ct, st = Check.__table__, CheckState.__table__  # type: ignore[attr-defined]
+def _tables() -> tuple[sa.Table, sa.Table, sa.Table, sa.Table, sa.Table]:
+    return (
+        Service.__table__,  # type: ignore[attr-defined]
+        Check.__table__,  # type: ignore[attr-defined]
+        CheckState.__table__,  # type: ignore[attr-defined]
+        Waiver.__table__,  # type: ignore[attr-defined]
+        Attestation.__table__,  # type: ignore[attr-defined]
+    )
+
+
+def _in_scope(column: Any, service_id: str | None) -> Any:
+    """``column`` belongs to the one service, or (``None``) to any enabled, live service.
+
+    A subquery rather than a list of ids: with 1,000 services and 8,000 checks, binding
+    the ids cost more than the queries themselves."""
+    if service_id is not None:
+        return column == service_id
+    svt = _tables()[0]
+    return column.in_(
+        sa.select(svt.c.id).where(svt.c.enabled.is_(True), svt.c.deleted_at.is_(None))
+    )
+
+
+def _check_rows_stmt(service_id: str | None) -> Any:
+    _, ct, st, _, _ = _tables()
+    # ``options`` matters to attestation checks only (item, max_age): skip decoding the rest
+    options = sa.case((ct.c.kind == "attestation", ct.c.options), else_=sa.null())
     columns = [ct.c[name] for name in _CHECK_COLUMNS] + [st.c[name] for name in _STATE_COLUMNS]
     return (
-        sa.select(*columns)
+        sa.select(*columns, options.label("options"))
         .select_from(ct.outerjoin(st, st.c.check_id == ct.c.id))
-        .where(ct.c.service_id.in_(service_ids), ct.c.enabled.is_(True), ct.c.deleted_at.is_(None))
+        .where(
+            _in_scope(ct.c.service_id, service_id),
+            ct.c.enabled.is_(True),
+            ct.c.deleted_at.is_(None),
+        )
     )
 
 
 def _check_input(
     row: Any,
-    waiver: Waiver | None,
-    attestations: Mapping[tuple[str, str], Attestation],
+    waiver: Any | None,
+    attestations: Mapping[tuple[str, str], Any],
 ) -> CheckInput:
-    options = row["options"] or {}
-    item = options.get("item") if row["kind"] == "attestation" else None
-    att = attestations.get((row["service_id"], str(item))) if item else None
-    has_state = row["state"] is not None
+    """One row of :func:`_check_rows_stmt` (unpacked by position: ``Row`` attribute access
+    costs more than the rest of the evaluation for a fleet)."""
+    (cid, service_id, name, kind, severity, level, blocking, interval_s, description,
+     state, raw_status, since, last_run_at, summary, findings, c_fail, c_pass, c_error,
+     options) = row  # fmt: skip
+    item = (options or {}).get("item") if kind == "attestation" else None
+    att = attestations.get((service_id, str(item))) if item else None
     return CheckInput(
-        check_id=row["id"],
-        name=row["name"],
-        kind=row["kind"],
-        severity=row["severity"],
-        level=row["level"],
-        blocking=row["blocking"],
-        interval_s=row["interval_s"],
-        description=row["description"],
-        state=row["state"] if has_state else "unknown",
-        raw_status=row["raw_status"],
-        since=row["since"],
-        last_run_at=row["last_run_at"],
-        summary=row["last_summary"] or "",
-        findings=tuple(row["last_findings"] or ()),
-        consecutive_fail=row["consecutive_fail"] or 0,
-        consecutive_pass=row["consecutive_pass"] or 0,
-        consecutive_error=row["consecutive_error"] or 0,
+        check_id=cid,
+        name=name,
+        kind=kind,
+        severity=severity,
+        level=level,
+        blocking=blocking,
+        interval_s=interval_s,
+        description=description,
+        state=state if state is not None else "unknown",
+        raw_status=raw_status,
+        since=since,
+        last_run_at=last_run_at,
+        summary=summary or "",
+        findings=tuple(findings or ()),
+        consecutive_fail=c_fail or 0,
+        consecutive_pass=c_pass or 0,
+        consecutive_error=c_error or 0,
         waiver=_waiver_input(waiver) if waiver else None,
         attestation_item=str(item) if item else None,
         attestation_max_age_s=_max_age(options) if item else None,
@@ -154,9 +187,9 @@ def _check_input(
     )
 
 
-def _pick_waivers(rows: list[Waiver], now: datetime) -> dict[str, Waiver]:
+def _pick_waivers(rows: list[Any], now: datetime) -> dict[str, Any]:
     """Per check: an active waiver if any (latest expiry), else the most recently expired."""
-    best: dict[str, Waiver] = {}
+    best: dict[str, Any] = {}
     for w in rows:
         cur = best.get(w.check_id)
         if cur is None:
@@ -170,47 +203,54 @@ def _pick_waivers(rows: list[Waiver], now: datetime) -> dict[str, Waiver]:
 
 
 def _load(
-    s: Session, service_ids: list[str] | None, now: datetime
-) -> tuple[list[Service], dict[str, list[CheckInput]]]:
-    """The given services (any enabled state), or with ``None`` every enabled one."""
-    svc_stmt = select(Service).where(col(Service.deleted_at).is_(None))
-    if service_ids is not None:
-        svc_stmt = svc_stmt.where(col(Service.id).in_(service_ids))
-    else:
-        svc_stmt = svc_stmt.where(col(Service.enabled).is_(True))
-    services = list(s.exec(svc_stmt.order_by(col(Service.name))).all())
-    ids = [svc.id for svc in services]
-    if not ids:
-        return [], {}
-    rows = list(s.connection().execute(_check_rows_stmt(ids)).mappings())
-    check_ids = [row["id"] for row in rows]
-    waivers = _pick_waivers(
-        list(
-            s.exec(
-                select(Waiver).where(
-                    col(Waiver.check_id).in_(check_ids), col(Waiver.deleted_at).is_(None)
-                )
-            ).all()
-        )
-        if check_ids
-        else [],
-        now,
+    s: Session, service_id: str | None, now: datetime
+) -> tuple[list[ServiceInput], dict[str, list[CheckInput]]]:
+    """The given service (any enabled state), or with ``None`` every enabled one."""
+    svt, ct, _, wt, at = _tables()
+    conn = s.connection()
+    svc_stmt = sa.select(*(svt.c[name] for name in _SERVICE_COLUMNS)).where(
+        svt.c.deleted_at.is_(None)
     )
-    attestations: dict[tuple[str, str], Attestation] = {}
-    for a in s.exec(
-        select(Attestation)
-        .where(
-            col(Attestation.service_id).in_(ids),
-            col(Attestation.deleted_at).is_(None),
-            col(Attestation.signed_at) <= now,
+    if service_id is not None:
+        svc_stmt = svc_stmt.where(svt.c.id == service_id)
+    else:
+        svc_stmt = svc_stmt.where(svt.c.enabled.is_(True))
+    services = [_service_input(row) for row in conn.execute(svc_stmt.order_by(svt.c.name))]
+    if not services:
+        return [], {}
+    rows = list(conn.execute(_check_rows_stmt(service_id)))
+    waivers: dict[str, Any] = {}
+    if rows:
+        live_checks = sa.select(ct.c.id).where(
+            _in_scope(ct.c.service_id, service_id),
+            ct.c.enabled.is_(True),
+            ct.c.deleted_at.is_(None),
         )
-        .order_by(col(Attestation.signed_at))
-    ).all():
+        waivers = _pick_waivers(
+            list(
+                conn.execute(
+                    sa.select(*(wt.c[name] for name in _WAIVER_COLUMNS)).where(
+                        wt.c.check_id.in_(live_checks), wt.c.deleted_at.is_(None)
+                    )
+                )
+            ),
+            now,
+        )
+    attestations: dict[tuple[str, str], Any] = {}
+    for a in conn.execute(
+        sa.select(at)
+        .where(
+            _in_scope(at.c.service_id, service_id),
+            at.c.deleted_at.is_(None),
+            at.c.signed_at <= now,
+        )
+        .order_by(at.c.signed_at)
+    ):
         attestations[(a.service_id, a.item)] = a  # newest signature wins
     by_service: dict[str, list[CheckInput]] = {}
     for row in rows:
-        by_service.setdefault(row["service_id"], []).append(
-            _check_input(row, waivers.get(row["id"]), attestations)
+        by_service.setdefault(row[1], []).append(
+            _check_input(row, waivers.get(row[0]), attestations)
         )
     return services, by_service
 
@@ -229,18 +269,15 @@ def load_service_readiness(
             ).first()
         if svc is None:
             raise LookupError(f"unknown service {service_id!r}")
-        services, checks = _load(s, [svc.id], now)
-    return evaluate_service(_service_input(services[0]), checks.get(svc.id, []), now, **opts)
+        services, checks = _load(s, svc.id, now)
+    return evaluate_service(services[0], checks.get(svc.id, []), now, **opts)
 
 
 def load_all_readiness(store: Store, now: datetime, **opts: Any) -> dict[str, ServiceReadiness]:
     """Readiness of every enabled, non-deleted service, keyed by service id (by name)."""
     with store.read() as s:
         services, checks = _load(s, None, now)
-    return {
-        svc.id: evaluate_service(_service_input(svc), checks.get(svc.id, []), now, **opts)
-        for svc in services
-    }
+    return {svc.id: evaluate_service(svc, checks.get(svc.id, []), now, **opts) for svc in services}
 
 
 #: how long the read paths (overview, /metrics) may reuse one whole-fleet evaluation

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import structlog
@@ -37,6 +37,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 from sqlmodel import col
 
+from auditor.metrics.exposition import RowsGauge, StateSetGauge
 from auditor.models import AlertDelivery, Check, CheckState, Service, Transition, utcnow
 from auditor.state import STATES, effective
 from auditor.store import Store
@@ -62,8 +63,7 @@ LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-@dataclass(frozen=True)
-class CheckRow:
+class CheckRow(NamedTuple):
     """One enabled check with its latest state, as the collector needs it."""
 
     service_id: str
@@ -90,6 +90,8 @@ class Snapshot:
 def read_snapshot(store: Store) -> Snapshot:
     """A handful of queries, none proportional to history: checks, counters, outbox sizes."""
     snap = Snapshot()
+    # ``metrics`` feeds only the tls and headers families: skip decoding it for the rest
+    facts = sa.case((col(Check.kind).in_(("tls", "headers")), col(CheckState.metrics)))
     stmt = (
         sa.select(
             col(Service.id),
@@ -100,7 +102,7 @@ def read_snapshot(store: Store) -> Snapshot:
             col(CheckState.state),
             col(CheckState.last_run_at),
             col(CheckState.last_duration_ms),
-            col(CheckState.metrics),
+            facts,
         )
         .select_from(Check)
         .join(Service, col(Service.id) == col(Check.service_id))
@@ -112,21 +114,13 @@ def read_snapshot(store: Store) -> Snapshot:
             col(Service.deleted_at).is_(None),
         )
     )
+    empty: Mapping[str, Any] = {}
     with store.read() as s:
-        for row in s.execute(stmt):
-            snap.checks.append(
-                CheckRow(
-                    service_id=row[0],
-                    service=row[1],
-                    check=row[2],
-                    kind=row[3],
-                    interval_s=float(row[4]),
-                    state=row[5],
-                    last_run_at=row[6],
-                    last_duration_ms=row[7],
-                    metrics=row[8] if isinstance(row[8], Mapping) else {},
-                )
-            )
+        snap.checks = [
+            CheckRow(sid, svc, name, kind, float(interval), state, last, took,
+                     found if isinstance(found, Mapping) else empty)
+            for sid, svc, name, kind, interval, state, last, took, found in s.execute(stmt)
+        ]  # fmt: skip
         for family, a, b, total in s.execute(
             sa.select(
                 METRIC_COUNTER.c.family,
@@ -229,36 +223,37 @@ class StoreCollector(Collector):
 def _families(*, readiness: bool) -> dict[str, Any]:
     """Empty families (GaugeMetricFamily / CounterMetricFamily), keyed by a short name."""
     f: dict[str, Any] = {
-        "status": GaugeMetricFamily(
+        "status": StateSetGauge(
             "auditor_check_status",
             "Effective check state, state-set style: 1 for the current state, 0 for the others",
-            labels=[*CHECK_LABELS, "status"],
+            [*CHECK_LABELS, "status"],
+            STATES,
         ),
-        "success": GaugeMetricFamily(
+        "success": RowsGauge(
             "auditor_check_success",
             "1 when the check's effective state is pass or warn, 0 for fail or error "
             "(absent while unknown: never run or stale)",
-            labels=CHECK_LABELS,
+            CHECK_LABELS,
         ),
-        "duration": GaugeMetricFamily(
+        "duration": RowsGauge(
             "auditor_check_duration_seconds",
             "Duration of the check's last run",
-            labels=CHECK_LABELS,
+            CHECK_LABELS,
         ),
-        "last_run": GaugeMetricFamily(
+        "last_run": RowsGauge(
             "auditor_check_last_run_timestamp_seconds",
             "Start time of the check's last run (Unix time)",
-            labels=CHECK_LABELS,
+            CHECK_LABELS,
         ),
-        "cert": GaugeMetricFamily(
+        "cert": RowsGauge(
             "auditor_tls_cert_expiry_timestamp_seconds",
             "notAfter of the leaf certificate the tls check saw last (Unix time)",
-            labels=["service", "check"],
+            ["service", "check"],
         ),
-        "headers": GaugeMetricFamily(
+        "headers": RowsGauge(
             "auditor_headers_score",
             "HTTP Observatory score (algorithm 5) of the headers check's last run",
-            labels=["service", "check"],
+            ["service", "check"],
         ),
         "runs": CounterMetricFamily(
             "auditor_runs",
@@ -282,15 +277,15 @@ def _families(*, readiness: bool) -> dict[str, Any]:
         ),
     }
     if readiness:
-        f["score"] = GaugeMetricFamily(
+        f["score"] = RowsGauge(
             "auditor_service_readiness_score",
             "Readiness score of the service, 0-100 (DESIGN §6)",
-            labels=["service"],
+            ["service"],
         )
-        f["ready"] = GaugeMetricFamily(
+        f["ready"] = RowsGauge(
             "auditor_service_ready",
             "1 when the service's verdict is ready or ready_with_warnings, else 0",
-            labels=["service"],
+            ["service"],
         )
     return f
 
@@ -298,15 +293,16 @@ def _families(*, readiness: bool) -> dict[str, Any]:
 def _fill_checks(f: dict[str, Any], rows: Iterable[CheckRow], now: datetime) -> None:
     status, success = f["status"], f["success"]
     duration, last_run = f["duration"], f["last_run"]
+    cert, headers = f["cert"], f["headers"]
     per_kind: dict[tuple[str, str], int] = {}
+    known = frozenset(STATES)
     for row in rows:
-        labels = [row.service, row.check, row.kind]
+        labels = (row.service, row.check, row.kind)
         shown = effective(row.state or "unknown", row.last_run_at, row.interval_s, now)
-        if shown not in STATES:
+        if shown not in known:
             shown = "unknown"
         per_kind[(row.kind, shown)] = per_kind.get((row.kind, shown), 0) + 1
-        for state in STATES:
-            status.add_metric([*labels, state], 1.0 if state == shown else 0.0)
+        status.add_state(labels, shown)
         if shown != "unknown":
             success.add_metric(labels, 1.0 if shown in ("pass", "warn") else 0.0)
         if row.last_run_at is not None:
@@ -316,11 +312,11 @@ def _fill_checks(f: dict[str, Any], rows: Iterable[CheckRow], now: datetime) -> 
         if row.kind == "tls":
             not_after = _number(row.metrics.get("not_after_ts"))
             if not_after is not None:
-                f["cert"].add_metric([row.service, row.check], not_after)
+                cert.add_metric((row.service, row.check), not_after)
         elif row.kind == "headers":
             score = _number(row.metrics.get("score"))
             if score is not None:
-                f["headers"].add_metric([row.service, row.check], score)
+                headers.add_metric((row.service, row.check), score)
     for (kind, state), n in sorted(per_kind.items()):
         f["checks"].add_metric([kind, state], float(n))
 

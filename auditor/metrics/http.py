@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from auditor.metrics import WorkerMetrics, build_registry
+from auditor.metrics.exposition import render
 from auditor.store import Store
 
 bp = Blueprint("metrics", __name__)
@@ -67,4 +68,5 @@ def metrics() -> Response:
         return refusal
     registry: CollectorRegistry = current_app.extensions[REGISTRY_KEY]
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-    return Response(encoder(registry), status=200, headers={"Content-Type": content_type})
+    body = render(registry, encoder)  # what ``encoder(registry)`` writes, faster
+    return Response(body, status=200, headers={"Content-Type": content_type})
