@@ -1,0 +1,236 @@
+"""A health probe's verified handshake stands in for the tls check's own (auditor.handshakes).
+
+Real HTTPS servers on loopback count the TLS handshakes they complete, so "shared" is
+observed from the server's side, not only from the facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import shutil
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.handshakes import HandshakeLedger, TlsObservation, trust_key
+from auditor.httpprobe import HttpProber
+from auditor.runner import RunResult, run_check
+from checks.base import Target
+from checks.health import HealthCheck, HealthOptions
+from checks.tls import TlsCheck, TlsOptions
+from tests.checks.tls.conftest import Corpus
+from tests.checks.tls.servers import ThreadedServer, server_context
+
+
+class CountingHttps:
+    """HTTPS server answering every request with 200, counting completed handshakes."""
+
+    def __init__(self, ctx: ssl.SSLContext) -> None:
+        self.handshakes = 0
+
+        def handle(conn: socket.socket) -> None:
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                self.handshakes += 1
+                with contextlib.suppress(OSError):
+                    tls.recv(4096)
+                    tls.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    )
+
+        self.server = ThreadedServer(handle)
+        self.port = self.server.port
+
+
+@pytest.fixture
+def https(corpus: Corpus) -> Iterator[CountingHttps]:
+    served = corpus.cases["good"].served
+    server = CountingHttps(server_context(served.chain_file, served.key_file))
+    yield server
+    server.server.close()
+
+
+async def run(prober: HttpProber, kind: str, url: str, **opts: Any) -> RunResult:
+    check = HealthCheck() if kind == "health" else TlsCheck()
+    options = HealthOptions(path="/", **opts) if kind == "health" else TlsOptions(**opts)
+    target = Target(service="svc", url=url, check=kind, kind=kind)
+    return await run_check(check, target, options, prober=prober, timeout=10)
+
+
+def codes(result: RunResult) -> list[str]:
+    return sorted(f.code for f in result.findings)
+
+
+async def test_health_then_tls_share_one_handshake(corpus: Corpus, https: CountingHttps) -> None:
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber()
+    try:
+        health = await run(prober, "health", url, ca_file=corpus.ca_file)
+        tls = await run(prober, "tls", url, ca_file=corpus.ca_file)
+    finally:
+        await prober.aclose()
+    assert str(health.status) == "pass"
+    assert (str(tls.status), codes(tls)) == ("pass", [])
+    assert tls.facts["handshake"]["shared"] is True
+    assert 0 <= tls.facts["handshake"]["age_s"] < 5
+    assert tls.facts["client_verify"]["ok"] is True
+    assert [c["subject"] for c in tls.facts["chain"]] == [
+        "CN=localhost,O=Auditor Leaf",
+        "CN=Auditor Test Intermediate,O=Auditor Test",
+    ]
+    assert tls.facts["legacy_protocols"] == {"TLSv1": False, "TLSv1.1": False}
+    assert https.handshakes == 1
+
+
+async def test_concurrent_tls_awaits_the_handshake_in_flight(
+    corpus: Corpus, https: CountingHttps
+) -> None:
+    """Started together (as in a pass), the tls check waits for health's handshake."""
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber()
+    try:
+        health, tls = await asyncio.gather(
+            run(prober, "health", url, ca_file=corpus.ca_file),
+            run(prober, "tls", url, ca_file=corpus.ca_file),
+        )
+    finally:
+        await prober.aclose()
+    assert str(health.status) == "pass" and str(tls.status) == "pass"
+    assert tls.facts["handshake"]["shared"] is True
+    assert https.handshakes == 1
+
+
+@pytest.mark.parametrize("where", ["prober", "option"])
+async def test_sharing_off(corpus: Corpus, https: CountingHttps, where: str) -> None:
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber(share_handshakes=where != "prober")
+    extra = {"share_handshake": False} if where == "option" else {}
+    try:
+        await run(prober, "health", url, ca_file=corpus.ca_file)
+        tls = await run(prober, "tls", url, ca_file=corpus.ca_file, **extra)
+    finally:
+        await prober.aclose()
+    assert (str(tls.status), codes(tls)) == ("pass", [])
+    assert tls.facts["handshake"]["shared"] is False
+    assert https.handshakes == 2
+
+
+async def test_other_trust_store_is_not_shared(corpus: Corpus, https: CountingHttps) -> None:
+    """health trusts the private root; tls checks against the system store: its own verdict."""
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber()
+    try:
+        await run(prober, "health", url, ca_file=corpus.ca_file)
+        tls = await run(prober, "tls", url)
+    finally:
+        await prober.aclose()
+    assert tls.facts["handshake"]["shared"] is False
+    assert (str(tls.status), codes(tls)) == ("fail", ["tls.untrusted_root"])
+    assert tls.facts["client_verify"]["ok"] is False
+
+
+async def test_changed_ca_file_is_not_shared(
+    corpus: Corpus, https: CountingHttps, tmp_path: Path
+) -> None:
+    ca = tmp_path / "root.pem"
+    shutil.copy(corpus.ca_file, ca)
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber()
+    try:
+        await run(prober, "health", url, ca_file=str(ca))
+        ca.write_bytes(ca.read_bytes() + b"\n")  # same roots, another version of the file
+        tls = await run(prober, "tls", url, ca_file=str(ca))
+    finally:
+        await prober.aclose()
+    assert tls.facts["handshake"]["shared"] is False
+    assert str(tls.status) == "pass"
+
+
+async def test_unverified_probe_is_never_shared(corpus: Corpus, https: CountingHttps) -> None:
+    """A health probe with verify=false must not vouch for the chain."""
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber()
+    try:
+        await run(prober, "health", url, verify=False)
+        tls = await run(prober, "tls", url)
+    finally:
+        await prober.aclose()
+    assert tls.facts["handshake"]["shared"] is False
+    assert codes(tls) == ["tls.untrusted_root"]
+
+
+async def test_failed_verification_is_not_shared(corpus: Corpus) -> None:
+    """health fails on an untrusted chain; tls still makes its own (diagnosing) handshakes."""
+    url = f"https://localhost:{corpus.port('self_signed')}"
+    prober = HttpProber()
+    try:
+        health, tls = await asyncio.gather(
+            run(prober, "health", url, ca_file=corpus.ca_file),
+            run(prober, "tls", url, ca_file=corpus.ca_file),
+        )
+    finally:
+        await prober.aclose()
+    assert str(health.status) == "error"
+    assert tls.facts["handshake"]["shared"] is False
+    assert codes(tls) == ["tls.self_signed"]
+
+
+async def test_other_host_name_is_not_shared(corpus: Corpus, https: CountingHttps) -> None:
+    prober = HttpProber()
+    try:
+        await run(prober, "health", f"https://127.0.0.1:{https.port}", ca_file=corpus.ca_file)
+        tls = await run(prober, "tls", f"https://localhost:{https.port}", ca_file=corpus.ca_file)
+    finally:
+        await prober.aclose()
+    assert tls.facts["handshake"]["shared"] is False
+
+
+def observation(address: str = "127.0.0.1", seen_at: float | None = None) -> TlsObservation:
+    trust = trust_key(True, None)
+    assert trust is not None
+    return TlsObservation(
+        host="svc.test",
+        port=443,
+        trust=trust,
+        address=address,
+        protocol="TLSv1.3",
+        cipher="TLS_AES_256_GCM_SHA384",
+        cipher_bits=256,
+        chain_der=(b"leaf",),
+        seen_at=time.monotonic() if seen_at is None else seen_at,
+    )
+
+
+async def test_ledger_checks_address_trust_and_age() -> None:
+    ledger = HandshakeLedger(ttl_s=30.0)
+    system = trust_key(True, None)
+    ledger.record(observation("127.0.0.2"))
+    assert await ledger.shared("svc.test", 443, system, ["127.0.0.1"], 1.0) is None
+    assert await ledger.shared("svc.test", 443, system, ["127.0.0.2"], 1.0) is not None
+    assert await ledger.shared("svc.test", 443, trust_key(True, "/x.pem"), ["127.0.0.2"], 1) is None
+    assert await ledger.shared("svc.test", 443, None, ["127.0.0.2"], 1.0) is None
+    assert await ledger.shared("svc.test", 8443, system, ["127.0.0.2"], 1.0) is None
+    ledger.record(observation("127.0.0.2", seen_at=time.monotonic() - 31))
+    assert await ledger.shared("svc.test", 443, system, ["127.0.0.2"], 1.0) is None
+
+
+async def test_ledger_is_bounded_and_waits_only_briefly() -> None:
+    ledger = HandshakeLedger(max_entries=2)
+    system = trust_key(True, None)
+    for host in ("a", "b", "c"):
+        ledger.record(dataclasses.replace(observation(), host=host))
+    assert await ledger.shared("a", 443, system, ["127.0.0.1"], 1.0) is None
+    assert await ledger.shared("c", 443, system, ["127.0.0.1"], 1.0) is not None
+    assert system is not None
+    fut = ledger.expect(("d", 443, system))
+    started = time.monotonic()
+    assert await ledger.shared("d", 443, system, ["127.0.0.1"], 0.2) is None
+    assert time.monotonic() - started < 1.0
+    ledger.release(("d", 443, system), fut)
+    assert fut.done() and fut.result() is None
