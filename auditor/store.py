@@ -5,6 +5,10 @@ with ``SELECT … FOR UPDATE SKIP LOCKED`` plus a lease (the same code on SQLite
 immediate transaction gives the exclusivity); a run is stored together with the check's new
 latest state, its transition (the alert outbox) and its next due time, in one transaction.
 ``run(check_id, due_at)`` is unique, so no check is stored twice for one due time.
+
+Workers claim a little ahead (``horizon_s``) and start each check at its due time: a check
+due within the horizon, or whose lease (a dead worker's) lapses within it, can be claimed
+now; the claim says when it may start (``start_at``) and its lease covers that wait.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +38,7 @@ from auditor.models import (
     Run,
     Service,
     Transition,
+    new_id,
     utcnow,
 )
 from auditor.runner import RunResult
@@ -59,6 +64,15 @@ class Claim:
     target: Target
     lease_until: datetime
     secret_error: str | None = None
+    #: not before this instant: the previous holder's lease ends then (None: at ``due_at``)
+    not_before: datetime | None = None
+
+    @property
+    def start_at(self) -> datetime:
+        """When the run may start: its due time, or when the previous lease lapses."""
+        if self.not_before is not None and self.not_before > self.due_at:
+            return self.not_before
+        return self.due_at
 
 
 def _hash(data: Any) -> str:
@@ -288,10 +302,16 @@ class Store:
     def claim_due(
         self, worker: str, now: datetime, limit: int, lease_s: float, *, horizon_s: float = 0.0
     ) -> list[Claim]:
-        """Lease up to ``limit`` checks due by ``now + horizon_s`` to ``worker``."""
+        """Lease up to ``limit`` checks due by ``now + horizon_s`` to ``worker``.
+
+        A check whose lease (held by a worker that died or stalled) lapses by then is
+        claimable too; its claim's ``not_before`` is that instant, so the run never overlaps
+        the previous lease. Every lease lasts from ``now`` past the planned start by at least
+        the check's timeout + 10 s, and at least ``lease_s``.
+        """
         if limit <= 0:
             return []
-        due_by = now + timedelta(seconds=horizon_s)
+        due_by = now + timedelta(seconds=max(horizon_s, 0.0))
         with self.write() as s:
             stmt = (
                 select(Check.id)
@@ -302,7 +322,7 @@ class Store:
                     col(Service.enabled).is_(True),
                     col(Service.deleted_at).is_(None),
                     col(Check.next_run_at) <= due_by,
-                    sa.or_(col(Check.lease_until).is_(None), col(Check.lease_until) < now),
+                    sa.or_(col(Check.lease_until).is_(None), col(Check.lease_until) < due_by),
                 )
                 .order_by(col(Check.next_run_at))
                 .limit(limit)
@@ -318,13 +338,20 @@ class Store:
             ).all()
             claims = []
             for chk, svc in rows:
-                lease_until = now + timedelta(seconds=max(lease_s, chk.timeout_s + 10.0))
+                assert chk.next_run_at is not None
+                prev = chk.lease_until
+                not_before = prev if prev is not None and prev > now else None
+                start = max(now, chk.next_run_at, not_before or now)
+                ahead = (start - now).total_seconds()
+                lease_until = now + timedelta(seconds=max(lease_s, ahead + chk.timeout_s + 10.0))
                 chk.lease_owner = worker
                 chk.lease_until = lease_until
                 s.add(chk)
-                assert chk.next_run_at is not None
-                claims.append(self._claim(chk, svc, chk.next_run_at, lease_until))
-            claims.sort(key=lambda c: c.due_at)
+                claim = self._claim(chk, svc, chk.next_run_at, lease_until)
+                if not_before is not None:
+                    claim = replace(claim, not_before=not_before)
+                claims.append(claim)
+            claims.sort(key=lambda c: c.start_at)
             return claims
 
     @staticmethod
@@ -420,149 +447,130 @@ class Store:
         """Store a batch of finished runs with state, transitions and next due times.
 
         Returns the ids of runs actually written; a run whose (check, due time) was already
-        stored by another worker is skipped (at most one run per due time).
+        stored by another worker is skipped (at most one run per due time). One transaction
+        with a few set-based statements (Core, not ORM objects): a worker stores every run
+        through here, so its cost per run bounds how many checks one process can keep on time.
         """
         now = now or utcnow()
         written: list[str] = []
         if not items:
             return written
         with self.write(background=background) as s:
-            check_ids = [c.check_id for c, _ in items]
+            conn = s.connection()
+            ids = list({c.check_id for c, _ in items})
             checks = {
-                c.id: c for c in s.exec(select(Check).where(col(Check.id).in_(check_ids))).all()
+                row.id: dict(row._mapping)
+                for row in conn.execute(sa.select(*_CHECK_COLS).where(_CHECK.c.id.in_(ids)))
             }
             states = {
-                st.check_id: st
-                for st in s.exec(
-                    select(CheckState).where(col(CheckState.check_id).in_(check_ids))
-                ).all()
+                row.check_id: dict(row._mapping)
+                for row in conn.execute(sa.select(_STATE).where(_STATE.c.check_id.in_(ids)))
             }
-            for claim, result in items:
-                run_id = self._insert_run(s, claim, result, worker)
+            run_ids = self._insert_runs(s, items, worker)
+            moved: dict[str, dict[str, Any]] = {}
+            touched: dict[str, dict[str, Any]] = {}
+            added: set[str] = set()
+            for (claim, result), run_id in zip(items, run_ids, strict=True):
                 chk = checks.get(claim.check_id)
                 if reschedule and chk is not None:
                     # only the lease holder (or a late writer whose run still counted) moves the
                     # schedule, and only from the due time it ran: a result that lost its lease
                     # to another worker must not skip that worker's slot
-                    ours = chk.lease_owner == worker or (
-                        chk.lease_owner is None and run_id is not None
+                    ours = chk["lease_owner"] == worker or (
+                        chk["lease_owner"] is None and run_id is not None
                     )
                     if ours:
-                        if chk.next_run_at == claim.due_at:
-                            chk.next_run_at = next_fire(
-                                chk.id,
-                                chk.interval_s,
-                                chk.schedule,
+                        if chk["next_run_at"] == claim.due_at:
+                            chk["next_run_at"] = next_fire(
+                                chk["id"],
+                                chk["interval_s"],
+                                chk["schedule"],
                                 max(now, claim.due_at),
-                                chk.jitter_s,
+                                chk["jitter_s"],
                             )
-                        chk.lease_owner = None
-                        chk.lease_until = None
-                        s.add(chk)
+                        chk["lease_owner"] = None
+                        moved[chk["id"]] = chk
                 if run_id is None:
                     continue
                 written.append(run_id)
                 state = states.get(claim.check_id)
                 if state is None:
-                    state = CheckState(check_id=claim.check_id, service_id=claim.service_id)
+                    state = CheckState(
+                        check_id=claim.check_id, service_id=claim.service_id
+                    ).model_dump()
                     states[claim.check_id] = state
+                    added.add(claim.check_id)
                 thresholds = Thresholds(
-                    chk.failure_threshold if chk else 2,
-                    chk.success_threshold if chk else 1,
-                    chk.consecutive_error_limit if chk else 4,
+                    chk["failure_threshold"] if chk else 2,
+                    chk["success_threshold"] if chk else 1,
+                    chk["consecutive_error_limit"] if chk else 4,
                 )
-                self._apply_state(s, state, claim, result, run_id, thresholds, now)
+                transition = _apply_state(state, claim, result, run_id, thresholds, now)
+                if transition is not None:
+                    s.add(transition)
+                touched[claim.check_id] = state
+            if moved:
+                conn.execute(
+                    sa.update(_CHECK)
+                    .where(_CHECK.c.id == sa.bindparam("b_id"))
+                    .values(next_run_at=sa.bindparam("b_next"), lease_owner=None, lease_until=None),
+                    [{"b_id": c["id"], "b_next": c["next_run_at"]} for c in moved.values()],
+                )
+            if added:
+                conn.execute(_STATE.insert(), [states[i] for i in added])
+            updates = [st for cid, st in touched.items() if cid not in added]
+            if updates:
+                conn.execute(
+                    sa.update(_STATE)
+                    .where(_STATE.c.check_id == sa.bindparam("b_check_id"))
+                    .values({c: sa.bindparam(f"b_{c}") for c in _STATE_WRITTEN}),
+                    [{f"b_{k}": st[k] for k in ("check_id", *_STATE_WRITTEN)} for st in updates],
+                )
         return written
 
-    def _insert_run(self, s: Session, claim: Claim, result: RunResult, worker: str) -> str | None:
-        run = Run(
-            check_id=claim.check_id,
-            service_id=claim.service_id,
-            status=str(result.status),
-            summary=result.summary[:2000],
-            findings=[f.to_dict() for f in result.findings],
-            facts=result.facts,
-            duration_ms=result.duration_ms,
-            started_at=result.started_at,
-            due_at=claim.due_at,
-            error=result.error,
-            error_kind=result.error_kind,
-            worker=worker,
-        )
-        values = run.model_dump()
-        stmt = self._insert(Run).values(**values)
+    def _insert_runs(
+        self, s: Session, items: Sequence[tuple[Claim, RunResult]], worker: str
+    ) -> list[str | None]:
+        """Insert the runs; each item's run id, or None where its due time was already stored."""
+        created = utcnow()
+        rows: list[dict[str, Any]] = [
+            {
+                "id": new_id(),
+                "check_id": claim.check_id,
+                "service_id": claim.service_id,
+                "status": str(result.status),
+                "summary": result.summary[:2000],
+                "findings": [f.to_dict() for f in result.findings],
+                "facts": result.facts,
+                "duration_ms": result.duration_ms,
+                "started_at": result.started_at,
+                "due_at": claim.due_at,
+                "error": result.error,
+                "error_kind": result.error_kind,
+                "worker": worker,
+                "created_at": created,
+            }
+            for claim, result in items
+        ]
+        conn = s.connection()
         if self.dialect in ("postgresql", "sqlite"):
-            stmt = stmt.on_conflict_do_nothing(index_elements=["check_id", "due_at"]).returning(
-                Run.id
+            stmt = (
+                self._insert(_RUN)
+                .on_conflict_do_nothing(index_elements=["check_id", "due_at"])
+                .returning(_RUN.c.id)
             )
-            inserted = s.execute(stmt).first()
-            return run.id if inserted is not None else None
-        try:
-            with s.begin_nested():
-                s.execute(stmt)
-        except sa.exc.IntegrityError:
-            return None
-        return run.id
-
-    def _apply_state(
-        self,
-        s: Session,
-        state: CheckState,
-        claim: Claim,
-        result: RunResult,
-        run_id: str,
-        th: Thresholds,
-        now: datetime,
-    ) -> None:
-        prev = StateSnapshot(
-            state=state.state,
-            since=state.since,
-            consecutive_fail=state.consecutive_fail,
-            consecutive_pass=state.consecutive_pass,
-            consecutive_warn=int((state.metrics or {}).get("_consecutive_warn", 0)),
-            consecutive_error=state.consecutive_error,
-        )
-        # a stale state (no run for 3 intervals) restarts from unknown so the next measured
-        # run sets it; an ``error`` run measured nothing, so it keeps the old state
-        if (
-            result.status != "error"
-            and state.last_run_at is not None
-            and result.started_at - state.last_run_at > timedelta(seconds=3 * claim.interval_s)
-        ):
-            prev = StateSnapshot(state="unknown", since=prev.since)
-        snap = next_state(prev, str(result.status), result.started_at, th)
-        findings = [f.to_dict() for f in result.findings]
-        if snap.state != state.state:
-            s.add(
-                Transition(
-                    check_id=claim.check_id,
-                    service_id=claim.service_id,
-                    previous_state=state.state,
-                    state=snap.state,
-                    run_id=run_id,
-                    findings=findings,
-                    at=result.started_at,
-                )
-            )
-        state.state = snap.state
-        state.since = snap.since
-        state.consecutive_fail = snap.consecutive_fail
-        state.consecutive_pass = snap.consecutive_pass
-        state.consecutive_error = snap.consecutive_error
-        state.raw_status = str(result.status)
-        state.last_run_id = run_id
-        state.last_run_at = result.started_at
-        state.last_duration_ms = result.duration_ms
-        state.last_summary = result.summary[:2000]
-        state.last_findings = findings
-        state.last_error_kind = result.error_kind
-        state.metrics = {
-            **_metric_facts(claim.kind, result.facts),
-            "_consecutive_warn": snap.consecutive_warn,
-        }
-        state.runs_total = (state.runs_total or 0) + 1
-        state.updated_at = now
-        s.add(state)
+            inserted = {row[0] for row in conn.execute(stmt, rows)}
+            return [r["id"] if r["id"] in inserted else None for r in rows]
+        out: list[str | None] = []
+        for row in rows:
+            try:
+                with s.begin_nested():
+                    conn.execute(_RUN.insert(), row)
+            except sa.exc.IntegrityError:
+                out.append(None)
+            else:
+                out.append(row["id"])
+        return out
 
     # -- nodes ----------------------------------------------------------------------------
 
@@ -622,6 +630,105 @@ class Store:
 
     def history(self) -> StoreHistory:
         return StoreHistory(self)
+
+
+_CHECK: sa.Table = Check.__table__  # type: ignore[attr-defined]
+_STATE: sa.Table = CheckState.__table__  # type: ignore[attr-defined]
+_RUN: sa.Table = Run.__table__  # type: ignore[attr-defined]
+#: what ``complete`` reads of each check
+_CHECK_COLS = [
+    _CHECK.c[name]
+    for name in (
+        "id",
+        "lease_owner",
+        "next_run_at",
+        "interval_s",
+        "schedule",
+        "jitter_s",
+        "failure_threshold",
+        "success_threshold",
+        "consecutive_error_limit",
+    )
+]
+#: what ``complete`` writes of each latest-state row
+_STATE_WRITTEN = (
+    "state",
+    "since",
+    "consecutive_fail",
+    "consecutive_pass",
+    "consecutive_error",
+    "raw_status",
+    "last_run_id",
+    "last_run_at",
+    "last_duration_ms",
+    "last_summary",
+    "last_findings",
+    "last_error_kind",
+    "metrics",
+    "runs_total",
+    "updated_at",
+)
+
+
+def _apply_state(
+    state: dict[str, Any],
+    claim: Claim,
+    result: RunResult,
+    run_id: str,
+    th: Thresholds,
+    now: datetime,
+) -> Transition | None:
+    """Fold one stored run into a latest-state row (in place); the transition, if any."""
+    prev = StateSnapshot(
+        state=state["state"],
+        since=state["since"],
+        consecutive_fail=state["consecutive_fail"],
+        consecutive_pass=state["consecutive_pass"],
+        consecutive_warn=int((state["metrics"] or {}).get("_consecutive_warn", 0)),
+        consecutive_error=state["consecutive_error"],
+    )
+    # a stale state (no run for 3 intervals) restarts from unknown so the next measured
+    # run sets it; an ``error`` run measured nothing, so it keeps the old state
+    if (
+        result.status != "error"
+        and state["last_run_at"] is not None
+        and result.started_at - state["last_run_at"] > timedelta(seconds=3 * claim.interval_s)
+    ):
+        prev = StateSnapshot(state="unknown", since=prev.since)
+    snap = next_state(prev, str(result.status), result.started_at, th)
+    findings = [f.to_dict() for f in result.findings]
+    transition = None
+    if snap.state != state["state"]:
+        transition = Transition(
+            check_id=claim.check_id,
+            service_id=claim.service_id,
+            previous_state=state["state"],
+            state=snap.state,
+            run_id=run_id,
+            findings=findings,
+            at=result.started_at,
+        )
+    state.update(
+        state=snap.state,
+        since=snap.since,
+        consecutive_fail=snap.consecutive_fail,
+        consecutive_pass=snap.consecutive_pass,
+        consecutive_error=snap.consecutive_error,
+        raw_status=str(result.status),
+        last_run_id=run_id,
+        last_run_at=result.started_at,
+        last_duration_ms=result.duration_ms,
+        last_summary=result.summary[:2000],
+        last_findings=findings,
+        last_error_kind=result.error_kind,
+        metrics={
+            **_metric_facts(claim.kind, result.facts),
+            "_consecutive_warn": snap.consecutive_warn,
+        },
+        runs_total=(state["runs_total"] or 0) + 1,
+        updated_at=now,
+    )
+    return transition
 
 
 def _metric_facts(kind: str, facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,11 @@
 
 One asyncio loop per process. A semaphore caps concurrent probes; claimed work is leased
 in the database, so several workers (processes or nodes) share checks without a
-coordinator. On stop, no new work is claimed, in-flight checks finish (each bounded by its
-own deadline) and every result is written before ``run`` returns.
+coordinator. Each poll claims what is due within ``claim_ahead_s`` and arms a timer per
+check, so a check starts at its due time rather than at the next poll after it (the poll
+period and the claim transaction no longer add to the lag). On stop, no new work is
+claimed, claims not yet started are given back, in-flight checks finish (each bounded by
+its own deadline) and every result is written before ``run`` returns.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -109,6 +112,7 @@ class Worker:
         poll_interval: float = 0.5,
         batch_interval: float = 0.25,
         environ: Mapping[str, str] | None = None,
+        claim_ahead_s: float = 2.0,
     ) -> None:
         self.store = store
         self.prober = prober
@@ -126,6 +130,11 @@ class Worker:
         self.runs_completed = 0
         self.last_loop_at: float = 0.0
         self._slots = asyncio.Semaphore(concurrency)
+        # claim ahead by more than the longest pause between polls, so every check is
+        # claimed before it is due; the backlog of armed timers is bounded
+        self.claim_ahead_s = max(claim_ahead_s, poll_interval * 1.5 + 0.5)
+        self.max_ahead = max(1000, concurrency * 10)
+        self.waiting: dict[str, tuple[Claim, asyncio.TimerHandle]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Main loop; returns after ``stop`` once every in-flight result is stored."""
@@ -135,27 +144,27 @@ class Worker:
         try:
             while not stop.is_set():
                 self.last_loop_at = time.monotonic()
-                free = self.concurrency - len(self.inflight)
+                room = 0
+                if len(self.inflight) < self.concurrency:  # no claiming while probes queue
+                    room = min(500, self.max_ahead - len(self.waiting))
                 claimed = 0
-                if free > 0:
+                if room > 0:
                     try:
                         claims = await asyncio.to_thread(
                             self.store.claim_due,
                             self.worker_id,
                             utcnow(),
-                            min(free, 500),
+                            room,
                             self.lease_s,
+                            horizon_s=self.claim_ahead_s,
                         )
                     except Exception as exc:
                         log.error("claim_failed", error=repr(exc))
                         claims = []
                     claimed = len(claims)
                     for claim in claims:
-                        await self._slots.acquire()
-                        task = asyncio.create_task(self._execute(claim))
-                        self.inflight.add(task)
-                        task.add_done_callback(self.inflight.discard)
-                if claimed and claimed >= min(free, 500):
+                        self._arm(claim)
+                if claimed and claimed >= room:
                     await asyncio.sleep(0)  # more may be due: claim again at once
                     continue
                 with contextlib.suppress(TimeoutError):
@@ -164,7 +173,13 @@ class Worker:
                     pause = self.poll_interval * random.uniform(0.5, 1.5)
                     await asyncio.wait_for(stop.wait(), timeout=pause)
         finally:
-            log.info("worker_draining", worker=self.worker_id, inflight=len(self.inflight))
+            log.info(
+                "worker_draining",
+                worker=self.worker_id,
+                inflight=len(self.inflight),
+                returned=len(self.waiting),
+            )
+            await self._give_back()
             if self.inflight:
                 await asyncio.gather(*list(self.inflight), return_exceptions=True)
             await self.results.put(_FLUSH)  # type: ignore[arg-type]
@@ -174,22 +189,66 @@ class Worker:
                 await asyncio.to_thread(self.store.remove_node, self.worker_id)
             log.info("worker_stopped", worker=self.worker_id, runs=self.runs_completed)
 
-    async def _execute(self, claim: Claim) -> None:
+    def _arm(self, claim: Claim) -> None:
+        """Start ``claim`` at its start time (now if that has passed)."""
+        delay = (claim.start_at - utcnow()).total_seconds()
+        if delay <= 0:
+            self._start(claim)
+            return
+        old = self.waiting.pop(claim.check_id, None)
+        if old is not None:  # cannot happen while we hold its lease; never run it twice
+            old[1].cancel()
+        handle = asyncio.get_running_loop().call_later(delay, self._due, claim)
+        self.waiting[claim.check_id] = (claim, handle)
+
+    def _due(self, claim: Claim) -> None:
+        self.waiting.pop(claim.check_id, None)
+        self._arm(claim)  # re-arms if the timer fired a hair early on the wall clock
+
+    def _start(self, claim: Claim) -> None:
+        task = asyncio.create_task(self._execute(claim))
+        self.inflight.add(task)
+        task.add_done_callback(self.inflight.discard)
+
+    async def _give_back(self) -> None:
+        """Release claims whose time has not come, so another worker runs them on time."""
+        if not self.waiting:
+            return
+        claims = [claim for claim, _ in self.waiting.values()]
+        for _, handle in self.waiting.values():
+            handle.cancel()
+        self.waiting.clear()
         try:
-            lag = max(0.0, (utcnow() - claim.due_at).total_seconds())
-            self.lag_samples.append(lag)
-            self.metrics.observe_lag(lag)
-            result = await execute_claim(
-                claim,
-                prober=self.prober,
-                store=self.store,
-                options_cache=self.options_cache,
-                environ=self.environ,
-            )
-            self.metrics.observe_run(claim.kind, result.duration_ms / 1000.0)
-            await self.results.put((claim, result))
-        finally:
-            self._slots.release()
+            await asyncio.to_thread(self.store.release, claims, self.worker_id)
+        except Exception as exc:  # their leases lapse on their own
+            log.warning("release_failed", error=repr(exc), claims=len(claims))
+
+    async def _execute(self, claim: Claim) -> None:
+        async with self._slots:
+            # the lease must outlast the run: if the wait for a slot ate it, another worker
+            # may already hold this check, so leave it to the next claim
+            if utcnow() + timedelta(seconds=claim.timeout_s) >= claim.lease_until:
+                log.warning(
+                    "claim_lease_too_short",
+                    service=claim.target.service,
+                    check=claim.target.check,
+                )
+                return
+            await self._run_claim(claim)
+
+    async def _run_claim(self, claim: Claim) -> None:
+        lag = max(0.0, (utcnow() - claim.due_at).total_seconds())
+        self.lag_samples.append(lag)
+        self.metrics.observe_lag(lag)
+        result = await execute_claim(
+            claim,
+            prober=self.prober,
+            store=self.store,
+            options_cache=self.options_cache,
+            environ=self.environ,
+        )
+        self.metrics.observe_run(claim.kind, result.duration_ms / 1000.0)
+        await self.results.put((claim, result))
 
     async def _writer(self, stop: asyncio.Event) -> None:
         """Batch results into few short transactions; never drop one (retry on DB errors)."""
@@ -203,6 +262,11 @@ class Worker:
                         finished = True
                     else:
                         pending.append(item)
+                        if self.results.qsize() < 500:
+                            # checks start on their own due times, so results trickle in;
+                            # gather them for a moment: one transaction per result costs
+                            # far more (and on SQLite holds the write lock claims need)
+                            await asyncio.sleep(self.batch_interval)
                         while not self.results.empty() and len(pending) < 500:
                             nxt = self.results.get_nowait()
                             if nxt is _FLUSH:

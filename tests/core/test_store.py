@@ -255,3 +255,57 @@ def test_one_shot_sync_adds_and_updates_but_disables_nothing(db_url: str) -> Non
     with store.read() as s:
         assert all(x.enabled for x in s.exec(select(Service)).all())
         assert all(x.enabled for x in s.exec(select(Check)).all())
+
+
+def test_claiming_ahead_leases_soon_due_checks_and_waits_out_a_lapsing_lease(db_url: str) -> None:
+    store = Store(db_url)
+    store.sync_config(_config([_svc("a", [{"kind": "health", "interval": "1m", "timeout": "5s"}])]))
+    now = utcnow() + timedelta(seconds=1)
+    (first,) = store.claim_due("w1", now, 10, 1)
+    store.complete([(first, _result(first, "pass", now))], "w1", now=now)
+    with store.read() as s:
+        due = s.exec(select(Check)).one().next_run_at
+    assert due is not None
+    # further away than the horizon: not yet
+    assert store.claim_due("w1", due - timedelta(seconds=3), 10, 1, horizon_s=2.0) == []
+    early = due - timedelta(seconds=1.5)
+    (ahead,) = store.claim_due("w1", early, 10, 1, horizon_s=2.0)
+    assert ahead.due_at == due and ahead.start_at == due and ahead.not_before is None
+    # the lease covers the wait until the due time, the timeout and 10 s
+    assert ahead.lease_until == due + timedelta(seconds=5 + 10)
+    # another worker may claim it just before that lease lapses (its holder died), but its
+    # run must not start until the lease has lapsed; the due time stays the grid point
+    assert store.claim_due("w2", ahead.lease_until - timedelta(seconds=3), 10, 1, horizon_s=2) == []
+    (taken,) = store.claim_due("w2", ahead.lease_until - timedelta(seconds=1), 10, 1, horizon_s=2)
+    assert taken.due_at == due and taken.start_at == ahead.lease_until
+    assert taken.lease_until >= ahead.lease_until + timedelta(seconds=5 + 10)
+    # the dead holder's late result is stored once; the taker's duplicate is not
+    assert len(store.complete([(taken, _result(taken, "pass"))], "w2")) == 1
+    assert store.complete([(ahead, _result(ahead, "fail"))], "w1") == []
+    assert store.count(Run) == 2
+
+
+def test_a_batch_with_new_and_known_states_stores_every_run_once(db_url: str) -> None:
+    """Batches mix checks with and without a latest-state row, and repeated due times."""
+    store = Store(db_url)
+    store.sync_config(_config([_svc(f"s{i}", [{"kind": "health"}]) for i in range(6)]))
+    with store.write() as s:  # a state row lost (e.g. an older version): it is recreated
+        victim = s.exec(select(CheckState)).first()
+        assert victim is not None
+        s.delete(victim)
+    now = utcnow() + timedelta(seconds=1)
+    claims = store.claim_due("w", now, 10, 60)
+    written = store.complete([(c, _result(c, "fail", now)) for c in claims], "w", now=now)
+    assert len(written) == 6
+    assert store.complete([(c, _result(c, "pass", now)) for c in claims[:3]], "w", now=now) == []
+    with store.read() as s:
+        states = s.exec(select(CheckState)).all()
+        checks = s.exec(select(Check)).all()
+    assert len(states) == 6
+    assert all(
+        st.state == "fail" and st.runs_total == 1 and st.last_run_id in written for st in states
+    )
+    assert all(
+        c.lease_owner is None and c.next_run_at is not None and c.next_run_at > now for c in checks
+    )
+    assert store.count(Transition) == 6

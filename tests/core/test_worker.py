@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from sqlmodel import select
 
 from auditor.config import parse_config
 from auditor.httpprobe import HttpProber
-from auditor.models import Check, Run
+from auditor.models import Check, Run, utcnow
 from auditor.store import Store
 from auditor.worker import Worker
 from tests.support import json_route, local_server
@@ -259,3 +260,38 @@ def test_audit_prints_the_contract_and_exits_by_result(tmp_path: Path, fmt: str)
         assert "FAIL  bad/health" in both.stdout and "1 pass" in both.stdout
     store = Store(f"sqlite:///{tmp_path}/a.db", migrate=False)
     assert len(_runs(store)) == 3  # every audited result is stored
+
+
+async def test_checks_start_on_their_due_time_not_at_the_next_poll(sqlite_url: str) -> None:
+    with local_server({"/ok": json_route(200, {"status": "pass"})}) as base:
+        store = Store(sqlite_url)
+        store.sync_config(parse_config(_services(base, 20, interval="2s"), environ={}))
+        # polls 0.5-1.5 s apart: a worker that ran what was due at each poll would lag ~0.5 s
+        worker = Worker(
+            store, prober=HttpProber(), concurrency=10, worker_id="w", poll_interval=1.0
+        )
+        started = utcnow()
+        await _run_workers([worker], 7.0)
+    later = [r for r in _runs(store) if r.due_at > started]
+    lags = sorted((r.started_at - r.due_at).total_seconds() for r in later)
+    assert len(lags) >= 20 * 2
+    assert lags[0] >= 0, "a check started before it was due"
+    assert lags[len(lags) * 9 // 10] < 0.25, lags
+
+
+async def test_stopping_gives_back_claims_that_have_not_started(sqlite_url: str) -> None:
+    with local_server({"/ok": json_route(200, {"status": "pass"})}) as base:
+        store = Store(sqlite_url)
+        store.sync_config(parse_config(_services(base, 5, interval="1m"), environ={}))
+        soon = utcnow() + timedelta(seconds=1.5)
+        with store.write() as s:
+            for chk in s.exec(select(Check)).all():
+                chk.next_run_at = soon
+                s.add(chk)
+        worker = Worker(store, prober=HttpProber(), concurrency=10, worker_id="w")
+        await _run_workers([worker], 0.6)  # claimed ahead, stopped before they were due
+    assert _runs(store) == []
+    with store.read() as s:
+        checks = s.exec(select(Check)).all()
+    assert all(c.lease_owner is None and c.lease_until is None for c in checks)
+    assert all(c.next_run_at == soon for c in checks)  # still due: the next worker runs them
