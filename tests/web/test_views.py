@@ -803,3 +803,51 @@ def test_overview_is_rendered_once_for_many_viewers_and_anew_after_an_edit(
         svc.owner = "team-renamed"
         s.add(svc)
     assert "team-renamed" in text(c.get("/overview/live")) and len(calls) == 2
+
+
+def test_a_stale_overview_is_served_at_once_while_one_thread_renders_it_anew(
+    env: Env, viewer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    from web import dashboard
+
+    c, _ = viewer
+    env.app.extensions.pop("auditor.overview_cache", None)
+    first = text(c.get("/overview/live"))
+    with env.store.write(background=True) as s:  # a worker batch: no immediate invalidation
+        svc = s.exec(select(Service).where(Service.name == "search")).one()
+        svc.owner = "team-from-worker"
+        s.add(svc)
+    monkeypatch.setattr(dashboard, "OVERVIEW_TTL_S", 0.0)  # the last render is stale at once
+    started, release = threading.Event(), threading.Event()
+    renders = []
+    real = dashboard._overview_context
+
+    def slow_render():  # type: ignore[no-untyped-def]
+        renders.append(threading.current_thread().name)
+        started.set()
+        assert release.wait(10)
+        return real()
+
+    monkeypatch.setattr(dashboard, "_overview_context", slow_render)
+    # two viewers while the render is held: both get the last render at once, one render runs
+    assert text(c.get("/overview/live")) == first
+    assert started.wait(5)
+    assert text(c.get("/overview/live")) == first
+    assert renders == ["overview-refresh"]
+    release.set()
+    deadline = time.monotonic() + 10
+    while "team-from-worker" not in text(c.get("/overview/live")):
+        assert time.monotonic() < deadline, "the background render never replaced the page"
+        time.sleep(0.05)
+    # past the stale window the viewer waits for a fresh render instead
+    monkeypatch.setattr(dashboard, "OVERVIEW_STALE_S", 0.0)
+    cache = env.app.extensions[dashboard.CACHE_KEY]
+    while any(entry.refreshing for entry in cache.values()):  # the polls above started some
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    before = len(renders)
+    assert "team-from-worker" in text(c.get("/overview/live"))
+    assert renders[before:][:1] == [threading.current_thread().name]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, render_template, request
+import structlog
+from flask import Blueprint, Flask, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
@@ -24,6 +26,7 @@ from web.dashboard import data
 from web.dashboard.advice import advice
 
 bp = Blueprint("dashboard", __name__)
+log = structlog.get_logger("web.dashboard")
 
 STATE_ICONS = data.STATE_ICONS
 
@@ -91,33 +94,100 @@ def _overview_context() -> dict[str, Any]:
     }
 
 
-#: how long one rendered overview (per query string) serves every viewer
+#: how long one rendered overview (per query string) is served as fresh
 OVERVIEW_TTL_S = 5.0
-_overview_lock = threading.Lock()
+#: after that, the last render is still served (while one thread renders it anew) up to this
+OVERVIEW_STALE_S = 30.0
+CACHE_KEY = "auditor.overview_cache"
+_overview_lock = threading.Lock()  # guards the cache dict and the entries' ``refreshing``
+_render_lock = threading.Lock()  # one foreground render at a time (the others wait for it)
+
+
+@dataclass
+class _Entry:
+    built: float  # time.monotonic() when the render started
+    generation: int  # store.generation when the render started
+    ctx: dict[str, Any]
+    live: Markup
+    refreshing: bool = False
+
+
+def _render_overview() -> tuple[dict[str, Any], Markup]:
+    ctx = _overview_context()
+    return ctx, Markup(render_template("dashboard/_overview_live.html", **ctx))
+
+
+def _refresh(app: Flask, query: str, path: str, base_url: str) -> None:
+    """Render ``query`` anew in the background and replace the served entry."""
+    cache: dict[str, _Entry] = app.extensions.setdefault(CACHE_KEY, {})
+    try:
+        # a request context of its own: the render reads ``request.args`` and builds URLs
+        with app.test_request_context(path, base_url=base_url, query_string=query):
+            started, generation = time.monotonic(), get_store().generation
+            ctx, live = _render_overview()
+        with _overview_lock:
+            cache[query] = _Entry(started, generation, ctx, live)
+    except Exception as exc:  # the next viewer after the stale window renders in the foreground
+        log.warning("overview_refresh_failed", error=repr(exc))
+        with _overview_lock:
+            entry = cache.get(query)
+            if entry is not None:
+                entry.refreshing = False
 
 
 def _cached_overview() -> tuple[dict[str, Any], Markup]:
-    """The overview context and its rendered matrix, shared by every viewer for a few seconds.
+    """The overview context and its rendered matrix, shared by every viewer.
 
-    An on-call team keeps the page open and it refreshes itself; with 1,000 services each
-    render costs real CPU, so identical queries share one (single-flight). The matrix holds
-    nothing per user. Any edit in this process (``store.generation``) renders it anew.
+    An on-call team keeps the page open and it refreshes itself; with 1,000 services a
+    render costs real CPU, so identical queries share one. Fresh for ``OVERVIEW_TTL_S``;
+    then, up to ``OVERVIEW_STALE_S``, viewers still get the last render at once while one
+    background thread renders it anew (stale-while-revalidate), so nobody waits for a render
+    in a busy dashboard. Any edit in this process (``store.generation``) renders it anew
+    before it is shown. The matrix holds nothing per user; an empty matrix (which may
+    offer "Register a service" to operators) is rendered per request, never shared.
     """
     store = get_store()
-    cache: dict[tuple[str, int], tuple[float, dict[str, Any], Markup]] = (
-        current_app.extensions.setdefault("auditor.overview_cache", {})
-    )
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache: dict[str, _Entry] = app.extensions.setdefault(CACHE_KEY, {})
     query = urlencode(sorted((k, v) for k, v in request.args.items() if k != "fragment"))
-    key = (query, store.generation)
+
+    def usable(entry: _Entry | None, max_age: float) -> bool:
+        return (
+            entry is not None
+            and entry.generation == store.generation
+            and time.monotonic() - entry.built < max_age
+        )
+
     with _overview_lock:
-        hit = cache.get(key)
-        if hit is not None and time.monotonic() - hit[0] < OVERVIEW_TTL_S:
-            return hit[1], hit[2]
-        ctx = _overview_context()
-        live = Markup(render_template("dashboard/_overview_live.html", **ctx))
-        if len(cache) > 256:
-            cache.clear()
-        cache[key] = (time.monotonic(), ctx, live)
+        hit = cache.get(query)
+        if usable(hit, OVERVIEW_TTL_S):
+            assert hit is not None
+            return hit.ctx, hit.live
+        if usable(hit, OVERVIEW_STALE_S):
+            assert hit is not None
+            if not hit.refreshing:
+                hit.refreshing = True
+                threading.Thread(
+                    target=_refresh,
+                    args=(app, query, request.path, request.url_root),
+                    name="overview-refresh",
+                    daemon=True,
+                ).start()
+            return hit.ctx, hit.live
+    with _render_lock:  # single-flight: viewers arriving meanwhile wait for this render
+        with _overview_lock:
+            hit = cache.get(query)
+        if usable(hit, OVERVIEW_TTL_S):
+            assert hit is not None
+            return hit.ctx, hit.live
+        started, generation = time.monotonic(), store.generation
+        ctx, live = _render_overview()
+        if not ctx["rows"]:
+            return ctx, live
+        with _overview_lock:
+            if len(cache) > 256:
+                cache.clear()
+            cache[query] = _Entry(started, generation, ctx, live)
         return ctx, live
 
 
