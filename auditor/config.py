@@ -75,6 +75,8 @@ class AuditorSettings(_Model):
     anonymous_read: StrictBool = False
     metrics_token_env: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: web server processes sharing ``listen``; 0 = one per CPU for ``web``, 1 for ``serve``
+    web_processes: int = Field(0, ge=0, le=64)
 
     @field_validator("listen")
     @classmethod

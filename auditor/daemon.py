@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
 import signal
+import socket
 import ssl
 import threading
 import time
@@ -19,6 +21,7 @@ import structlog
 
 from auditor.config import Config
 from auditor.httpprobe import HttpProber
+from auditor.prefork import WebProcesses, default_processes, listen_socket, share_app_state
 from auditor.store import Store
 from auditor.worker import Worker, make_worker_id
 
@@ -31,10 +34,9 @@ RETENTION_MAX_S = 300.0
 
 async def retention_loop(store: Store, raw_s: float, stop: asyncio.Event) -> None:
     """Roll up and expire history every few minutes, in a thread (short transactions)."""
-    from auditor.retention import RetentionPolicy, run_retention
+    from auditor.retention import policy_for, run_retention
 
-    raw_s = max(raw_s, 3600.0)
-    policy = RetentionPolicy(raw_s=raw_s, hourly_s=max(90 * 86400.0, raw_s * 2))
+    policy = policy_for(raw_s)
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=RETENTION_EVERY_S)
@@ -55,9 +57,19 @@ async def retention_loop(store: Store, raw_s: float, stop: asyncio.Event) -> Non
 
 
 class WebServer:
-    """Waitress (plain HTTP) or werkzeug's threaded server (when ``tls_cert`` is set)."""
+    """Waitress (plain HTTP) or werkzeug's threaded server (when ``tls_cert`` is set).
 
-    def __init__(self, app: Any, host: str, port: int, tls: tuple[str, str] | None = None) -> None:
+    ``sock``: serve on an already listening socket (shared by several web processes).
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        host: str,
+        port: int,
+        tls: tuple[str, str] | None = None,
+        sock: socket.socket | None = None,
+    ) -> None:
         self._tls = tls
         if tls:
             from werkzeug.serving import make_server
@@ -65,7 +77,8 @@ class WebServer:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2
             ctx.load_cert_chain(tls[0], tls[1])
-            self._server: Any = make_server(host, port, app, threaded=True, ssl_context=ctx)
+            fd = None if sock is None else sock.fileno()
+            self._server: Any = make_server(host, port, app, threaded=True, ssl_context=ctx, fd=fd)
             self.port = self._server.server_port
         else:
             from waitress import create_server
@@ -73,13 +86,15 @@ class WebServer:
             # waitress buffers up to 1 GB of request body (spooled to disk) before the app can
             # refuse it; cap it near the app's own limit so giant uploads are a 413 at once
             limit = int(app.config.get("MAX_CONTENT_LENGTH") or 1_000_000)
+            where: dict[str, Any] = (
+                {"host": host, "port": port} if sock is None else {"sockets": [sock]}
+            )
             self._server = create_server(
                 app,
-                host=host,
-                port=port,
                 threads=16,
                 ident="auditor",
                 max_request_body_size=2 * limit,
+                **where,
             )
             self.port = self._server.effective_port
         self._thread = threading.Thread(target=self._serve, name="web", daemon=True)
@@ -104,6 +119,14 @@ class WebServer:
         self._thread.join(timeout=5)
 
 
+async def _share_loop_time(worker: Worker, loop_at: Any, stop: asyncio.Event) -> None:
+    """Publish the worker's liveness to forked web processes (their ``/readyz``)."""
+    while not stop.is_set():
+        loop_at.value = worker.last_loop_at
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
 def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: bool) -> int:
     settings = config.auditor
     prober = HttpProber(
@@ -120,29 +143,57 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
         if with_worker
         else None
     )
-    server = None
+    server: WebServer | None = None
+    processes: WebProcesses | None = None
+    loop_at: Any = None  # the worker's last loop time, shared with forked web processes
     if with_web:
         from web import create_app
 
+        n = settings.web_processes or default_processes(with_worker)
+        if worker is not None and n > 1:
+            loop_at = multiprocessing.RawValue("d", 0.0)
+
         def scheduler_alive() -> bool:
-            return worker is not None and time.monotonic() - worker.last_loop_at < 30.0
+            if worker is None:
+                return False
+            last = worker.last_loop_at if loop_at is None else loop_at.value
+            return time.monotonic() - last < 30.0
 
         app = create_app(
             config,
             store,
             scheduler_alive=scheduler_alive if worker else None,
-            worker_metrics=worker.metrics if worker else None,
+            # forked web processes would serve a frozen copy of the worker's histograms
+            worker_metrics=worker.metrics if worker and n == 1 else None,
         )
         tls = (
             (settings.tls_cert, settings.tls_key)
             if settings.tls_cert and settings.tls_key
             else None
         )
-        server = WebServer(app, settings.listen_host, settings.listen_port, tls)
-        server.start()
+        host = settings.listen_host
+        if n > 1:
+            sock = listen_socket(host, settings.listen_port)
+            share_app_state(app, store)
+
+            def serve_child(child_stop: threading.Event) -> None:
+                child = WebServer(app, host, settings.listen_port, tls, sock=sock)
+                child.start()
+                while not child_stop.wait(1.0):
+                    pass
+                child.stop()
+
+            processes = WebProcesses(n, serve_child, store)
+            processes.start()
+            port = int(sock.getsockname()[1])
+        else:
+            server = WebServer(app, host, settings.listen_port, tls)
+            server.start()
+            port = server.port
         log.info(
             "web_listening",
-            url=f"{'https' if tls else 'http'}://{settings.listen_host}:{server.port}/",
+            url=f"{'https' if tls else 'http'}://{host}:{port}/",
+            processes=n,
         )
 
     async def main() -> None:
@@ -160,6 +211,11 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
             retention = asyncio.create_task(
                 retention_loop(store, settings.retention, stop), name="retention"
             )
+        helpers: list[asyncio.Task[None]] = []
+        if processes is not None:
+            helpers.append(asyncio.create_task(processes.supervise(stop), name="web-processes"))
+        if loop_at is not None and worker is not None:
+            helpers.append(asyncio.create_task(_share_loop_time(worker, loop_at, stop)))
         try:
             if worker is not None:
                 await worker.run(stop)
@@ -179,12 +235,17 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(retention, timeout=30.0)
             await prober.aclose()
+            for task in helpers:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(task, timeout=2.0)
 
     try:
         asyncio.run(main())
     finally:
         if server is not None:
             server.stop()
+        if processes is not None:
+            processes.stop()
         store.close()
         log.info("stopped")
     return 0

@@ -11,6 +11,11 @@ One pass (``run_retention``) does, in short write transactions:
 4. **Prune** hourly buckets older than ``hourly_s`` (their days are rolled up) and daily
    buckets older than ``daily_s``, so the database stays bounded.
 
+The daemon's policy (:func:`policy_for`) keeps hourly buckets only as long as raw runs (at
+least 8 days, for the 7-day chart): beyond the raw window only daily buckets remain (one row
+per check and day), so the database stops growing once the window is full, while the 30- and
+90-day charts still read the daily buckets.
+
 Every bucket is *replaced* by the aggregate of what it summarises, never incremented, so a
 pass is idempotent: running it twice, or on several nodes at once, gives the same rows (on
 PostgreSQL a transaction-level advisory lock also keeps two nodes from doing the same batch).
@@ -45,7 +50,7 @@ _COUNTS = {"pass": "count_pass", "warn": "count_warn", "fail": "count_fail", "er
 @dataclass(frozen=True)
 class RetentionPolicy:
     raw_s: float = 30 * 86400.0
-    hourly_s: float = 90 * 86400.0
+    hourly_s: float = 30 * 86400.0
     daily_s: float = 400 * 86400.0
     #: at most this many raw runs are deleted per transaction
     batch_rows: int = 20_000
@@ -53,6 +58,24 @@ class RetentionPolicy:
     def __post_init__(self) -> None:
         if self.raw_s < 3600 or self.hourly_s < 2 * 86400 or self.daily_s < self.hourly_s:
             raise ValueError("retention: raw ≥ 1h, hourly ≥ 2d and daily ≥ hourly are required")
+
+
+#: hourly buckets are read by the 7-day chart: kept at least that long, plus a day
+HOURLY_MIN_S = 8 * 86400.0
+#: daily buckets (one row per check and day) feed the 30- and 90-day charts
+DAILY_S = 400 * 86400.0
+
+
+def policy_for(retention_s: float) -> RetentionPolicy:
+    """The daemon's policy for ``auditor.retention``: raw runs for the window, hourly buckets
+    no longer than raw runs (but ≥ 8 days), daily buckets 400 days.
+
+    Hourly buckets older than the 7-day chart are read by nothing once their day is rolled up;
+    keeping them as long as raw runs is what makes the database flat after the window.
+    """
+    raw = max(retention_s, 3600.0)
+    hourly = max(raw, HOURLY_MIN_S)
+    return RetentionPolicy(raw_s=raw, hourly_s=hourly, daily_s=max(DAILY_S, hourly))
 
 
 @dataclass

@@ -91,6 +91,11 @@ def _svc(**checks: Any) -> dict[str, Any]:
             {"auditor": {"listen": "8080"}}, 'auditor.listen: must be "host:port"', id="bad-listen"
         ),
         pytest.param(
+            {"auditor": {"web_processes": -1}},
+            "auditor.web_processes: must be",
+            id="negative-web-processes",
+        ),
+        pytest.param(
             {"auditor": {"colour": 1}}, "auditor.colour: unknown key", id="unknown-auditor-key"
         ),
         pytest.param(
@@ -165,6 +170,7 @@ def test_env_overrides_every_auditor_key() -> None:
         "AUDITOR_ALLOW_PRIVATE_NETWORKS": "false",
         "AUDITOR_DEFAULT_INTERVAL": "2m",
         "AUDITOR_DENY_CIDRS": "10.0.0.0/8, 192.168.0.0/16",
+        "AUDITOR_WEB_PROCESSES": "4",
     }
     config = parse_config({"auditor": {"concurrency": 50}}, environ=env)
     assert config.auditor.database_url == "postgresql+psycopg://u@h/db"
@@ -172,6 +178,7 @@ def test_env_overrides_every_auditor_key() -> None:
     assert config.auditor.allow_private_networks is False
     assert config.auditor.default_interval == 120
     assert config.auditor.deny_cidrs == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert config.auditor.web_processes == 4
 
 
 def test_bad_env_override_names_the_key() -> None:

@@ -10,7 +10,13 @@ import pytest
 from sqlmodel import col, select
 
 from auditor.models import Rollup, Run
-from auditor.retention import RetentionPolicy, floor_hour, run_retention
+from auditor.retention import (
+    HOURLY_MIN_S,
+    RetentionPolicy,
+    floor_hour,
+    policy_for,
+    run_retention,
+)
 from auditor.store import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -186,3 +192,34 @@ def test_policy_rejects_windows_that_would_lose_history() -> None:
         RetentionPolicy(raw_s=60)
     with pytest.raises(ValueError):
         RetentionPolicy(hourly_s=86400)
+
+
+def test_daemon_policy_keeps_the_database_flat_and_the_charts_whole(db_url: str) -> None:
+    from web.dashboard.data import history
+
+    policy = policy_for(9 * 86400)  # the smallest window that keeps hourly = raw
+    assert policy.hourly_s == policy.raw_s and policy.daily_s >= 400 * 86400
+    assert policy_for(3600).hourly_s == HOURLY_MIN_S  # the 7-day chart keeps its buckets
+    store = Store(db_url)
+    checks = ["a", "b"]
+    rows = []
+    for day in range(20):  # a run every 15 min for 20 days, retention applied daily
+        _seed(store, checks, T0 + timedelta(days=day), hours=24, per_hour=4)
+        run_retention(store, T0 + timedelta(days=day + 1, minutes=5), policy)
+        rows.append((len(_runs(store)), len(_rollups(store, "hour"))))
+    # raw runs and hourly buckets stop growing once the window is full: only daily rows
+    # (one per check and day) are added after it
+    assert rows[10:] == [rows[10]] * 10
+    now = T0 + timedelta(days=20, minutes=5)
+    for rng in ("30d", "90d"):  # every day, also those beyond the raw window, in the chart
+        chart = history(store, checks, rng, now)
+        assert chart.source == "rollup"
+        assert sum(b.total for b in chart.buckets["a"]) == 20 * 24 * 4
+    week = history(store, checks, "7d", now)
+    assert week.source == "rollup"
+    assert sum(b.total for b in week.buckets["a"]) >= 7 * 24 * 4 - 4
+
+
+def _runs(store: Store) -> list[str]:
+    with store.read() as s:
+        return list(s.exec(select(Run.id)).all())

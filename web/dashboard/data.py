@@ -2,7 +2,7 @@
 
 The overview reads ``service`` + readiness (``check_def``, ``check_state``, ``waiver``,
 ``attestation``) only. The service page adds bounded, indexed reads for one service:
-``run_rollup`` for 7 d / 30 d, and at most :data:`RAW_LIMIT` recent ``run`` rows
+``run_rollup`` for 7 d / 30 d / 90 d, and at most :data:`RAW_LIMIT` recent ``run`` rows
 (index ``ix_run_check_started``) for the 24 h timeline and the latency sparkline, also used
 as the fallback while no roll-ups exist.
 """
@@ -60,6 +60,7 @@ RANGES: dict[str, tuple[timedelta, int, str | None]] = {
     "24h": (timedelta(hours=24), 48, None),
     "7d": (timedelta(days=7), 84, "hour"),
     "30d": (timedelta(days=30), 30, "day"),
+    "90d": (timedelta(days=90), 90, "day"),
 }
 
 
@@ -289,7 +290,7 @@ class History:
 
 
 def history(store: Store, check_ids: Sequence[str], rng: str, now: datetime) -> History:
-    """Per-check buckets for ``rng`` (24h / 7d / 30d); roll-ups first, else bounded raw runs."""
+    """Per-check buckets for ``rng`` (24h / 7d / 30d / 90d); roll-ups first, else bounded raw runs."""
     window, n, period = RANGES.get(rng, RANGES["24h"])
     end = now
     start = end - window

@@ -1,0 +1,301 @@
+"""Several web processes on one listening socket (``web_processes``).
+
+The GIL caps one Python process at one core, so the web half forks copies of itself that
+accept from one inherited listening socket (the pre-fork model gunicorn uses), each running
+the same waitress server as a single process does. The app is built once, before the fork.
+
+What must agree across the copies lives in shared memory created before the fork:
+the API rate-limit buckets and the login failure windows (a client is limited once, not
+once per process), and the store's write generation (an edit made through one process
+invalidates the read caches of all of them at once). Sessions live in the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import multiprocessing
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from auditor.store import Store
+
+log = structlog.get_logger("auditor.prefork")
+
+#: a child that dies sooner than this after its start is restarted only after a pause
+_RESPAWN_PAUSE_S = 1.0
+
+
+def default_processes(with_worker: bool) -> int:
+    """``web_processes = 0`` (auto): one per CPU for ``web``; ``serve`` stays one process."""
+    return 1 if with_worker else max(1, os.cpu_count() or 1)
+
+
+def listen_socket(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    """The one listening socket every web process accepts from (bound before the fork)."""
+    info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(info[4])
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
+
+
+# -- shared state -------------------------------------------------------------------------
+
+
+def _key_hash(key: str) -> int:
+    """A stable non-zero 63-bit hash (0 marks a free slot); identical in every process."""
+    h = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+    return (h >> 1) or 1
+
+
+class SharedTable:
+    """Fixed-size open-addressing table in shared memory: ``width`` floats per key.
+
+    ``slot(key, free)`` finds the key's slot within ``probe`` places, else claims a free one
+    (``free(values)`` says a slot's state is as good as absent), else the first probed slot.
+    """
+
+    def __init__(self, slots: int, width: int, probe: int = 16) -> None:
+        self.slots, self.width, self.probe = slots, width, probe
+        self.keys = multiprocessing.RawArray("q", slots)
+        self.values = multiprocessing.RawArray("d", slots * width)
+        self.lock = multiprocessing.Lock()
+
+    def row(self, i: int) -> list[float]:
+        return list(self.values[i * self.width : (i + 1) * self.width])
+
+    def set_row(self, i: int, values: list[float]) -> None:
+        self.values[i * self.width : (i + 1) * self.width] = values
+
+    def slot(self, key: str, free: Callable[[list[float]], bool]) -> tuple[int, bool]:
+        """(index, found) — call with ``lock`` held; a claimed slot is not yet initialised."""
+        h = _key_hash(key)
+        start = h % self.slots
+        reuse = -1
+        for k in range(self.probe):
+            i = (start + k) % self.slots
+            if self.keys[i] == h:
+                return i, True
+            if reuse < 0 and (self.keys[i] == 0 or free(self.row(i))):
+                reuse = i
+        i = start if reuse < 0 else reuse
+        self.keys[i] = h
+        return i, False
+
+    def find(self, key: str) -> int | None:
+        """The key's slot, or None (call with ``lock`` held)."""
+        h = _key_hash(key)
+        start = h % self.slots
+        for k in range(self.probe):
+            i = (start + k) % self.slots
+            if self.keys[i] == h:
+                return i
+        return None
+
+    def clear(self, key: str) -> None:
+        with self.lock:
+            i = self.find(key)
+            if i is not None:
+                self.keys[i] = 0
+
+
+def shared_rate_limiter(limit: int, window_s: float, slots: int = 65_536) -> Any:
+    """The API's token-bucket limiter (``web.api.auth.RateLimiter``) with shared buckets."""
+    from web.api.auth import RateLimiter
+
+    class SharedRateLimiter(RateLimiter):
+        def __init__(self) -> None:
+            super().__init__(limit, window_s)
+            self.table = SharedTable(slots, 2)  # tokens, stamp
+
+        def hit(self, key: str, now: float | None = None) -> tuple[bool, dict[str, str]]:
+            now = time.monotonic() if now is None else now
+            t = self.table
+
+            def full(row: list[float]) -> bool:
+                return row[0] + (now - row[1]) * self.rate >= self.limit
+
+            with t.lock:
+                i, found = t.slot(key, full)
+                tokens, stamp = t.row(i) if found else (float(self.limit), now)
+                tokens = min(self.limit, tokens + (now - stamp) * self.rate)
+                allowed = tokens >= 1.0
+                if allowed:
+                    tokens -= 1.0
+                t.set_row(i, [tokens, now])
+            headers = {
+                "RateLimit-Limit": str(self.limit),
+                "RateLimit-Remaining": str(int(tokens)),
+                "RateLimit-Reset": str(math.ceil((self.limit - tokens) / self.rate)),
+            }
+            if not allowed:
+                headers["Retry-After"] = str(max(1, math.ceil((1.0 - tokens) / self.rate)))
+            return allowed, headers
+
+    return SharedRateLimiter()
+
+
+def shared_login_limiter(limit: int = 5, window_s: float = 300.0, slots: int = 16_384) -> Any:
+    """The dashboard's failed-login window (``web.auth.LoginLimiter``) in shared memory."""
+    from web.auth import LoginLimiter
+
+    class SharedLoginLimiter(LoginLimiter):
+        def __init__(self) -> None:
+            super().__init__(limit, window_s)
+            self.table = SharedTable(slots, limit)  # the last ``limit`` failure times
+
+        def _recent(self, row: list[float], now: float) -> list[float]:
+            return sorted(x for x in row if x > 0 and now - x <= self.window_s)
+
+        def retry_after(self, key: str, now: float | None = None) -> int:
+            now = time.monotonic() if now is None else now
+            with self.table.lock:
+                i = self.table.find(key)
+                recent = [] if i is None else self._recent(self.table.row(i), now)
+            if len(recent) < self.limit:
+                return 0
+            return max(1, int(self.window_s - (now - recent[0])) + 1)
+
+        def fail(self, key: str, now: float | None = None) -> None:
+            now = time.monotonic() if now is None else now
+            with self.table.lock:
+                i, found = self.table.slot(key, lambda row: not self._recent(row, now))
+                recent = self._recent(self.table.row(i), now) if found else []
+                recent = [*recent, now][-self.limit :]
+                self.table.set_row(i, recent + [0.0] * (self.limit - len(recent)))
+
+        def reset(self, key: str) -> None:
+            self.table.clear(key)
+
+    return SharedLoginLimiter()
+
+
+class _SharedGenerationStore(Store):
+    """A store whose write generation is one counter shared by every forked process."""
+
+    _shared_generation: Any
+
+    @property  # type: ignore[override]
+    def generation(self) -> int:
+        return int(self._shared_generation.value)
+
+    @generation.setter
+    def generation(self, _value: int) -> None:
+        # ``Store.write`` does ``generation += 1``: any assignment is one atomic increment
+        with self._shared_generation.get_lock():
+            self._shared_generation.value += 1
+
+
+def share_generation(store: Store) -> None:
+    """Make ``store.generation`` a cross-process counter (call before forking)."""
+    counter = multiprocessing.Value("q", int(store.generation))
+    store.__class__ = _SharedGenerationStore
+    store.__dict__.pop("generation", None)
+    store._shared_generation = counter  # type: ignore[attr-defined]
+
+
+def share_app_state(app: Any, store: Store) -> None:
+    """Everything the web processes must agree on, in shared memory (call before forking)."""
+    app.extensions["auditor.api.ratelimiter"] = shared_rate_limiter(
+        int(app.config.get("API_RATE_LIMIT", 300)), float(app.config.get("API_RATE_WINDOW", 60.0))
+    )
+    app.extensions["auditor.login_limiter"] = shared_login_limiter()
+    share_generation(store)
+
+
+# -- processes ----------------------------------------------------------------------------
+
+
+class WebProcesses:
+    """Forks ``n`` children that each run ``serve(stop)`` until SIGTERM; restarts the dead."""
+
+    def __init__(self, n: int, serve: Callable[[threading.Event], None], store: Store) -> None:
+        self.n = n
+        self._serve = serve
+        self._store = store
+        self.children: dict[int, float] = {}  # pid -> started (monotonic)
+        self._respawn_at: list[float] = []
+        self.stopping = False
+
+    def start(self) -> None:
+        for _ in range(self.n):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # child
+            code = 0
+            try:
+                self._child()
+            except BaseException as exc:
+                log.error("web_process_failed", error=repr(exc))
+                code = 1
+            finally:
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+
+    def _child(self) -> None:
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        # pooled connections were opened by the parent: never share them across processes
+        self._store.engine.dispose(close=False)
+        self._serve(stop)
+
+    async def supervise(self, stop: Any) -> None:
+        """Reap and replace children until ``stop`` (an ``asyncio.Event``) is set."""
+        import asyncio
+
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=0.5)
+            self.stopping = self.stopping or stop.is_set()
+            self.reap()
+
+    def reap(self) -> None:
+        """Collect exited children and, unless stopping, start replacements (a child that
+        died young is replaced only after a pause, so a crash loop does not spin)."""
+        now = time.monotonic()
+        for pid, started in list(self.children.items()):
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, -1
+            if done == 0:
+                continue
+            del self.children[pid]
+            if not self.stopping:
+                log.warning("web_process_exited", pid=pid, status=status)
+                young = now - started < _RESPAWN_PAUSE_S
+                self._respawn_at.append(now + (_RESPAWN_PAUSE_S if young else 0.0))
+        while self._respawn_at and not self.stopping and self._respawn_at[0] <= now:
+            self._respawn_at.pop(0)
+            self._spawn()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self.children and time.monotonic() < deadline:
+            self.reap()
+            if self.children:
+                time.sleep(0.05)
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            self.children.pop(pid, None)

@@ -1,0 +1,161 @@
+"""``auditor web`` with several processes (``web_processes``): one listening socket, limits
+and edits that hold across the processes, SIGTERM and crash handling — on the real daemon."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from auditor.auth import create_token
+from auditor.config import load_config
+from auditor.store import Store
+from tests.hardening.daemon import start, wait_for, write_config
+
+PROCESSES = 3
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+@dataclass
+class Web:
+    proc: subprocess.Popen[bytes]
+    base: str
+    viewer: str
+    operator: str
+    log: Path
+
+    def get(self, path: str, token: str | None = None) -> httpx.Response:
+        """A fresh connection per request, so requests spread over the processes."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.get(self.base + path, headers=headers, timeout=10)
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[Web]:
+    db = tmp_path / "auditor.db"
+    port = _free_port()
+    config = write_config(
+        tmp_path / "config.toml",
+        {
+            "database_url": f"sqlite:///{db}",
+            "listen": f"127.0.0.1:{port}",
+            "anonymous_read": True,
+            "web_processes": PROCESSES,
+            "log_level": "info",
+        },
+        [],
+    )
+    store = Store(f"sqlite:///{db}")
+    store.sync_config(load_config(config, environ={}))
+    viewer = create_token(store, name="v", role="viewer")[1]
+    operator = create_token(store, name="o", role="operator")[1]
+    store.close()
+    log = tmp_path / "web.log"
+    proc = start("web", config, log=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: httpx.get(base + "/healthz").status_code == 200, 30), (
+            log.read_text()
+        )
+        assert wait_for(lambda: len(children(proc.pid)) == PROCESSES, 10)
+        yield Web(proc, base, viewer, operator, log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_several_processes_serve_one_port_and_stop_on_sigterm(web: Web) -> None:
+    kids = children(web.proc.pid)
+    assert len(kids) == PROCESSES
+    codes = {web.get("/api/v1/services", web.viewer).status_code for _ in range(30)}
+    assert codes == {200}
+    web.proc.send_signal(signal.SIGTERM)
+    assert web.proc.wait(15) == 0
+    assert not [k for k in kids if Path(f"/proc/{k}").exists()]
+
+
+def test_a_crashed_process_is_replaced(web: Web) -> None:
+    victim = children(web.proc.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    assert wait_for(
+        lambda: len(children(web.proc.pid)) == PROCESSES and victim not in children(web.proc.pid),
+        10,
+    )
+    assert all(web.get("/healthz").status_code == 200 for _ in range(10))
+    assert "web_process_exited" in web.log.read_text()
+
+
+def test_the_api_rate_limit_is_one_budget_across_processes(web: Web) -> None:
+    # 300 per minute per token (the default), refilled at 5/s: per-process buckets would
+    # allow up to 3 x 300 at once
+    started = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(
+            pool.map(lambda _: web.get("/api/v1/services?limit=1", web.viewer).status_code,
+                     range(600))
+        )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert elapsed < 30
+    assert set(codes) == {200, 429}
+    assert 300 <= codes.count(200) <= 300 + 5 * elapsed + 2
+    r = web.get("/api/v1/services?limit=1", web.viewer)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+
+
+def test_failed_logins_are_limited_across_processes(web: Web) -> None:
+    def attempt() -> int:
+        r = httpx.post(
+            web.base + "/login",
+            data={"csrf_token": "t", "username": "nobody", "password": "wrong-password!"},
+            cookies={"auditor_login_csrf": "t"},
+            timeout=10,
+        )
+        return r.status_code
+
+    assert [attempt() for _ in range(5)] == [401] * 5
+    assert {attempt() for _ in range(6)} == {429}
+
+
+def test_an_edit_through_one_process_shows_in_every_process_at_once(web: Web) -> None:
+    for _ in range(20):  # every process has rendered (and cached) the overview
+        assert "payments-new" not in web.get("/").text
+    r = httpx.post(
+        web.base + "/api/v1/services",
+        json={"name": "payments-new", "url": "https://payments.example.com"},
+        headers={"Authorization": f"Bearer {web.operator}"},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    started = time.monotonic()
+    pages = [web.get("/").text for _ in range(20)]
+    assert time.monotonic() - started < 5  # well inside the read caches' 5 s lifetime
+    assert all("payments-new" in page for page in pages)
