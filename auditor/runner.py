@@ -144,6 +144,8 @@ async def run_check(
 
 def clean_text(text: str) -> str:
     """Text every database accepts: no NUL bytes (PostgreSQL), no lone surrogates (UTF-8)."""
+    if text.isascii():  # the common case, without an encode round trip
+        return text.replace("\x00", "\ufffd") if "\x00" in text else text
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     try:
@@ -156,7 +158,24 @@ def clean_text(text: str) -> str:
 def _jsonable(value: Any) -> Any:
     """Facts must be strict JSON any store accepts: coerce datetimes, bytes, tuples, sets;
     non-finite floats become null and text is cleaned (a hostile body must not poison a write).
+
+    Exact built-in types are dispatched first (a tls result holds a few thousand values);
+    subclasses take the general path below.
     """
+    kind = type(value)
+    if kind is str:
+        return clean_text(value)
+    if kind is dict:
+        return {
+            clean_text(k) if type(k) is str else clean_text(str(k)): _jsonable(v)
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [_jsonable(v) for v in value]
+    if kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {clean_text(str(k)): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
