@@ -27,7 +27,6 @@ import httpx
 from httpcore._backends.auto import AutoBackend
 from httpcore._backends.base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
 
-from auditor import aiostream
 from auditor.handshakes import HandshakeLedger, TlsObservation, TrustKey, chain_der, trust_key
 from auditor.netpolicy import AddressPolicy
 from checks.base import ProbeError, RunStatus
@@ -38,8 +37,6 @@ DEFAULT_MAX_REDIRECTS = 10
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 KEEPALIVE_CONNECTIONS = 20
 MAX_POOLS = 4096
-#: connections on asyncio's own streams and TLS (``auditor.aiostream``) rather than anyio's
-NATIVE_ASYNCIO_STREAMS = os.environ.get("AUDITOR_ANYIO_STREAMS", "") != "1"
 
 
 def _ip_literal(host: str) -> str | None:
@@ -109,18 +106,14 @@ class PolicyBackend(AsyncNetworkBackend):
             )
         last: Exception | None = None
         for addr in allowed:
-            stream: AsyncNetworkStream
             try:
-                if local_address is None and not socket_options and NATIVE_ASYNCIO_STREAMS:
-                    stream = await aiostream.connect(addr, port, timeout)
-                else:
-                    stream = await self._inner.connect_tcp(
-                        addr,
-                        port,
-                        timeout=timeout,
-                        local_address=local_address,
-                        socket_options=socket_options,
-                    )
+                stream = await self._inner.connect_tcp(
+                    addr,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
             except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as exc:
                 last = exc
                 continue
