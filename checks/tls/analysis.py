@@ -71,6 +71,8 @@ def hostname_matches(host: str, san_dns: Sequence[str], san_ip: Sequence[str]) -
     except ValueError:
         ip = None
     if ip is not None:
+        if str(ip) in san_ip:  # SANs are stored in canonical form: no parse per SAN
+            return True
         for value in san_ip:
             try:
                 if ipaddress.ip_address(value) == ip:

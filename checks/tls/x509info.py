@@ -10,8 +10,10 @@ hide another (a SHA-1 leaf from a trusted CA is ``weak_signature``, not ``untrus
 from __future__ import annotations
 
 import hashlib
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from typing import Any
 
 from cryptography import x509
@@ -59,7 +61,11 @@ def _sans(cert: x509.Certificate) -> tuple[list[str], list[str]]:
     san = ext.value
     assert isinstance(san, x509.SubjectAlternativeName)
     dns = [str(v) for v in san.get_values_for_type(x509.DNSName)]
-    ips = [str(v) for v in san.get_values_for_type(x509.IPAddress)]
+    # inet_ntop gives str(IPv4Address) in C (certificates with hundreds of IP SANs exist)
+    ips = [
+        socket.inet_ntop(socket.AF_INET, v.packed) if isinstance(v, IPv4Address) else str(v)
+        for v in san.get_values_for_type(x509.IPAddress)
+    ]
     return dns, ips
 
 
