@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import struct
 from collections.abc import Callable
 
@@ -85,6 +86,16 @@ def chosen_version(head: bytes, body: bytes) -> int | None:
     return int.from_bytes(body[4:6], "big")
 
 
+async def _recv_exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = await loop.sock_recv(sock, n - len(data))
+        if not chunk:
+            raise EOFError("connection closed")
+        data += chunk
+    return data
+
+
 async def probe_version(
     addr: str,
     port: int,
@@ -93,27 +104,34 @@ async def probe_version(
     remaining: Callable[[], float],
 ) -> bool | None:
     """True when the server chooses ``version``, False when it refuses, None when it could
-    not be tested (no TCP connection, no answer before the deadline)."""
+    not be tested (no TCP connection, no answer before the deadline).
+
+    A bare non-blocking socket on the event loop: no transport or stream objects for what is
+    one write and two short reads.
+    """
+    loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
     try:
         async with asyncio.timeout(remaining()):
             try:
-                reader, writer = await asyncio.open_connection(addr, port)
+                await loop.sock_connect(sock, (addr, port))
             except OSError as exc:
                 raise ProbeError("unreachable", f"cannot connect to {addr}:{port}: {exc}") from exc
-            try:
-                writer.write(client_hello(version, server_name))
-                head = await reader.readexactly(5)
-                if head[0] == _RECORD_ALERT:
-                    return False
-                length = int.from_bytes(head[3:5], "big")
-                body = await reader.readexactly(min(length, 6)) if length >= 6 else b""
-                return chosen_version(head, body) == version
-            finally:
-                writer.transport.abort()
+            await loop.sock_sendall(sock, client_hello(version, server_name))
+            head = await _recv_exactly(loop, sock, 5)
+            if head[0] == _RECORD_ALERT:
+                return False
+            length = int.from_bytes(head[3:5], "big")
+            body = await _recv_exactly(loop, sock, 6) if length >= 6 else b""
+            return chosen_version(head, body) == version
     except (TimeoutError, ProbeError):
         return None
-    except (OSError, EOFError, asyncio.IncompleteReadError):
+    except (OSError, EOFError):
         return False  # closed or reset on the hello: refused
+    finally:
+        sock.close()
 
 
 async def legacy_versions(
