@@ -21,7 +21,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import structlog
@@ -62,15 +62,30 @@ def _key_hash(key: str) -> int:
 class SharedTable:
     """Fixed-size open-addressing table in shared memory: ``width`` floats per key.
 
-    ``slot(key, free)`` finds the key's slot within ``probe`` places, else claims a free one
-    (``free(values)`` says a slot's state is as good as absent), else the first probed slot.
+    Slots are split into stripes with a lock each (a key stays in its home stripe), so
+    clients with different keys rarely wait for one another across processes. ``slot(key,
+    free)`` finds the key's slot within ``probe`` places, else claims a free one (``free(row)``
+    says a slot's state is as good as absent), else reuses the home slot.
     """
 
-    def __init__(self, slots: int, width: int, probe: int = 16) -> None:
-        self.slots, self.width, self.probe = slots, width, probe
-        self.keys = multiprocessing.RawArray("q", slots)
-        self.values = multiprocessing.RawArray("d", slots * width)
-        self.lock = multiprocessing.Lock()
+    def __init__(self, slots: int, width: int, probe: int = 16, stripes: int = 64) -> None:
+        self.stripe_size = max(probe, slots // stripes)
+        self.stripes = max(1, slots // self.stripe_size)
+        self.slots = self.stripes * self.stripe_size
+        self.width, self.probe = width, probe
+        self.keys = multiprocessing.RawArray("q", self.slots)
+        self.values = multiprocessing.RawArray("d", self.slots * width)
+        self.locks = [multiprocessing.Lock() for _ in range(self.stripes)]
+
+    def lock(self, key: str) -> Any:
+        """The lock of the key's stripe: hold it around ``find`` / ``slot`` and the update."""
+        return self.locks[(_key_hash(key) % self.slots) // self.stripe_size]
+
+    def _probes(self, h: int) -> Iterator[int]:
+        home = h % self.slots
+        base = home - home % self.stripe_size
+        for k in range(self.probe):
+            yield base + (home - base + k) % self.stripe_size
 
     def row(self, i: int) -> list[float]:
         return list(self.values[i * self.width : (i + 1) * self.width])
@@ -78,33 +93,26 @@ class SharedTable:
     def set_row(self, i: int, values: list[float]) -> None:
         self.values[i * self.width : (i + 1) * self.width] = values
 
-    def slot(self, key: str, free: Callable[[list[float]], bool]) -> tuple[int, bool]:
-        """(index, found) — call with ``lock`` held; a claimed slot is not yet initialised."""
+    def find(self, key: str) -> int | None:
+        """The key's slot, or None."""
         h = _key_hash(key)
-        start = h % self.slots
+        return next((i for i in self._probes(h) if self.keys[i] == h), None)
+
+    def slot(self, key: str, free: Callable[[list[float]], bool]) -> tuple[int, bool]:
+        """(index, found); a claimed slot is not yet initialised."""
+        h = _key_hash(key)
         reuse = -1
-        for k in range(self.probe):
-            i = (start + k) % self.slots
+        for i in self._probes(h):
             if self.keys[i] == h:
                 return i, True
             if reuse < 0 and (self.keys[i] == 0 or free(self.row(i))):
                 reuse = i
-        i = start if reuse < 0 else reuse
+        i = h % self.slots if reuse < 0 else reuse
         self.keys[i] = h
         return i, False
 
-    def find(self, key: str) -> int | None:
-        """The key's slot, or None (call with ``lock`` held)."""
-        h = _key_hash(key)
-        start = h % self.slots
-        for k in range(self.probe):
-            i = (start + k) % self.slots
-            if self.keys[i] == h:
-                return i
-        return None
-
     def clear(self, key: str) -> None:
-        with self.lock:
+        with self.lock(key):
             i = self.find(key)
             if i is not None:
                 self.keys[i] = 0
@@ -126,7 +134,7 @@ def shared_rate_limiter(limit: int, window_s: float, slots: int = 65_536) -> Any
             def full(row: list[float]) -> bool:
                 return row[0] + (now - row[1]) * self.rate >= self.limit
 
-            with t.lock:
+            with t.lock(key):
                 i, found = t.slot(key, full)
                 tokens, stamp = t.row(i) if found else (float(self.limit), now)
                 tokens = min(self.limit, tokens + (now - stamp) * self.rate)
@@ -160,7 +168,7 @@ def shared_login_limiter(limit: int = 5, window_s: float = 300.0, slots: int = 1
 
         def retry_after(self, key: str, now: float | None = None) -> int:
             now = time.monotonic() if now is None else now
-            with self.table.lock:
+            with self.table.lock(key):
                 i = self.table.find(key)
                 recent = [] if i is None else self._recent(self.table.row(i), now)
             if len(recent) < self.limit:
@@ -169,7 +177,7 @@ def shared_login_limiter(limit: int = 5, window_s: float = 300.0, slots: int = 1
 
         def fail(self, key: str, now: float | None = None) -> None:
             now = time.monotonic() if now is None else now
-            with self.table.lock:
+            with self.table.lock(key):
                 i, found = self.table.slot(key, lambda row: not self._recent(row, now))
                 recent = self._recent(self.table.row(i), now) if found else []
                 recent = [*recent, now][-self.limit :]
