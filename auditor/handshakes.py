@@ -10,8 +10,8 @@ of a new handshake. A handshake still in flight is awaited (single-flight), brie
 
 Soundness: only contexts that verify the chain *and* the hostname (without the CN fallback) —
 exactly the ``tls`` check's strict client — are recorded, under the trust store they were built
-for; a ``ca_file`` is keyed by path, mtime and size, so a changed file or another trust store
-never matches, and a permissive (unverified) handshake is never recorded at all.
+for; a CA file (``ca_file`` or the system bundle) is keyed by path, mtime and size, so a
+changed file or another trust store never matches, and a permissive (unverified) handshake is never recorded at all.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 #: how old an observation may be and still stand in for the tls check's own handshake: a
@@ -62,13 +64,19 @@ def trust_key(verify: bool, ca_file: str | None) -> TrustKey | None:
     """Which trust store a verifying context uses (None: it does not verify)."""
     if not verify:
         return None
-    if not ca_file:
-        return ("system", "", 0, 0)
+    kind, path = ("ca_file", ca_file) if ca_file else ("system", _system_bundle())
     try:
-        st = os.stat(ca_file)
+        st = os.stat(path)
     except OSError:
-        return ("ca_file", ca_file, -1, -1)
-    return ("ca_file", ca_file, st.st_mtime_ns, st.st_size)
+        return (kind, path, -1, -1)
+    return (kind, path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=1)
+def _system_bundle() -> str:
+    """The system store's CA file: its version is part of the key too (a client keeps the
+    context it was built with, so an updated store must not match an older handshake)."""
+    return ssl.get_default_verify_paths().openssl_cafile or ""
 
 
 @dataclass(frozen=True)
