@@ -11,7 +11,8 @@ of a new handshake. A handshake still in flight is awaited (single-flight), brie
 Soundness: only contexts that verify the chain *and* the hostname (without the CN fallback) —
 exactly the ``tls`` check's strict client — are recorded, under the trust store they were built
 for; a CA file (``ca_file`` or the system bundle) is keyed by path, mtime and size, so a
-changed file or another trust store never matches, and a permissive (unverified) handshake is never recorded at all.
+changed file or another trust store never matches; a permissive (unverified) handshake is
+never recorded at all, and a failed verification records nothing either.
 """
 
 from __future__ import annotations
