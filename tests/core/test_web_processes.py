@@ -159,3 +159,30 @@ def test_an_edit_through_one_process_shows_in_every_process_at_once(web: Web) ->
     pages = [web.get("/").text for _ in range(20)]
     assert time.monotonic() - started < 5  # well inside the read caches' 5 s lifetime
     assert all("payments-new" in page for page in pages)
+
+
+def test_serve_with_several_web_processes_reports_its_scheduler_alive(tmp_path: Path) -> None:
+    port = _free_port()
+    config = write_config(
+        tmp_path / "config.toml",
+        {
+            "database_url": f"sqlite:///{tmp_path / 'auditor.db'}",
+            "listen": f"127.0.0.1:{port}",
+            "web_processes": 2,
+        },
+        [],
+    )
+    proc = start("serve", config, log=tmp_path / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        # /readyz in every web process sees the worker loop of the parent process
+        assert wait_for(lambda: httpx.get(base + "/readyz").status_code == 200, 30)
+        assert len(children(proc.pid)) == 2
+        time.sleep(2)
+        assert {httpx.get(base + "/readyz").status_code for _ in range(20)} == {200}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
