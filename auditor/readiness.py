@@ -416,14 +416,16 @@ def evaluate_service(
         missing = tuple(k for k in PROFILE_NEEDS_CONFIG if k not in kinds)
         views.extend(_not_configured(k) for k in missing)
 
-    total = sum(v.weight for v in views if v.scored)
-    got = sum(v.weight * CREDIT.get(v.state, 0.0) for v in views if v.scored)
+    scored = [v for v in views if v.scored]
+    total = sum(v.weight for v in scored)
+    got = sum(v.weight * CREDIT.get(v.state, 0.0) for v in scored)
     score = round(100.0 * got / total) if total > 0 else (100 if views else 0)
 
+    ranked = [(level_rank(v.level), v.ok_for_level, v.name) for v in views]
     achieved: str | None = None
     for lvl in LEVELS if views else ():
         rank = level_rank(lvl)
-        if all(v.ok_for_level for v in views if level_rank(v.level) <= rank):
+        if all(ok for r, ok, _ in ranked if r <= rank):
             achieved = lvl
         else:
             break
@@ -431,9 +433,7 @@ def evaluate_service(
     blockers: tuple[str, ...] = ()
     if next_level is not None:
         nrank = level_rank(next_level)
-        blockers = tuple(
-            v.name for v in views if level_rank(v.level) <= nrank and not v.ok_for_level
-        )
+        blockers = tuple(name for r, ok, name in ranked if r <= nrank and not ok)
 
     req = level_rank(required_level)
     not_ready: list[str] = []

@@ -22,7 +22,8 @@ import time
 import weakref
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -139,8 +140,10 @@ def _check_rows_stmt(service_id: str | None) -> Any:
     # ``options`` matters to attestation checks only (item, max_age): skip decoding the rest
     options = sa.case((ct.c.kind == "attestation", ct.c.options), else_=sa.null())
     columns = [ct.c[name] for name in _CHECK_COLUMNS] + [st.c[name] for name in _STATE_COLUMNS]
+    # for /metrics (see :func:`load_fleet`): the last duration, and tls/headers facts only
+    facts = sa.case((ct.c.kind.in_(("tls", "headers")), st.c.metrics), else_=sa.null())
     return (
-        sa.select(*columns, options.label("options"))
+        sa.select(*columns, options.label("options"), st.c.last_duration_ms, facts.label("facts"))
         .select_from(ct.outerjoin(st, st.c.check_id == ct.c.id))
         .where(
             _in_scope(ct.c.service_id, service_id),
@@ -159,7 +162,7 @@ def _check_input(
     costs more than the rest of the evaluation for a fleet)."""
     (cid, service_id, name, kind, severity, level, blocking, interval_s, description,
      state, raw_status, since, last_run_at, summary, findings, c_fail, c_pass, c_error,
-     options) = row  # fmt: skip
+     options, _, _) = row  # fmt: skip
     item = (options or {}).get("item") if kind == "attestation" else None
     att = attestations.get((service_id, str(item))) if item else None
     return CheckInput(
@@ -203,7 +206,7 @@ def _pick_waivers(rows: list[Any], now: datetime) -> dict[str, Any]:
 
 
 def _load(
-    s: Session, service_id: str | None, now: datetime
+    s: Session, service_id: str | None, now: datetime, rows_out: list[Any] | None = None
 ) -> tuple[list[ServiceInput], dict[str, list[CheckInput]]]:
     """The given service (any enabled state), or with ``None`` every enabled one."""
     svt, ct, _, wt, at = _tables()
@@ -219,6 +222,8 @@ def _load(
     if not services:
         return [], {}
     rows = list(conn.execute(_check_rows_stmt(service_id)))
+    if rows_out is not None:
+        rows_out.extend(rows)
     waivers: dict[str, Any] = {}
     if rows:
         live_checks = sa.select(ct.c.id).where(
@@ -280,6 +285,43 @@ def load_all_readiness(store: Store, now: datetime, **opts: Any) -> dict[str, Se
     return {svc.id: evaluate_service(svc, checks.get(svc.id, []), now, **opts) for svc in services}
 
 
+class CheckFacts(NamedTuple):
+    """One enabled check's latest state as ``/metrics`` exports it (see :func:`load_fleet`)."""
+
+    service_id: str
+    service: str
+    check: str
+    kind: str
+    interval_s: float
+    state: str | None
+    last_run_at: datetime | None
+    last_duration_ms: float | None
+    metrics: Mapping[str, Any]
+
+
+_NO_FACTS: Mapping[str, Any] = MappingProxyType({})
+
+
+def load_fleet(
+    store: Store, now: datetime, **opts: Any
+) -> tuple[dict[str, ServiceReadiness], list[CheckFacts]]:
+    """:func:`load_all_readiness` plus every enabled check's latest state, from the same
+    query: a cold ``/metrics`` scrape reads the check table once, not twice."""
+    rows: list[Any] = []
+    with store.read() as s:
+        services, checks = _load(s, None, now, rows)
+    names = {svc.id: svc.name for svc in services}
+    facts = [
+        CheckFacts(row[1], names[row[1]], row[2], row[3], float(row[7]), row[9], row[12],
+                   row[19], row[20] if isinstance(row[20], Mapping) else _NO_FACTS)
+        for row in rows
+    ]  # fmt: skip
+    readiness = {
+        svc.id: evaluate_service(svc, checks.get(svc.id, []), now, **opts) for svc in services
+    }
+    return readiness, facts
+
+
 #: how long the read paths (overview, /metrics) may reuse one whole-fleet evaluation
 SNAPSHOT_TTL_S = 5.0
 _snapshot_lock = threading.Lock()
@@ -298,11 +340,29 @@ def load_all_readiness_cached(
     wait for the one computing). A foreground write in this process (an edit, a sign-off,
     "run now") invalidates it at once; scheduled results reach it within ``ttl_s``.
     """
+    return _fleet_cached(store, now, ttl_s, with_facts=False)[0]
+
+
+def load_fleet_cached(
+    store: Store, now: datetime, *, ttl_s: float = SNAPSHOT_TTL_S
+) -> tuple[dict[str, ServiceReadiness], list[CheckFacts] | None]:
+    """The shared fleet evaluation (see :func:`load_all_readiness_cached`), with the check
+    facts of :func:`load_fleet` when it was evaluated anew for this call, else ``None``."""
+    return _fleet_cached(store, now, ttl_s, with_facts=True)
+
+
+def _fleet_cached(
+    store: Store, now: datetime, ttl_s: float, *, with_facts: bool
+) -> tuple[dict[str, ServiceReadiness], list[CheckFacts] | None]:
     with _snapshot_lock:
         hit = _snapshots.get(store)
         if hit is not None and hit[1] == store.generation and time.monotonic() - hit[0] < ttl_s:
-            return hit[2]
+            return hit[2], None
         generation = store.generation
-        value = load_all_readiness(store, now)
+        facts: list[CheckFacts] | None = None
+        if with_facts:
+            value, facts = load_fleet(store, now)
+        else:
+            value = load_all_readiness(store, now)
         _snapshots[store] = (time.monotonic(), generation, value)
-        return value
+        return value, facts

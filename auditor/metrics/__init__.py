@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -39,6 +39,7 @@ from sqlmodel import col
 
 from auditor.metrics.exposition import RowsGauge, StateSetGauge
 from auditor.models import AlertDelivery, Check, CheckState, Service, Transition, utcnow
+from auditor.readiness_store import CheckFacts
 from auditor.state import STATES, effective
 from auditor.store import Store
 
@@ -63,18 +64,8 @@ LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-class CheckRow(NamedTuple):
-    """One enabled check with its latest state, as the collector needs it."""
-
-    service_id: str
-    service: str
-    check: str
-    kind: str
-    interval_s: float
-    state: str | None
-    last_run_at: datetime | None
-    last_duration_ms: float | None
-    metrics: Mapping[str, Any]
+#: one enabled check with its latest state, as the collector needs it
+CheckRow = CheckFacts
 
 
 @dataclass
@@ -87,8 +78,9 @@ class Snapshot:
     deliveries_pending: int = 0
 
 
-def read_snapshot(store: Store) -> Snapshot:
-    """A handful of queries, none proportional to history: checks, counters, outbox sizes."""
+def read_snapshot(store: Store, checks: list[CheckRow] | None = None) -> Snapshot:
+    """A handful of queries, none proportional to history: checks (unless given: read with
+    the fleet's readiness, see :class:`StoreCollector`), counters, outbox sizes."""
     snap = Snapshot()
     # ``metrics`` feeds only the tls and headers families: skip decoding it for the rest
     facts = sa.case((col(Check.kind).in_(("tls", "headers")), col(CheckState.metrics)))
@@ -116,7 +108,7 @@ def read_snapshot(store: Store) -> Snapshot:
     )
     empty: Mapping[str, Any] = {}
     with store.read() as s:
-        snap.checks = [
+        snap.checks = checks if checks is not None else [
             CheckRow(sid, svc, name, kind, float(interval), state, last, took,
                      found if isinstance(found, Mapping) else empty)
             for sid, svc, name, kind, interval, state, last, took, found in s.execute(stmt)
@@ -148,6 +140,8 @@ def read_snapshot(store: Store) -> Snapshot:
 
 
 ReadinessLoader = Callable[[Store, datetime], Mapping[str, Any]]
+#: readiness per service id, plus the check rows when they were read with it (else ``None``)
+FleetLoader = Callable[[Store, datetime], tuple[Mapping[str, Any], list[CheckRow] | None]]
 
 
 def default_readiness_loader() -> ReadinessLoader | None:
@@ -179,21 +173,29 @@ class StoreCollector(Collector):
         *,
         now: Callable[[], datetime] = utcnow,
         readiness: ReadinessLoader | None = None,
+        fleet: FleetLoader | None = None,
     ) -> None:
         self.store = store
         self.now = now
         self.readiness = readiness
+        self.fleet = fleet
 
     def describe(self) -> Iterable[Metric]:
         """Names and types only: registration must not query the database."""
-        return list(_families(readiness=self.readiness is not None).values())
+        has_readiness = self.readiness is not None or self.fleet is not None
+        return list(_families(readiness=has_readiness).values())
 
     def collect(self) -> Iterable[Metric]:
         started = time.perf_counter()
         now = self.now()
         try:
-            snap = read_snapshot(self.store)
-            readiness = self.readiness(self.store, now) if self.readiness else None
+            readiness: Mapping[str, Any] | None = None
+            if self.fleet is not None:  # a fresh evaluation brings the check rows along
+                readiness, rows = self.fleet(self.store, now)
+                snap = read_snapshot(self.store, rows)
+            else:
+                snap = read_snapshot(self.store)
+                readiness = self.readiness(self.store, now) if self.readiness else None
         except Exception as exc:  # a scrape must still answer (with the failure visible)
             log.error("metrics_store_read_failed", error=repr(exc))
             yield from self._scrape_status(False, started)
@@ -390,10 +392,14 @@ def build_registry(
     now: Callable[[], datetime] = utcnow,
     process: bool = True,
 ) -> CollectorRegistry:
-    """A dedicated registry for ``/metrics``; ``readiness=True`` uses the default loader."""
-    loader = default_readiness_loader() if readiness is True else readiness or None
+    """A dedicated registry for ``/metrics``; ``readiness=True`` uses the shared fleet
+    evaluation (``auditor.readiness_store.load_fleet_cached``)."""
+    from auditor.readiness_store import load_fleet_cached
+
+    loader = None if readiness is True else readiness or None
+    fleet: FleetLoader | None = load_fleet_cached if readiness is True else None
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(StoreCollector(store, now=now, readiness=loader))
+    registry.register(StoreCollector(store, now=now, readiness=loader, fleet=fleet))
     if worker_metrics is not None:
         registry.register(worker_metrics)
     if process:

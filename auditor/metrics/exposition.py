@@ -32,7 +32,9 @@ class RowsGauge(GaugeMetricFamily):
     """A gauge family whose samples are stored as ``(label values, value)`` rows."""
 
     def __init__(self, name: str, documentation: str, labels: Sequence[str]) -> None:
-        self.rows: list[tuple[tuple[str, ...], float]] = []
+        # two parallel lists rather than a tuple per sample: fewer objects for the GC
+        self.label_rows: list[tuple[str, ...]] = []
+        self.values: list[float] = []
         super().__init__(name, documentation, labels=labels)
 
     @property  # type: ignore[override]
@@ -51,10 +53,11 @@ class RowsGauge(GaugeMetricFamily):
     def add_metric(self, labels: Sequence[str], value: float, timestamp: Any = None) -> None:
         if timestamp is not None:
             raise ValueError("RowsGauge samples carry no timestamp")
-        self.rows.append((tuple(labels), value))
+        self.label_rows.append(tuple(labels))
+        self.values.append(value)
 
     def lines(self) -> Iterator[tuple[tuple[str, ...], float]]:
-        return iter(self.rows)
+        return zip(self.label_rows, self.values, strict=True)
 
     def empty(self) -> GaugeMetricFamily:
         return GaugeMetricFamily(self.name, self.documentation, labels=self._labelnames)
@@ -67,19 +70,20 @@ class StateSetGauge(RowsGauge):
         self, name: str, documentation: str, labels: Sequence[str], states: Sequence[str]
     ) -> None:
         self.states = tuple(states)
-        self.objects: list[tuple[tuple[str, ...], str]] = []
+        self.current: list[str] = []  # per object (label_rows: without the state label)
         super().__init__(name, documentation, labels)
 
     def add_state(self, labels: Sequence[str], current: str) -> None:
         """One object (label values without the state label) and its current state."""
-        self.objects.append((tuple(labels), current))
+        self.label_rows.append(tuple(labels))
+        self.current.append(current)
 
     def add_metric(self, labels: Sequence[str], value: float, timestamp: Any = None) -> None:
         raise TypeError("StateSetGauge takes add_state")
 
     def lines(self) -> Iterator[tuple[tuple[str, ...], float]]:
         states = self.states
-        for values, current in self.objects:
+        for values, current in zip(self.label_rows, self.current, strict=True):
             for s in states:
                 yield (*values, s), 1.0 if s == current else 0.0
 
@@ -183,7 +187,7 @@ def _state_set(family: StateSetGauge, fmt: str, escaped: dict[str, str], out: li
     by_current = {current: tails(current) for current in family.states}
     form = head.format
     append = out.append
-    for labels, current in family.objects:
+    for labels, current in zip(family.label_rows, family.current, strict=True):
         parts = by_current.get(current)
         if parts is None:
             parts = by_current[current] = tails(current)
