@@ -234,3 +234,28 @@ async def test_ledger_is_bounded_and_waits_only_briefly() -> None:
     assert time.monotonic() - started < 1.0
     ledger.release(("d", 443, system), fut)
     assert fut.done() and fut.result() is None
+
+
+SHAREABLE = ["good", "ecdsa_p256", "expiring_3", "expiring_14", "long_validity", "tls10"]
+
+
+@pytest.mark.parametrize("case", SHAREABLE)
+async def test_shared_verdict_equals_own_handshake(corpus: Corpus, case: str) -> None:
+    """Any chain a verified HTTP handshake accepted is judged exactly as with own handshakes."""
+    url = f"https://localhost:{corpus.port(case)}"
+    alone = HttpProber()
+    try:
+        own = await run(alone, "tls", url, ca_file=corpus.ca_file)
+    finally:
+        await alone.aclose()
+    prober = HttpProber()
+    try:
+        await run(prober, "health", url, ca_file=corpus.ca_file)  # no HTTP there: TLS only
+        shared = await run(prober, "tls", url, ca_file=corpus.ca_file)
+    finally:
+        await prober.aclose()
+    assert own.facts["handshake"]["shared"] is False
+    assert shared.facts["handshake"]["shared"] is True
+    assert (str(shared.status), codes(shared)) == (str(own.status), codes(own))
+    for key in ("protocol", "chain", "trust", "client_verify", "legacy_protocols", "address"):
+        assert shared.facts[key] == own.facts[key], key
