@@ -135,11 +135,21 @@ def _in_scope(column: Any, service_id: str | None) -> Any:
     )
 
 
+def _no_empty_list(column: Any) -> Any:
+    """``NULL`` for the stored ``[]`` (most checks pass without findings): thousands of
+    JSON decodes a fleet load no longer does; both read back as no findings."""
+    empty = sa.cast(column, sa.Text) == "[]"
+    return sa.type_coerce(sa.case((empty, sa.null()), else_=column), column.type).label(column.name)
+
+
 def _check_rows_stmt(service_id: str | None) -> Any:
     _, ct, st, _, _ = _tables()
     # ``options`` matters to attestation checks only (item, max_age): skip decoding the rest
     options = sa.case((ct.c.kind == "attestation", ct.c.options), else_=sa.null())
-    columns = [ct.c[name] for name in _CHECK_COLUMNS] + [st.c[name] for name in _STATE_COLUMNS]
+    columns = [ct.c[name] for name in _CHECK_COLUMNS] + [
+        _no_empty_list(st.c[name]) if name == "last_findings" else st.c[name]
+        for name in _STATE_COLUMNS
+    ]
     # for /metrics (see :func:`load_fleet`): the last duration, and tls/headers facts only
     facts = sa.case((ct.c.kind.in_(("tls", "headers")), st.c.metrics), else_=sa.null())
     return (

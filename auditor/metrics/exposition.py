@@ -16,6 +16,7 @@ out that way is written by the encoder, sample by sample, as before.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from string import Formatter
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -136,26 +137,76 @@ def _line_format(family: RowsGauge, encoder: Encoder, trailer: str, header: str)
     return fmt
 
 
-def _fast(family: RowsGauge, encoder: Encoder, trailer: str, escaped: dict[str, str]) -> str:
+def _literal(text: str) -> str:
+    """A piece of a format string without fields, as printed."""
+    return text.replace("{{", "{").replace("}}", "}")
+
+
+def _fields(text: str) -> list[str]:
+    """The ``{i}`` fields of a format string, in order."""
+    return [f for _, f, _, _ in Formatter().parse(text) if f is not None]
+
+
+def _split(fmt: str, labels: int) -> tuple[str, str, str] | None:
+    """``fmt`` as (head, label section, rest): the section holds the fields ``{0}`` …
+    ``{labels-1}`` and nothing else, the head no field; ``None`` if it is not laid out so."""
+    spans = []
+    for i in range(labels):
+        at = fmt.find(_slot(i))
+        if at < 0:
+            return None
+        spans.append((at, at + len(_slot(i))))
+    lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
+    head, section, rest = fmt[:lo], fmt[lo:hi], fmt[hi:]
+    if _fields(head) or sorted(_fields(section)) != sorted(str(i) for i in range(labels)):
+        return None
+    return _literal(head), section, rest
+
+
+class _Sections:
+    """Formatted label sections, shared by every family with the same label layout: the
+    ``service``/``check``/``kind`` labels of a check are escaped and joined once a scrape."""
+
+    def __init__(self) -> None:
+        self.escaped: dict[str, str] = {}
+        self.done: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def get(self, section: str, labels: tuple[str, ...]) -> str:
+        key = (section, labels)
+        text = self.done.get(key)
+        if text is None:
+            escaped = self.escaped
+            values = [escaped.get(v) or _escape_into(escaped, v) for v in labels]
+            text = self.done[key] = section.format(*values)
+        return text
+
+
+def _fast(family: RowsGauge, encoder: Encoder, trailer: str, sections: _Sections) -> str:
     header = encoder(_One(family.empty())).decode()
     header = header[: len(header) - len(trailer)] if trailer else header
     fmt = _line_format(family, encoder, trailer, header)
-    if fmt is None:  # unexpected encoder output: let the encoder write every sample
+    out = [header]
+    state_set = fmt is not None and isinstance(family, StateSetGauge)
+    if state_set and _state_set(family, fmt, sections, out):  # type: ignore[arg-type]
+        return "".join(out)
+    parts = None if fmt is None else _split(fmt, len(family._labelnames))
+    value_field = _slot(len(family._labelnames))
+    if parts is None or _fields(parts[2]) != [value_field[1:-1]]:
+        # unexpected encoder output: let the encoder write every sample
         text = encoder(_One(family)).decode()
         return text[: len(text) - len(trailer)] if trailer else text
-    out = [header]
-    if isinstance(family, StateSetGauge) and _state_set(family, fmt, escaped, out):
-        return "".join(out)
-    form = fmt.format
-    values: dict[float, str] = {}
+    head, section, rest = parts
+    before, after = (_literal(x) for x in rest.split(value_field))
+    shown: dict[float, str] = {}
     append = out.append
+    get = sections.get
     for labels, value in family.lines():
-        shown = values.get(value)
-        if shown is None:
-            shown = floatToGoString(value)
-            if len(values) < 64:
-                values[value] = shown
-        append(form(*[escaped.get(v) or _escape_into(escaped, v) for v in labels], shown))
+        number = shown.get(value)
+        if number is None:
+            number = floatToGoString(value)
+            if len(shown) < 64:
+                shown[value] = number
+        append(head + get(section, labels) + before + number + after)
     return "".join(out)
 
 
@@ -164,34 +215,36 @@ def _escape_into(cache: dict[str, str], value: str) -> str:
     return text
 
 
-def _state_set(family: StateSetGauge, fmt: str, escaped: dict[str, str], out: list[str]) -> bool:
-    """The state-set lines, formatting each object's labels once (not once per state);
-    ``False`` (nothing written) unless the state label is the last one on the line."""
-    n = len(family._labelnames) - 1  # the state label's placeholder; n + 1 is the value's
-    marker = _slot(n)
-    cut = fmt.rfind(marker)
-    if cut < 0:
+def _state_set(family: StateSetGauge, fmt: str, sections: _Sections, out: list[str]) -> bool:
+    """The state-set lines, each object's label section once for all its states;
+    ``False`` (nothing written) unless the state label comes after the others."""
+    m = len(family._labelnames) - 1  # the object's labels; {m} is the state, {m+1} the value
+    parts = _split(fmt, m)
+    if parts is None:
         return False
-    head, tail = fmt[:cut], fmt[cut + len(marker) :]
-    if tail.replace("{{", "").replace("}}", "").count("{") != 1 or _slot(n + 1) not in tail:
+    head, section, rest = parts
+    if _fields(rest) != [str(m), str(m + 1)]:
         return False
-    blanks = [""] * (n + 1)
+    mid, tail = rest.split(_slot(m))
+    between, after = tail.split(_slot(m + 1))
+    mid, between, after = _literal(mid), _literal(between), _literal(after)
     on, off = floatToGoString(1.0), floatToGoString(0.0)
 
     def tails(current: str) -> list[str]:
-        # "" first: the object's prefix joins them, so it starts every line
+        # "" first: joined by the object's prefix, which so starts every line
         return [""] + [
-            _escape(s) + tail.format(*blanks, on if s == current else off) for s in family.states
+            mid + _escape(s) + between + (on if s == current else off) + after
+            for s in family.states
         ]
 
     by_current = {current: tails(current) for current in family.states}
-    form = head.format
     append = out.append
+    get = sections.get
     for labels, current in zip(family.label_rows, family.current, strict=True):
-        parts = by_current.get(current)
-        if parts is None:
-            parts = by_current[current] = tails(current)
-        append(form(*[escaped.get(v) or _escape_into(escaped, v) for v in labels]).join(parts))
+        parts_for = by_current.get(current)
+        if parts_for is None:
+            parts_for = by_current[current] = tails(current)
+        append((head + get(section, labels)).join(parts_for))
     return True
 
 
@@ -199,10 +252,10 @@ def render(registry: Any, encoder: Encoder) -> bytes:
     """``encoder(registry)``, with :class:`RowsGauge` families written by the fast path."""
     trailer = encoder(_One()).decode()  # "# EOF\n" for OpenMetrics, "" for text 0.0.4
     parts: list[str] = []
-    escaped: dict[str, str] = {}  # label value -> escaped, shared by every family
+    sections = _Sections()
     for metric in registry.collect():
         if isinstance(metric, RowsGauge):
-            parts.append(_fast(metric, encoder, trailer, escaped))
+            parts.append(_fast(metric, encoder, trailer, sections))
         else:
             text = encoder(_One(metric)).decode()
             parts.append(text[: len(text) - len(trailer)] if trailer else text)
