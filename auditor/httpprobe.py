@@ -11,6 +11,7 @@ The runner wraps each probe in the total wall-clock deadline.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ipaddress
 import os
 import re
@@ -392,6 +393,9 @@ class HttpProber:
                 transport=transport,
                 follow_redirects=False,
                 trust_env=False,
+                # cookies live for one probe (its redirect hops), as in blackbox_exporter:
+                # a pooled client must not carry one check's session into the next
+                cookies=_no_cookie_jar(),
                 headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
             )
             self._clients[key] = client
@@ -481,6 +485,7 @@ class HttpProber:
         chain: list[Hop] = []
         current = url
         started = time.perf_counter()
+        cookies = httpx.Cookies()  # this probe's own jar, carried across its redirect hops
         hop_method = method
         hop_content = content
         for _ in range(max_redirects + 1):
@@ -498,10 +503,13 @@ class HttpProber:
                     content=hop_content,
                     timeout=httpx.Timeout(timeout),
                 )
+                if cookies and "cookie" not in request.headers:
+                    cookies.set_cookie_header(request)
                 response = await client.send(request, stream=True)
             except Exception as exc:
                 raise classify_exception(exc, current) from exc
             try:
+                cookies.extract_cookies(response)
                 location = response.headers.get("location")
                 if follow_redirects and response.status_code in REDIRECT_STATUSES and location:
                     chain.append(Hop(current, response.status_code, location))
@@ -539,6 +547,11 @@ class HttpProber:
             f"{url} redirected more than {max_redirects} times (last: {current})",
             RunStatus.FAIL,
         )
+
+
+def _no_cookie_jar() -> http.cookiejar.CookieJar:
+    """A jar that stores nothing: the pooled client keeps no cookies between probes."""
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
 class _CappedDecoder:

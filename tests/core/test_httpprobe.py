@@ -72,3 +72,26 @@ async def test_pools_are_per_origin_and_bounded(monkeypatch) -> None:  # type: i
             finally:
                 await prober.aclose()
     assert len(seen) == 4
+
+
+async def test_cookies_follow_one_probes_redirects_but_never_the_next_probe() -> None:
+    """A pooled client must not replay one check's session cookie into another check."""
+    seen: list[dict[str, str]] = []
+
+    def login(req: BaseHTTPRequestHandler) -> None:
+        req.send_response(302)
+        req.send_header("Set-Cookie", "sid=abc; Path=/")
+        req.send_header("Location", "/home")
+        req.send_header("Content-Length", "0")
+        req.end_headers()
+
+    with local_server({"/login": login, "/home": _echo_into(seen)}) as origin:
+        prober = HttpProber()
+        try:
+            first = await prober.fetch(origin + "/login")
+            await prober.fetch(origin + "/home")
+        finally:
+            await prober.aclose()
+    assert first.status == 200 and len(first.chain) == 2
+    assert seen[0].get("cookie") == "sid=abc"  # the redirect hop of the same probe
+    assert "cookie" not in seen[1]  # a later probe starts without it
