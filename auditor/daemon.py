@@ -79,7 +79,7 @@ class WebServer:
             ctx.load_cert_chain(tls[0], tls[1])
             fd = None if sock is None else sock.fileno()
             self._server: Any = make_server(host, port, app, threaded=True, ssl_context=ctx, fd=fd)
-            self.port = self._server.server_port
+            self.port = int(self._server.socket.getsockname()[1])
         else:
             from waitress import create_server
 

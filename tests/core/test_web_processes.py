@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -180,6 +181,45 @@ def test_serve_with_several_web_processes_reports_its_scheduler_alive(tmp_path: 
         assert len(children(proc.pid)) == 2
         time.sleep(2)
         assert {httpx.get(base + "/readyz").status_code for _ in range(20)} == {200}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_several_processes_serve_https_when_tls_cert_is_set(tmp_path: Path) -> None:
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1")
+    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    leaf.private_key_pem.write_to_path(str(key))
+    leaf.cert_chain_pems[0].write_to_path(str(cert))
+    ca.cert_pem.write_to_path(str(ca_file))
+    port = _free_port()
+    config = write_config(
+        tmp_path / "config.toml",
+        {
+            "database_url": f"sqlite:///{tmp_path / 'auditor.db'}",
+            "listen": f"127.0.0.1:{port}",
+            "web_processes": 2,
+            "tls_cert": str(cert),
+            "tls_key": str(key),
+        },
+        [],
+    )
+    proc = start("web", config, log=tmp_path / "web.log")
+    base = f"https://127.0.0.1:{port}"
+    trust = ssl.create_default_context(cafile=str(ca_file))
+    try:
+        assert wait_for(
+            lambda: httpx.get(base + "/healthz", verify=trust).status_code == 200, 30
+        ), (tmp_path / "web.log").read_text()
+        assert len(children(proc.pid)) == 2
+        codes = {httpx.get(base + "/healthz", verify=trust).status_code for _ in range(10)}
+        assert codes == {200}
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
     finally:
