@@ -257,6 +257,15 @@ class WebProcesses:
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        parent = os.getppid()
+
+        def orphaned() -> None:  # a parent killed with SIGKILL must not leave us holding the port
+            while not stop.wait(1.0):
+                if os.getppid() != parent:
+                    log.warning("web_process_orphaned")
+                    stop.set()
+
+        threading.Thread(target=orphaned, name="parent-watch", daemon=True).start()
         # pooled connections were opened by the parent: never share them across processes
         self._store.engine.dispose(close=False)
         self._serve(stop)

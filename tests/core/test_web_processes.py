@@ -226,3 +226,10 @@ def test_several_processes_serve_https_when_tls_cert_is_set(tmp_path: Path) -> N
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_web_processes_exit_when_the_parent_is_killed(web: Web) -> None:
+    kids = children(web.proc.pid)
+    web.proc.kill()
+    web.proc.wait(10)
+    assert wait_for(lambda: not [k for k in kids if Path(f"/proc/{k}/stat").exists()], 10)
