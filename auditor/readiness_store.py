@@ -325,6 +325,7 @@ def load_fleet(
         CheckFacts(row[1], names[row[1]], row[2], row[3], float(row[7]), row[9], row[12],
                    row[19], row[20] if isinstance(row[20], Mapping) else _NO_FACTS)
         for row in rows
+        if row[1] in names  # a service enabled between the two reads: next scrape
     ]  # fmt: skip
     readiness = {
         svc.id: evaluate_service(svc, checks.get(svc.id, []), now, **opts) for svc in services

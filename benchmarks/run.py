@@ -656,7 +656,7 @@ def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) 
     copy_s = copy_runs(ids, total_runs, 30)
     log(f"read paths: copied in {copy_s:.0f}s; rolling up")
     # the measured pages read raw runs (24 h) and latest state only: one bounded roll-up pass
-    r = run_retention(store, None, RetentionPolicy(), max_seconds=30 if args.quick else 90)
+    r = run_retention(store, None, RetentionPolicy(), max_seconds=20 if args.quick else 45)
     log(f"read paths: roll-up pass {r.seconds:.0f}s complete={r.complete}; starting web")
     _, token = create_token(store, name="bench", role="viewer")
     runs = store.count(__import__("auditor.models", fromlist=["Run"]).Run)
