@@ -173,11 +173,15 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
         )
         host = settings.listen_host
         if n > 1:
-            sock = listen_socket(host, settings.listen_port)
+            # holds the port (a bound, not listening socket gets no connections); each web
+            # process listens on its own SO_REUSEPORT socket for it
+            sock = listen_socket(host, settings.listen_port, reuse_port=True, listen=False)
+            port = int(sock.getsockname()[1])
             share_app_state(app, store)
 
             def serve_child(child_stop: threading.Event) -> None:
-                child = WebServer(app, host, settings.listen_port, tls, sock=sock)
+                own = listen_socket(host, port, reuse_port=True)
+                child = WebServer(app, host, port, tls, sock=own)
                 child.start()
                 while not child_stop.wait(1.0):
                     pass
@@ -185,7 +189,6 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
 
             processes = WebProcesses(n, serve_child, store)
             processes.start()
-            port = int(sock.getsockname()[1])
         else:
             server = WebServer(app, host, settings.listen_port, tls)
             server.start()
