@@ -200,7 +200,7 @@ class _Retention:
             for chunk in _chunks(per_check, self.policy.batch_rows):
                 if self.out_of_time():
                     return
-                with self.store.write() as s:
+                with self.store.write(background=True) as s:
                     self._lock(s)
                     self._upsert(s, self._aggregate_runs(s, hour, chunk))
                     deleted = s.execute(
@@ -231,7 +231,7 @@ class _Retention:
                 start = floor_hour(oldest)
         hour = max(start, cutoff)
         while hour < current and not self.out_of_time():
-            with self.store.write() as s:
+            with self.store.write(background=True) as s:
                 self._lock(s)
                 self._upsert(s, self._aggregate_runs(s, hour))
             self.report.hours_rolled += 1
@@ -256,7 +256,7 @@ class _Retention:
                 start = floor_day(oldest)
         day = start
         while day < last_complete and not self.out_of_time():
-            with self.store.write() as s:
+            with self.store.write(background=True) as s:
                 self._lock(s)
                 rows = s.execute(
                     sa.select(
@@ -311,7 +311,7 @@ class _Retention:
         for period, cutoff in (("hour", hourly_cutoff), ("day", daily_cutoff)):
             if self.out_of_time():
                 return
-            with self.store.write() as s:
+            with self.store.write(background=True) as s:
                 self._lock(s)
                 result = s.execute(
                     sa.delete(Rollup).where(

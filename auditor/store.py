@@ -312,7 +312,7 @@ class Store:
         if limit <= 0:
             return []
         due_by = now + timedelta(seconds=max(horizon_s, 0.0))
-        with self.write() as s:
+        with self.write(background=True) as s:
             stmt = (
                 select(Check.id)
                 .join(Service, col(Service.id) == col(Check.service_id))
@@ -425,7 +425,7 @@ class Store:
         """Give back leases without running (shutdown before start)."""
         if not claims:
             return
-        with self.write() as s:
+        with self.write(background=True) as s:
             s.execute(
                 sa.update(Check)
                 .where(
@@ -576,7 +576,7 @@ class Store:
 
     def heartbeat_node(self, node_id: str, role: str, hostname: str, pid: int) -> None:
         now = utcnow()
-        with self.write() as s:
+        with self.write(background=True) as s:
             node = s.get(Node, node_id)
             if node is None:
                 node = Node(id=node_id, role=role, hostname=hostname, pid=pid, started_at=now)

@@ -347,7 +347,7 @@ class Dispatcher:
     def plan_transitions(self, now: datetime | None = None) -> int:
         """Claim and process a batch of pending transitions; returns how many were processed."""
         now = now or self.clock()
-        with self.store.write() as s:
+        with self.store.write(background=True) as s:
             stmt = (
                 select(Transition)
                 .where(
@@ -498,7 +498,7 @@ class Dispatcher:
     def plan_reminders(self, now: datetime | None = None) -> int:
         now = now or self.clock()
         created = 0
-        with self.store.write() as s:
+        with self.store.write(background=True) as s:
             open_alerts = list(
                 s.exec(
                     select(AlertState)
@@ -673,7 +673,7 @@ class Dispatcher:
         The head is chosen per receiver (not from the oldest N pending rows overall), so a
         receiver with a long backlog cannot starve the others.
         """
-        with self.store.write() as s:
+        with self.store.write(background=True) as s:
             names = sorted(
                 s.exec(
                     select(AlertDelivery.receiver)
@@ -762,7 +762,7 @@ class Dispatcher:
 
     def _record(self, results: list[tuple[_Leased, DeliveryError | None]]) -> None:
         now = self.clock()
-        with self.store.write() as s:
+        with self.store.write(background=True) as s:
             for item, err in results:
                 d = s.get(AlertDelivery, item.id)
                 if d is None or d.status != "pending":
