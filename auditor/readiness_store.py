@@ -215,86 +215,6 @@ def _pick_waivers(rows: list[Any], now: datetime) -> dict[str, Any]:
     return best
 
 
-def _load(
-    s: Session, service_id: str | None, now: datetime, rows_out: list[Any] | None = None
-) -> tuple[list[ServiceInput], dict[str, list[CheckInput]]]:
-    """The given service (any enabled state), or with ``None`` every enabled one."""
-    svt, ct, _, wt, at = _tables()
-    conn = s.connection()
-    svc_stmt = sa.select(*(svt.c[name] for name in _SERVICE_COLUMNS)).where(
-        svt.c.deleted_at.is_(None)
-    )
-    if service_id is not None:
-        svc_stmt = svc_stmt.where(svt.c.id == service_id)
-    else:
-        svc_stmt = svc_stmt.where(svt.c.enabled.is_(True))
-    services = [_service_input(row) for row in conn.execute(svc_stmt.order_by(svt.c.name))]
-    if not services:
-        return [], {}
-    rows = list(conn.execute(_check_rows_stmt(service_id)))
-    if rows_out is not None:
-        rows_out.extend(rows)
-    waivers: dict[str, Any] = {}
-    if rows:
-        live_checks = sa.select(ct.c.id).where(
-            _in_scope(ct.c.service_id, service_id),
-            ct.c.enabled.is_(True),
-            ct.c.deleted_at.is_(None),
-        )
-        waivers = _pick_waivers(
-            list(
-                conn.execute(
-                    sa.select(*(wt.c[name] for name in _WAIVER_COLUMNS)).where(
-                        wt.c.check_id.in_(live_checks), wt.c.deleted_at.is_(None)
-                    )
-                )
-            ),
-            now,
-        )
-    attestations: dict[tuple[str, str], Any] = {}
-    for a in conn.execute(
-        sa.select(at)
-        .where(
-            _in_scope(at.c.service_id, service_id),
-            at.c.deleted_at.is_(None),
-            at.c.signed_at <= now,
-        )
-        .order_by(at.c.signed_at)
-    ):
-        attestations[(a.service_id, a.item)] = a  # newest signature wins
-    by_service: dict[str, list[CheckInput]] = {}
-    for row in rows:
-        by_service.setdefault(row[1], []).append(
-            _check_input(row, waivers.get(row[0]), attestations)
-        )
-    return services, by_service
-
-
-def load_service_readiness(
-    store: Store, service_id: str, now: datetime, **opts: Any
-) -> ServiceReadiness:
-    """Readiness of one service (by id, or by name); ``LookupError`` when it does not exist.
-
-    A disabled service still answers (its last known states), for the API, page and gate."""
-    with store.read() as s:
-        svc = s.get(Service, service_id)
-        if svc is None or svc.deleted_at is not None:
-            svc = s.exec(
-                select(Service).where(Service.name == service_id, col(Service.deleted_at).is_(None))
-            ).first()
-        if svc is None:
-            raise LookupError(f"unknown service {service_id!r}")
-        services, checks = _load(s, svc.id, now)
-    return evaluate_service(services[0], checks.get(svc.id, []), now, **opts)
-
-
-def load_all_readiness(store: Store, now: datetime, **opts: Any) -> dict[str, ServiceReadiness]:
-    """Readiness of every enabled, non-deleted service, keyed by service id (by name)."""
-    with store.read() as s:
-        services, checks = _load(s, None, now)
-    return {svc.id: evaluate_service(svc, checks.get(svc.id, []), now, **opts) for svc in services}
-
-
 class CheckFacts(NamedTuple):
     """One enabled check's latest state as ``/metrics`` exports it (see :func:`load_fleet`)."""
 
@@ -312,24 +232,123 @@ class CheckFacts(NamedTuple):
 _NO_FACTS: Mapping[str, Any] = MappingProxyType({})
 
 
+def _overlays(
+    conn: Any, service_id: str | None, now: datetime
+) -> tuple[list[ServiceInput], dict[str, Any], dict[tuple[str, str], Any]]:
+    """The services in scope (by name), and the waivers and attestations of their checks."""
+    svt, ct, _, wt, at = _tables()
+    svc_stmt = sa.select(*(svt.c[name] for name in _SERVICE_COLUMNS)).where(
+        svt.c.deleted_at.is_(None)
+    )
+    if service_id is not None:
+        svc_stmt = svc_stmt.where(svt.c.id == service_id)
+    else:
+        svc_stmt = svc_stmt.where(svt.c.enabled.is_(True))
+    services = [_service_input(row) for row in conn.execute(svc_stmt.order_by(svt.c.name))]
+    if not services:
+        return [], {}, {}
+    live_checks = sa.select(ct.c.id).where(
+        _in_scope(ct.c.service_id, service_id),
+        ct.c.enabled.is_(True),
+        ct.c.deleted_at.is_(None),
+    )
+    waivers = _pick_waivers(
+        list(
+            conn.execute(
+                sa.select(*(wt.c[name] for name in _WAIVER_COLUMNS)).where(
+                    wt.c.check_id.in_(live_checks), wt.c.deleted_at.is_(None)
+                )
+            )
+        ),
+        now,
+    )
+    attestations: dict[tuple[str, str], Any] = {}
+    for a in conn.execute(
+        sa.select(at)
+        .where(
+            _in_scope(at.c.service_id, service_id),
+            at.c.deleted_at.is_(None),
+            at.c.signed_at <= now,
+        )
+        .order_by(at.c.signed_at)
+    ):
+        attestations[(a.service_id, a.item)] = a  # newest signature wins
+    return services, waivers, attestations
+
+
+def _fleet(
+    s: Session, now: datetime, opts: Mapping[str, Any], facts: list[CheckFacts] | None = None
+) -> dict[str, ServiceReadiness]:
+    """Every enabled service evaluated as its check rows stream in (ordered by service):
+    no list of 8,000 rows and inputs kept alive for the garbage collector to walk."""
+    conn = s.connection()
+    services, waivers, attestations = _overlays(conn, None, now)
+    by_id = {svc.id: svc for svc in services}
+    out: dict[str, ServiceReadiness | None] = dict.fromkeys(by_id)  # by name
+    current: ServiceInput | None = None
+    inputs: list[CheckInput] = []
+    ct = _tables()[1]
+    for row in (
+        conn.execute(_check_rows_stmt(None).order_by(ct.c.service_id, ct.c.id)) if by_id else ()
+    ):
+        svc = by_id.get(row[1])
+        if svc is None:  # a service enabled between the two reads: next time
+            continue
+        if svc is not current:
+            if current is not None:
+                out[current.id] = evaluate_service(current, inputs, now, **opts)
+            current, inputs = svc, []
+        inputs.append(_check_input(row, waivers.get(row[0]), attestations))
+        if facts is not None:
+            facts.append(
+                CheckFacts(row[1], svc.name, row[2], row[3], float(row[7]), row[9], row[12],
+                           row[19], row[20] if isinstance(row[20], Mapping) else _NO_FACTS)
+            )  # fmt: skip
+    if current is not None:
+        out[current.id] = evaluate_service(current, inputs, now, **opts)
+    return {
+        sid: value if value is not None else evaluate_service(by_id[sid], [], now, **opts)
+        for sid, value in out.items()
+    }
+
+
+def load_service_readiness(
+    store: Store, service_id: str, now: datetime, **opts: Any
+) -> ServiceReadiness:
+    """Readiness of one service (by id, or by name); ``LookupError`` when it does not exist.
+
+    A disabled service still answers (its last known states), for the API, page and gate."""
+    with store.read() as s:
+        svc = s.get(Service, service_id)
+        if svc is None or svc.deleted_at is not None:
+            svc = s.exec(
+                select(Service).where(Service.name == service_id, col(Service.deleted_at).is_(None))
+            ).first()
+        if svc is None:
+            raise LookupError(f"unknown service {service_id!r}")
+        conn = s.connection()
+        services, waivers, attestations = _overlays(conn, svc.id, now)
+        inputs = [
+            _check_input(row, waivers.get(row[0]), attestations)
+            for row in conn.execute(_check_rows_stmt(svc.id))
+        ]
+    return evaluate_service(services[0], inputs, now, **opts)
+
+
+def load_all_readiness(store: Store, now: datetime, **opts: Any) -> dict[str, ServiceReadiness]:
+    """Readiness of every enabled, non-deleted service, keyed by service id (by name)."""
+    with store.read() as s:
+        return _fleet(s, now, opts)
+
+
 def load_fleet(
     store: Store, now: datetime, **opts: Any
 ) -> tuple[dict[str, ServiceReadiness], list[CheckFacts]]:
     """:func:`load_all_readiness` plus every enabled check's latest state, from the same
     query: a cold ``/metrics`` scrape reads the check table once, not twice."""
-    rows: list[Any] = []
+    facts: list[CheckFacts] = []
     with store.read() as s:
-        services, checks = _load(s, None, now, rows)
-    names = {svc.id: svc.name for svc in services}
-    facts = [
-        CheckFacts(row[1], names[row[1]], row[2], row[3], float(row[7]), row[9], row[12],
-                   row[19], row[20] if isinstance(row[20], Mapping) else _NO_FACTS)
-        for row in rows
-        if row[1] in names  # a service enabled between the two reads: next scrape
-    ]  # fmt: skip
-    readiness = {
-        svc.id: evaluate_service(svc, checks.get(svc.id, []), now, **opts) for svc in services
-    }
+        readiness = _fleet(s, now, opts, facts)
     return readiness, facts
 
 

@@ -105,6 +105,7 @@ def read_snapshot(store: Store, checks: list[CheckRow] | None = None) -> Snapsho
             col(Service.enabled).is_(True),
             col(Service.deleted_at).is_(None),
         )
+        .order_by(col(Check.service_id), col(Check.id))  # as load_fleet: same order either way
     )
     empty: Mapping[str, Any] = {}
     with store.read() as s:
