@@ -1,10 +1,12 @@
 """Does the server accept TLS 1.0 / 1.1? One hand-built ClientHello per version, no handshake.
 
 A server accepts a protocol version when it answers a ClientHello offering at most that
-version with a ServerHello *choosing* it; a refusal is an alert, a lower version, a closed
-connection or something that is not TLS. That is what sslyze/testssl.sh protocol scans read,
-and it needs no OpenSSL at ``@SECLEVEL=0`` (whose build may not even offer TLS 1.0) and no key
-exchange: one round trip, a few hundred bytes, no crypto on our side.
+version with a ServerHello *choosing* it; a refusal is a fatal alert, a lower version, a
+closed connection or something that is not TLS; warning alerts before the ServerHello are
+skipped and a ServerHello split over records is put back together. That is what
+sslyze/testssl.sh protocol scans read, and it needs no OpenSSL at ``@SECLEVEL=0`` (whose
+build may not even offer TLS 1.0) and no key exchange: one round trip, a few hundred bytes,
+no crypto on our side.
 
 The hello offers every TLS 1.0/1.1 cipher suite OpenSSL's ``ALL`` has (and the legacy RC4
 and anonymous suites a modern OpenSSL no longer builds), the usual ECC extensions and SNI,
@@ -27,6 +29,14 @@ LEGACY_WIRE_VERSIONS: tuple[tuple[str, int], ...] = (("TLSv1", 0x0301), ("TLSv1.
 _RECORD_HANDSHAKE = 22
 _RECORD_ALERT = 21
 _SERVER_HELLO = 2
+_ALERT_WARNING = 1
+_CLOSE_NOTIFY = 0
+
+#: the longest a probe waits for a server that stays silent on a legacy hello (some drop
+#: it): the check's deadline is shared with the handshake and the analysis
+LEGACY_WAIT_S = 5.0
+#: bytes read before a ServerHello shows; a few warning alerts and fragments fit easily
+ANSWER_CAP = 1024
 
 # fmt: off
 #: cipher suites valid before TLS 1.2 (ECDHE/DHE/RSA/anon × AES/CAMELLIA/SEED/3DES/RC4)
@@ -76,14 +86,12 @@ def client_hello(version: int, server_name: str | None) -> bytes:
     return struct.pack("!BHH", _RECORD_HANDSHAKE, 0x0301, len(handshake)) + handshake
 
 
-def chosen_version(head: bytes, body: bytes) -> int | None:
-    """The version a ServerHello chose, from its record header and first body bytes; None for
-    an alert or anything that is not a ServerHello."""
-    if len(head) < 5 or head[0] != _RECORD_HANDSHAKE or len(body) < 6:
+def chosen_version(handshake: bytes) -> int | None:
+    """The version a ServerHello chose, from the first 6 bytes of the server's handshake
+    stream (records already unwrapped); None when it is not a ServerHello."""
+    if len(handshake) < 6 or handshake[0] != _SERVER_HELLO:
         return None
-    if body[0] != _SERVER_HELLO:
-        return None
-    return int.from_bytes(body[4:6], "big")
+    return int.from_bytes(handshake[4:6], "big")
 
 
 async def _recv_exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, n: int) -> bytes:
@@ -96,36 +104,76 @@ async def _recv_exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, n:
     return data
 
 
+async def _read_answer(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> int | None:
+    """The version the server's ServerHello chose; None when it refused the hello.
+
+    Reads records until the first 6 handshake bytes are in: warning-level alerts (an old
+    Apache/OpenSSL SNI callback sends ``unrecognized_name`` before its ServerHello) are
+    skipped, a ServerHello split over several records is put back together. A fatal alert,
+    ``close_notify``, a record that is not handshake/alert or not TLS (major version 3), or
+    more than :data:`ANSWER_CAP` bytes without a ServerHello is a refusal, read at once.
+    """
+    handshake = b""
+    alerts = b""
+    spent = 0
+    while True:
+        head = await _recv_exactly(loop, sock, 5)
+        kind, major, length = head[0], head[1], int.from_bytes(head[3:5], "big")
+        if kind not in (_RECORD_ALERT, _RECORD_HANDSHAKE) or major != 3 or length == 0:
+            return None
+        # of a handshake record only the bytes still missing: the rest is never needed
+        take = min(length, 6 - len(handshake)) if kind == _RECORD_HANDSHAKE else length
+        spent += 5 + take
+        if spent > ANSWER_CAP:
+            return None
+        body = await _recv_exactly(loop, sock, take)
+        if kind == _RECORD_HANDSHAKE:
+            handshake += body
+            if len(handshake) >= 6:
+                return chosen_version(handshake)
+            continue
+        alerts += body
+        while len(alerts) >= 2:
+            level, description = alerts[0], alerts[1]
+            if level != _ALERT_WARNING or description == _CLOSE_NOTIFY:
+                return None
+            alerts = alerts[2:]
+
+
 async def probe_version(
     addr: str,
     port: int,
     server_name: str | None,
     version: int,
     remaining: Callable[[], float],
+    wait_s: float = LEGACY_WAIT_S,
 ) -> bool | None:
     """True when the server chooses ``version``, False when it refuses, None when it could
-    not be tested (no TCP connection, no answer before the deadline).
+    not be tested (no socket, no TCP connection, no answer within ``wait_s`` or the
+    deadline, whichever is sooner).
 
     A bare non-blocking socket on the event loop: no transport or stream objects for what is
-    one write and two short reads.
+    one write and a few short reads.
     """
+    try:
+        hello = client_hello(version, server_name)
+    except UnicodeError:  # a name the IDNA codec cannot encode: no SNI to send
+        return None
     loop = asyncio.get_running_loop()
     family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setblocking(False)
     try:
-        async with asyncio.timeout(remaining()):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError:  # out of file descriptors, say: nothing was tested
+        return None
+    try:
+        sock.setblocking(False)
+        async with asyncio.timeout(max(0.0, min(wait_s, remaining()))):
             try:
                 await loop.sock_connect(sock, (addr, port))
             except OSError as exc:
                 raise ProbeError("unreachable", f"cannot connect to {addr}:{port}: {exc}") from exc
-            await loop.sock_sendall(sock, client_hello(version, server_name))
-            head = await _recv_exactly(loop, sock, 5)
-            if head[0] == _RECORD_ALERT:
-                return False
-            length = int.from_bytes(head[3:5], "big")
-            body = await _recv_exactly(loop, sock, 6) if length >= 6 else b""
-            return chosen_version(head, body) == version
+            await loop.sock_sendall(sock, hello)
+            return await _read_answer(loop, sock) == version
     except (TimeoutError, ProbeError):
         return None
     except (OSError, EOFError):
@@ -135,10 +183,17 @@ async def probe_version(
 
 
 async def legacy_versions(
-    addr: str, port: int, server_name: str | None, remaining: Callable[[], float]
+    addr: str,
+    port: int,
+    server_name: str | None,
+    remaining: Callable[[], float],
+    wait_s: float = LEGACY_WAIT_S,
 ) -> dict[str, bool | None]:
     """For TLS 1.0 and 1.1: True accepted, False refused, None could not be tested."""
     results = await asyncio.gather(
-        *(probe_version(addr, port, server_name, v, remaining) for _, v in LEGACY_WIRE_VERSIONS)
+        *(
+            probe_version(addr, port, server_name, v, remaining, wait_s)
+            for _, v in LEGACY_WIRE_VERSIONS
+        )
     )
     return {label: ok for (label, _), ok in zip(LEGACY_WIRE_VERSIONS, results, strict=True)}
