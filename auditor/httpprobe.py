@@ -18,7 +18,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -28,7 +28,14 @@ import httpx
 from httpcore._backends.auto import AutoBackend
 from httpcore._backends.base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
 
-from auditor.handshakes import HandshakeLedger, TlsObservation, TrustKey, chain_der, trust_key
+from auditor.handshakes import (
+    HandshakeLedger,
+    LedgerKey,
+    TlsObservation,
+    TrustKey,
+    chain_der,
+    trust_key,
+)
 from auditor.netpolicy import AddressPolicy
 from checks.base import ProbeError, RunStatus
 
@@ -38,6 +45,9 @@ DEFAULT_MAX_REDIRECTS = 10
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 KEEPALIVE_CONNECTIONS = 20
 MAX_POOLS = 4096
+
+#: a handshake a request announced to the ledger: (ledger key, future waiters await)
+_Expected = tuple[LedgerKey, asyncio.Future[TlsObservation | None]]
 
 
 def _ip_literal(host: str) -> str | None:
@@ -446,15 +456,24 @@ class HttpProber:
         try:
             return await self._fetch(
                 client, url, method, headers, content, timeout, follow_redirects,
-                max_redirects, body_cap, truncate, read_body,
+                max_redirects, body_cap, truncate, read_body, expected,
             )  # fmt: skip
         finally:
             if expected is not None:
                 self.handshakes.release(*expected)
 
-    def _expect_handshake(
-        self, url: str, trust: TrustKey | None
-    ) -> tuple[Any, asyncio.Future[TlsObservation | None]] | None:
+    def _tracer(self, expected: _Expected) -> Callable[[str, Any], Awaitable[None]]:
+        """httpcore trace hook: once the request's headers go out, the connection (new or
+        pooled) is ready, so a tls check waiting for this request's handshake stops waiting
+        then, not after the response, its body and redirects."""
+
+        async def trace(event: str, info: Any) -> None:
+            if event.endswith(".send_request_headers.started"):
+                self.handshakes.release(*expected)
+
+        return trace
+
+    def _expect_handshake(self, url: str, trust: TrustKey | None) -> _Expected | None:
         """Tell a tls check starting meanwhile that this request's handshake is coming."""
         if trust is None:
             return None
@@ -481,6 +500,7 @@ class HttpProber:
         body_cap: int,
         truncate: bool,
         read_body: bool,
+        expected: _Expected | None = None,
     ) -> HttpResult:
         chain: list[Hop] = []
         current = url
@@ -502,12 +522,17 @@ class HttpProber:
                     headers=headers,
                     content=hop_content,
                     timeout=httpx.Timeout(timeout),
+                    extensions=None if expected is None else {"trace": self._tracer(expected)},
                 )
                 if cookies and "cookie" not in request.headers:
                     cookies.set_cookie_header(request)
                 response = await client.send(request, stream=True)
             except Exception as exc:
                 raise classify_exception(exc, current) from exc
+            finally:
+                if expected is not None:  # the first hop's handshake, if any, is over
+                    self.handshakes.release(*expected)
+                    expected = None
             try:
                 cookies.extract_cookies(response)
                 location = response.headers.get("location")

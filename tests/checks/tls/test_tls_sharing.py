@@ -259,3 +259,61 @@ async def test_shared_verdict_equals_own_handshake(corpus: Corpus, case: str) ->
     assert (str(shared.status), codes(shared)) == (str(own.status), codes(own))
     for key in ("protocol", "chain", "trust", "client_verify", "legacy_protocols", "address"):
         assert shared.facts[key] == own.facts[key], key
+
+
+class KeepAliveHttps:
+    """HTTPS with keep-alive: the first request on a connection answers at once, later ones
+    after ``slow_s`` (a slow health endpoint on a pooled connection)."""
+
+    def __init__(self, ctx: ssl.SSLContext, slow_s: float) -> None:
+        self.handshakes = 0
+
+        def handle(conn: socket.socket) -> None:
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                self.handshakes += 1
+                served, data = 0, b""
+                while True:
+                    while b"\r\n\r\n" not in data:
+                        chunk = tls.recv(4096)
+                        if not chunk:
+                            return
+                        data += chunk
+                    data = data.split(b"\r\n\r\n", 1)[1]
+                    if served:
+                        time.sleep(slow_s)
+                    served += 1
+                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+        self.server = ThreadedServer(handle)
+        self.port = self.server.port
+
+
+async def timed(coro: Any) -> tuple[Any, float]:
+    started = time.monotonic()
+    result = await coro
+    return result, time.monotonic() - started
+
+
+async def test_tls_does_not_wait_for_a_request_on_a_pooled_connection(corpus: Corpus) -> None:
+    """A health request riding a pooled connection makes no handshake: a tls check started
+    meanwhile does its own at once instead of waiting out the slow response."""
+    served = corpus.cases["good"].served
+    server = KeepAliveHttps(server_context(served.chain_file, served.key_file), slow_s=2.0)
+    url = f"https://localhost:{server.port}"
+    prober = HttpProber()
+    prober.handshakes.ttl_s = 0.2  # the first request's observation is stale, its connection not
+    try:
+        await prober.fetch(url + "/", ca_file=corpus.ca_file)
+        await asyncio.sleep(0.4)
+        health = asyncio.create_task(timed(run(prober, "health", url, ca_file=corpus.ca_file)))
+        await asyncio.sleep(0.1)  # the health request is on the wire
+        tls, tls_took = await timed(run(prober, "tls", url, ca_file=corpus.ca_file))
+        (health_result, health_took) = await health
+    finally:
+        await prober.aclose()
+        server.server.close()
+    assert str(health_result.status) == "pass" and health_took >= 1.9
+    assert (str(tls.status), codes(tls)) == ("pass", [])
+    assert tls.facts["handshake"]["shared"] is False
+    assert tls_took < 1.0
+    assert server.handshakes == 2  # the first request's and the tls check's own
