@@ -10,8 +10,8 @@ of a new handshake. A handshake still in flight is awaited (single-flight), brie
 
 Soundness: only contexts that verify the chain *and* the hostname (without the CN fallback) —
 exactly the ``tls`` check's strict client — are recorded, under the trust store they were built
-for; a CA file (``ca_file`` or the system bundle) is keyed by path, mtime and size, so a
-changed file or another trust store never matches; a permissive (unverified) handshake is
+for; a CA file (``ca_file`` or the system bundle) is keyed by path, mtime and size as of
+the context's build, so a changed file or another trust store never matches; a permissive (unverified) handshake is
 never recorded at all, and a failed verification records nothing either.
 """
 
@@ -24,7 +24,6 @@ import ssl
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 #: how old an observation may be and still stand in for the tls check's own handshake: a
@@ -61,11 +60,14 @@ def chain_der(ssl_object: Any) -> list[bytes]:
     return out
 
 
-def trust_key(verify: bool, ca_file: str | None) -> TrustKey | None:
-    """Which trust store a verifying context uses (None: it does not verify)."""
-    if not verify:
-        return None
-    kind, path = ("ca_file", ca_file) if ca_file else ("system", _system_bundle())
+def trust_stamp(ca_file: str | None) -> TrustKey:
+    """Which trust store a verifying context built *now* loads, and which version of it:
+    ``ca_file``, else the system bundle, by path, mtime and size.
+
+    Take it when the context is built and keep it with the context (``ssl_context_and_trust``
+    in ``auditor.httpprobe``): a context outlives later changes of its file.
+    """
+    kind, path = ("ca_file", ca_file) if ca_file else ("system", system_bundle())
     try:
         st = os.stat(path)
     except OSError:
@@ -73,11 +75,11 @@ def trust_key(verify: bool, ca_file: str | None) -> TrustKey | None:
     return (kind, path, st.st_mtime_ns, st.st_size)
 
 
-@lru_cache(maxsize=1)
-def _system_bundle() -> str:
-    """The system store's CA file: its version is part of the key too (a client keeps the
-    context it was built with, so an updated store must not match an older handshake)."""
-    return ssl.get_default_verify_paths().openssl_cafile or ""
+def system_bundle() -> str:
+    """The file (else directory) a default context loads its roots from; ``cafile`` honours
+    ``SSL_CERT_FILE`` as OpenSSL does, unlike ``openssl_cafile``."""
+    paths = ssl.get_default_verify_paths()
+    return paths.cafile or paths.capath or ""
 
 
 @dataclass(frozen=True)

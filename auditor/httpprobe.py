@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import ipaddress
-import os
 import re
 import socket
 import ssl
@@ -34,7 +33,7 @@ from auditor.handshakes import (
     TlsObservation,
     TrustKey,
     chain_der,
-    trust_key,
+    trust_stamp,
 )
 from auditor.netpolicy import AddressPolicy
 from checks.base import ProbeError, RunStatus
@@ -259,33 +258,41 @@ class HttpResult:
 
 #: built contexts are reused for this long (loading the system store costs ~10-100 ms CPU)
 SSL_CONTEXT_TTL_S = 300.0
-_ssl_contexts: dict[tuple[bool, str | None, int, int], tuple[float, ssl.SSLContext]] = {}
+_ContextEntry = tuple[float, ssl.SSLContext, TrustKey | None]
+_ssl_contexts: dict[tuple[bool, str | None, int, int], _ContextEntry] = {}
 
 
 def build_ssl_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
-    """A client context: system roots (or ``ca_file``), no CN fallback for hostnames.
+    """A client context: system roots (or ``ca_file``), no CN fallback for hostnames."""
+    return ssl_context_and_trust(verify, ca_file)[0]
+
+
+def ssl_context_and_trust(
+    verify: bool = True, ca_file: str | None = None
+) -> tuple[ssl.SSLContext, TrustKey | None]:
+    """A client context and the trust key of the store version it was built from (None: it
+    does not verify, or the store changed while it was loaded).
 
     Contexts are shared (an ``SSLContext`` is safe for concurrent handshakes and nobody
     mutates it after this): per (verify, ca_file and its mtime/size), rebuilt after
-    :data:`SSL_CONTEXT_TTL_S` so a changed system store is picked up.
+    :data:`SSL_CONTEXT_TTL_S` so a changed system store is picked up. The key is cached with
+    the context, so whoever gets this context gets the key of what it really trusts.
     """
-    stamp = (0, 0)
-    if ca_file:
-        try:
-            st = os.stat(ca_file)
-            stamp = (st.st_mtime_ns, st.st_size)
-        except OSError:
-            stamp = (-1, -1)  # let the load below raise its own error
-    key = (verify, ca_file, *stamp)
+    stamp = trust_stamp(ca_file) if ca_file else None
+    key = (verify, ca_file, *(stamp[2:] if stamp else (0, 0)))
     now = time.monotonic()
     hit = _ssl_contexts.get(key)
     if hit is not None and now - hit[0] < SSL_CONTEXT_TTL_S:
-        return hit[1]
+        return hit[1], hit[2]
+    before = stamp or trust_stamp(None)
     ctx = _new_ssl_context(verify, ca_file)
+    trust: TrustKey | None = before if verify else None
+    if trust is not None and trust_stamp(ca_file) != before:
+        return ctx, None  # changed while loading: which version it holds is unknown
     if len(_ssl_contexts) > 256:
         _ssl_contexts.clear()
-    _ssl_contexts[key] = (now, ctx)
-    return ctx
+    _ssl_contexts[key] = (now, ctx, trust)
+    return ctx, trust
 
 
 def _new_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
@@ -380,8 +387,9 @@ class HttpProber:
         if client is None:
             if len(self._clients) >= MAX_POOLS:
                 self._evict()
-            ctx = build_ssl_context(verify, ca_file)
-            trust = trust_key(verify, ca_file) if self._share else None
+            ctx, trust = ssl_context_and_trust(verify, ca_file)
+            if not self._share:
+                trust = None
             transport = httpx.AsyncHTTPTransport(verify=ctx)
             # httpx offers no public hook for the network backend; swap the pool it built
             # for one that connects through the address policy.

@@ -11,12 +11,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
 from pydantic import Field, model_validator
 
-from auditor.handshakes import trust_key
 from checks import base
 from checks.base import Check, Outcome, ProbeContext, ProbeError, RunStatus, Target
 from checks.tls import analysis
 from checks.tls.anchors import anchors_for
-from checks.tls.handshake import Handshake, is_ip, resolve_allowed, verified_handshake
+from checks.tls.handshake import (
+    Handshake,
+    is_ip,
+    resolve_allowed,
+    strict_trust,
+    verified_handshake,
+)
 from checks.tls.legacy import legacy_versions
 from checks.tls.x509info import TrustResult, build_path, describe, load_der, load_pem_bundle
 
@@ -85,7 +90,7 @@ class TlsCheck(Check[TlsOptions]):
         addresses = await resolve_allowed(host, port, ctx.http.policy, ctx.remaining)
         shared = (
             await ctx.http.handshakes.shared(
-                host, port, trust_key(True, options.ca_file), addresses, ctx.remaining()
+                host, port, strict_trust(options.ca_file), addresses, ctx.remaining()
             )
             if options.share_handshake
             else None

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from auditor.handshakes import chain_der
-from auditor.httpprobe import build_ssl_context
+from auditor.handshakes import TrustKey, chain_der
+from auditor.httpprobe import build_ssl_context, ssl_context_and_trust
 from auditor.netpolicy import AddressPolicy
 from checks.base import ProbeError, RunStatus
 
@@ -102,6 +102,16 @@ def permissive_context(version: str | None = None) -> ssl.SSLContext:
 def strict_context(ca_file: str | None) -> ssl.SSLContext:
     """What a careful client does: system roots (or ``ca_file``), hostname check, no CN fallback."""
     return build_ssl_context(True, ca_file)
+
+
+def strict_trust(ca_file: str | None) -> TrustKey | None:
+    """The trust key of the context :func:`strict_context` hands out now: a shared handshake
+    must have been verified against that same store version. None when the store cannot
+    be loaded (the handshake and the anchors report that)."""
+    try:
+        return ssl_context_and_trust(True, ca_file)[1]
+    except (OSError, ssl.SSLError, ValueError):
+        return None
 
 
 async def handshake(

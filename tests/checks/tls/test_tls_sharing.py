@@ -19,12 +19,15 @@ from typing import Any
 
 import pytest
 
-from auditor.handshakes import HandshakeLedger, TlsObservation, trust_key
+from auditor import httpprobe
+from auditor.handshakes import HandshakeLedger, TlsObservation, trust_stamp
 from auditor.httpprobe import HttpProber
 from auditor.runner import RunResult, run_check
 from checks.base import Target
 from checks.health import HealthCheck, HealthOptions
 from checks.tls import TlsCheck, TlsOptions
+from checks.tls.anchors import system_anchors
+from tests.checks.tls import pki
 from tests.checks.tls.conftest import Corpus
 from tests.checks.tls.servers import ThreadedServer, server_context
 
@@ -192,8 +195,7 @@ async def test_other_host_name_is_not_shared(corpus: Corpus, https: CountingHttp
 
 
 def observation(address: str = "127.0.0.1", seen_at: float | None = None) -> TlsObservation:
-    trust = trust_key(True, None)
-    assert trust is not None
+    trust = trust_stamp(None)
     return TlsObservation(
         host="svc.test",
         port=443,
@@ -209,11 +211,11 @@ def observation(address: str = "127.0.0.1", seen_at: float | None = None) -> Tls
 
 async def test_ledger_checks_address_trust_and_age() -> None:
     ledger = HandshakeLedger(ttl_s=30.0)
-    system = trust_key(True, None)
+    system = trust_stamp(None)
     ledger.record(observation("127.0.0.2"))
     assert await ledger.shared("svc.test", 443, system, ["127.0.0.1"], 1.0) is None
     assert await ledger.shared("svc.test", 443, system, ["127.0.0.2"], 1.0) is not None
-    assert await ledger.shared("svc.test", 443, trust_key(True, "/x.pem"), ["127.0.0.2"], 1) is None
+    assert await ledger.shared("svc.test", 443, trust_stamp("/x.pem"), ["127.0.0.2"], 1) is None
     assert await ledger.shared("svc.test", 443, None, ["127.0.0.2"], 1.0) is None
     assert await ledger.shared("svc.test", 8443, system, ["127.0.0.2"], 1.0) is None
     ledger.record(observation("127.0.0.2", seen_at=time.monotonic() - 31))
@@ -222,7 +224,7 @@ async def test_ledger_checks_address_trust_and_age() -> None:
 
 async def test_ledger_is_bounded_and_waits_only_briefly() -> None:
     ledger = HandshakeLedger(max_entries=2)
-    system = trust_key(True, None)
+    system = trust_stamp(None)
     for host in ("a", "b", "c"):
         ledger.record(dataclasses.replace(observation(), host=host))
     assert await ledger.shared("a", 443, system, ["127.0.0.1"], 1.0) is None
@@ -317,3 +319,56 @@ async def test_tls_does_not_wait_for_a_request_on_a_pooled_connection(corpus: Co
     assert tls.facts["handshake"]["shared"] is False
     assert tls_took < 1.0
     assert server.handshakes == 2  # the first request's and the tls check's own
+
+
+@pytest.fixture
+def system_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A system CA bundle of the test's own (``SSL_CERT_FILE``), no context built from it yet."""
+    bundle = tmp_path / "system.pem"
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.setattr(httpprobe, "_ssl_contexts", {})
+    system_anchors.cache_clear()
+    yield bundle
+    system_anchors.cache_clear()
+
+
+async def test_a_context_older_than_the_store_keeps_its_key(
+    corpus: Corpus, https: CountingHttps, system_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The system store drops a root while a cached context still trusts it: a client made
+    from that context must not vouch for the chain to a tls check built on the new store."""
+    system_store.write_bytes(corpus.root.pem)
+    httpprobe.build_ssl_context(True, None)  # cached: trusts the root for the next 300 s
+    system_store.write_bytes(pki.make_ca("Some Other Root").pem)  # the root is distrusted
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber()
+    try:
+        health = await run(prober, "health", url)  # a new client gets the cached context
+        monkeypatch.setattr(httpprobe, "SSL_CONTEXT_TTL_S", 0.0)  # ...which now expires
+        tls = await run(prober, "tls", url)
+    finally:
+        await prober.aclose()
+    assert str(health.status) == "pass"
+    assert tls.facts["handshake"]["shared"] is False
+    assert tls.facts["client_verify"]["ok"] is False
+    assert str(tls.status) == "fail"
+
+
+async def test_system_store_key_follows_ssl_cert_file(
+    corpus: Corpus, https: CountingHttps, system_store: Path
+) -> None:
+    """The system store is the one OpenSSL loads (``SSL_CERT_FILE``): a probe and a tls check
+    on it share a handshake, and the key names that file."""
+    system_store.write_bytes(corpus.root.pem)
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber()
+    try:
+        await run(prober, "health", url)
+        tls = await run(prober, "tls", url)
+    finally:
+        await prober.aclose()
+    assert (str(tls.status), codes(tls)) == ("pass", [])
+    assert tls.facts["handshake"]["shared"] is True
+    assert https.handshakes == 1
+    trust = httpprobe.ssl_context_and_trust(True, None)[1]
+    assert trust is not None and trust[:2] == ("system", str(system_store))
