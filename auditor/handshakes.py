@@ -100,8 +100,29 @@ class TlsObservation:
         return time.monotonic() - self.seen_at
 
 
+def host_key(host: str) -> str:
+    """A host as the ledger keys it: lowercase ASCII, IDNA-encoded as ``ssl`` encodes SNI.
+
+    httpcore hands the prober's streams the punycode name; the ``tls`` check starts from the
+    URL's Unicode one. Both must meet under one key (and a name the two encode differently
+    is rightly never shared: the two clients would send different SNI).
+    """
+    low = host.lower()
+    if low.isascii():
+        return low
+    try:
+        return low.encode("idna").decode("ascii")
+    except UnicodeError:
+        return low
+
+
+def _norm(key: LedgerKey) -> LedgerKey:
+    return (host_key(key[0]), key[1], key[2])
+
+
 class HandshakeLedger:
-    """Bounded, TTL'd observations plus the handshakes still in flight, per key."""
+    """Bounded, TTL'd observations plus the handshakes still in flight, per key (hosts in
+    :func:`host_key` form, whatever form callers pass)."""
 
     def __init__(
         self, ttl_s: float = SHARED_HANDSHAKE_TTL_S, max_entries: int = SHARED_HANDSHAKE_MAX
@@ -113,6 +134,7 @@ class HandshakeLedger:
 
     def expect(self, key: LedgerKey) -> asyncio.Future[TlsObservation | None]:
         """A handshake for ``key`` may be about to start: waiters can await this future."""
+        key = _norm(key)
         fut = self._pending.get(key)
         if fut is None or fut.done():
             fut = asyncio.get_running_loop().create_future()
@@ -121,20 +143,21 @@ class HandshakeLedger:
 
     def settle(self, key: LedgerKey, observation: TlsObservation | None) -> None:
         """The expected handshake finished (``observation``) or will not happen (None)."""
-        fut = self._pending.pop(key, None)
+        fut = self._pending.pop(_norm(key), None)
         if fut is not None and not fut.done():
             fut.set_result(observation)
 
     def release(self, key: LedgerKey, fut: asyncio.Future[TlsObservation | None]) -> None:
         """The request that called :meth:`expect` is over: if its handshake never came (a
         pooled connection, a failure before TLS), waiters stop waiting."""
+        key = _norm(key)
         if self._pending.get(key) is fut:
             del self._pending[key]
         if not fut.done():
             fut.set_result(None)
 
     def record(self, observation: TlsObservation) -> None:
-        key = (observation.host, observation.port, observation.trust)
+        key = (host_key(observation.host), observation.port, observation.trust)
         self._seen[key] = observation
         self._seen.move_to_end(key)
         while len(self._seen) > self.max_entries:
@@ -158,7 +181,7 @@ class HandshakeLedger:
         ``addresses``, awaiting one in flight for at most ``wait_s``; else None."""
         if trust is None:
             return None
-        key = (host, port, trust)
+        key = (host_key(host), port, trust)
         obs = self._usable(self._seen.get(key), addresses)
         if obs is not None:
             return obs

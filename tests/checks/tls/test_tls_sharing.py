@@ -27,6 +27,8 @@ from checks.base import Target
 from checks.health import HealthCheck, HealthOptions
 from checks.tls import TlsCheck, TlsOptions
 from checks.tls.anchors import system_anchors
+from checks.tls.check import host_port
+from checks.tls.handshake import strict_trust
 from tests.checks.tls import pki
 from tests.checks.tls.conftest import Corpus
 from tests.checks.tls.servers import ThreadedServer, server_context
@@ -372,3 +374,56 @@ async def test_system_store_key_follows_ssl_cert_file(
     assert https.handshakes == 1
     trust = httpprobe.ssl_context_and_trust(True, None)[1]
     assert trust is not None and trust[:2] == ("system", str(system_store))
+
+
+IDN_HOST = "bücher.test"
+
+
+@pytest.fixture
+def idn_https(corpus: Corpus, tmp_path: Path) -> Iterator[CountingHttps]:
+    """An HTTPS server whose certificate names ``bücher.test`` (as SANs do: punycode)."""
+    key = pki.rsa_key()
+    leaf = pki.make_leaf(corpus.intermediate, key, dns=("xn--bcher-kva.test",), cn=None)
+    served = pki.write_served(tmp_path, "idn", leaf, key, corpus.intermediate.cert)
+    server = CountingHttps(server_context(served.chain_file, served.key_file))
+    yield server
+    server.server.close()
+
+
+async def resolve_to_loopback(host: str, port: int) -> list[str]:
+    """The prober's resolver seam: every name (``bücher.test`` here) is this machine."""
+    return ["127.0.0.1"]
+
+
+async def test_idn_host_handshake_is_shared(corpus: Corpus, idn_https: CountingHttps) -> None:
+    """httpx connects to the punycode name; the tls check asks under the URL's Unicode one
+    (``host_port``): the same host, so the same observation."""
+    url = f"https://{IDN_HOST}:{idn_https.port}/"
+    host, port = host_port(url, None)
+    assert host == IDN_HOST
+    trust = strict_trust(corpus.ca_file)
+    prober = HttpProber(resolver=resolve_to_loopback)
+    try:
+        assert (await prober.fetch(url, ca_file=corpus.ca_file)).status == 200
+        seen = await prober.handshakes.shared(host, port, trust, ["127.0.0.1"], 1.0)
+    finally:
+        await prober.aclose()
+    assert seen is not None and seen.host == "xn--bcher-kva.test"
+    assert idn_https.handshakes == 1
+
+
+async def test_idn_host_handshake_in_flight_is_awaited(
+    corpus: Corpus, idn_https: CountingHttps
+) -> None:
+    url = f"https://{IDN_HOST}:{idn_https.port}/"
+    host, port = host_port(url, None)
+    trust = strict_trust(corpus.ca_file)
+    prober = HttpProber(resolver=resolve_to_loopback)
+    try:
+        fetch = asyncio.create_task(prober.fetch(url, ca_file=corpus.ca_file))
+        await asyncio.sleep(0)  # the request announced its handshake
+        seen = await prober.handshakes.shared(host, port, trust, ["127.0.0.1"], 5.0)
+        assert (await fetch).status == 200
+    finally:
+        await prober.aclose()
+    assert seen is not None and seen.address == "127.0.0.1"
