@@ -60,6 +60,28 @@ def chain_der(ssl_object: Any) -> list[bytes]:
     return out
 
 
+@dataclass(frozen=True)
+class Session:
+    """What one completed handshake showed: protocol, cipher and the chain as sent."""
+
+    protocol: str | None
+    cipher: str | None
+    cipher_bits: int | None
+    chain_der: tuple[bytes, ...] = ()
+
+
+def session_of(ssl_object: Any) -> Session:
+    """The :class:`Session` of a connected ``ssl.SSLObject``/``SSLSocket``: one reading for
+    the prober's observations and the ``tls`` check's own handshakes."""
+    cipher = ssl_object.cipher()
+    return Session(
+        protocol=ssl_object.version(),
+        cipher=cipher[0] if cipher else None,
+        cipher_bits=cipher[2] if cipher else None,
+        chain_der=tuple(chain_der(ssl_object)),
+    )
+
+
 def trust_stamp(ca_file: str | None) -> TrustKey:
     """Which trust store a verifying context built *now* loads, and which version of it:
     ``ca_file``, else the system bundle, by path, mtime and size.
@@ -90,10 +112,7 @@ class TlsObservation:
     port: int
     trust: TrustKey
     address: str
-    protocol: str | None
-    cipher: str | None
-    cipher_bits: int | None
-    chain_der: tuple[bytes, ...]
+    session: Session
     seen_at: float  # time.monotonic()
 
     def age(self) -> float:

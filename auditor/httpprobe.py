@@ -32,7 +32,7 @@ from auditor.handshakes import (
     LedgerKey,
     TlsObservation,
     TrustKey,
-    chain_der,
+    session_of,
     trust_stamp,
 )
 from auditor.netpolicy import AddressPolicy
@@ -85,6 +85,10 @@ class PolicyBackend(AsyncNetworkBackend):
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise ProbeError("dns", f"cannot resolve {host}: {exc.strerror or exc}") from exc
+        except UnicodeError as exc:  # a label IDNA cannot encode (empty, over 63 characters)
+            raise ProbeError(
+                "dns", f"cannot resolve {host}: not a valid host name ({exc})"
+            ) from exc
         seen: list[str] = []
         for info in infos:
             addr = str(info[4][0])
@@ -189,21 +193,21 @@ class _ObservedStream(AsyncNetworkStream):
         except BaseException:
             self._ledger.settle(key, None)  # waiters do their own handshake now
             raise
-        obj = stream.get_extra_info("ssl_object")
-        if obj is None:
+        try:
+            obj = stream.get_extra_info("ssl_object")
+            session = session_of(obj) if obj is not None else None
+        except Exception:  # unreadable session facts: the request goes on, nothing recorded
+            session = None
+        if session is None:
             self._ledger.settle(key, None)
             return stream
-        cipher = obj.cipher()
         self._ledger.record(
             TlsObservation(
                 host=server_hostname,
                 port=self._port,
                 trust=self._trust,
                 address=self._address,
-                protocol=obj.version(),
-                cipher=cipher[0] if cipher else None,
-                cipher_bits=cipher[2] if cipher else None,
-                chain_der=tuple(chain_der(obj)),
+                session=session,
                 seen_at=time.monotonic(),
             )
         )

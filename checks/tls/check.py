@@ -16,7 +16,6 @@ from checks.base import Check, Outcome, ProbeContext, ProbeError, RunStatus, Tar
 from checks.tls import analysis
 from checks.tls.anchors import anchors_for
 from checks.tls.handshake import (
-    Handshake,
     is_ip,
     resolve_allowed,
     strict_trust,
@@ -97,7 +96,7 @@ class TlsCheck(Check[TlsOptions]):
         )
         if shared is not None:
             addr = shared.address
-            hs = Handshake(shared.protocol, shared.cipher, shared.cipher_bits, [*shared.chain_der])
+            hs = shared.session
             client_verify: dict[str, Any] = {"ok": True, "code": 0, "message": "ok"}
             handshake_facts = {"shared": True, "age_s": round(shared.age(), 3)}
         else:

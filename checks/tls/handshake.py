@@ -15,11 +15,10 @@ import socket
 import ssl
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from auditor.handshakes import TrustKey, chain_der
+from auditor.handshakes import Session, TrustKey, session_of
 from auditor.httpprobe import build_ssl_context, ssl_context_and_trust
 from auditor.netpolicy import AddressPolicy
 from checks.base import ProbeError, RunStatus
@@ -28,14 +27,8 @@ from checks.base import ProbeError, RunStatus
 PERMISSIVE_CIPHERS = "ALL:@SECLEVEL=0"
 
 
-@dataclass
-class Handshake:
-    """What one completed handshake showed."""
-
-    protocol: str | None
-    cipher: str | None
-    cipher_bits: int | None
-    chain_der: list[bytes] = field(default_factory=list)
+#: what one completed handshake showed (the prober's observations hold the same)
+Handshake = Session
 
 
 def is_ip(host: str) -> bool:
@@ -59,6 +52,10 @@ async def resolve_allowed(
                 infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise ProbeError("dns", f"cannot resolve {host}: {exc.strerror or exc}") from exc
+        except UnicodeError as exc:  # a label IDNA cannot encode (empty, over 63 characters)
+            raise ProbeError(
+                "dns", f"cannot resolve {host}: not a valid host name ({exc})"
+            ) from exc
         addresses = []
         for info in infos:
             addr = str(info[4][0])
@@ -77,12 +74,12 @@ async def resolve_allowed(
     return allowed
 
 
-@lru_cache(maxsize=4)
-def permissive_context(version: str | None = None) -> ssl.SSLContext:
+@lru_cache(maxsize=1)
+def permissive_context() -> ssl.SSLContext:
     """No verification, every protocol and cipher this OpenSSL has: we want to *see* the chain.
 
-    ``version`` pins one protocol (``"TLSv1"``/``"TLSv1_1"``). Built once and shared: nothing
-    mutates it afterwards and an ``SSLContext`` serves concurrent handshakes.
+    Built once and shared: nothing mutates it afterwards and an ``SSLContext`` serves
+    concurrent handshakes.
     """
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -90,12 +87,7 @@ def permissive_context(version: str | None = None) -> ssl.SSLContext:
     ctx.set_ciphers(PERMISSIVE_CIPHERS)
     with warnings.catch_warnings():  # TLSVersion.TLSv1* is deprecated: we use it on purpose
         warnings.simplefilter("ignore", DeprecationWarning)
-        if version is None:
-            ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
-        else:
-            pinned = getattr(ssl.TLSVersion, version)
-            ctx.minimum_version = pinned
-            ctx.maximum_version = pinned
+        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     return ctx
 
 
@@ -136,13 +128,7 @@ async def handshake(
         try:
             await writer.start_tls(ctx, server_hostname=server_hostname)
             obj = writer.get_extra_info("ssl_object")
-            cipher = obj.cipher() if obj is not None else None
-            return Handshake(
-                protocol=obj.version() if obj is not None else None,
-                cipher=cipher[0] if cipher else None,
-                cipher_bits=cipher[2] if cipher else None,
-                chain_der=chain_der(obj) if obj is not None else [],
-            )
+            return session_of(obj) if obj is not None else Handshake(None, None, None)
         finally:
             # abort, not close: a graceful TLS shutdown can wait for the peer far too long
             writer.transport.abort()
@@ -196,10 +182,12 @@ async def verified_handshake(
             verdict = _verdict_of(exc)
         try:
             hs = await handshake(addr, port, host, permissive_context(), remaining)
+        except ProbeError as exc:  # TCP failed on the second connection: the next address
+            last = exc
+            continue
         except TimeoutError:
             raise
         except (ssl.SSLError, OSError, EOFError, asyncio.IncompleteReadError) as exc:
-            # ProbeError (TCP refused on the second connection) propagates as an error
             raise ProbeError(
                 "tls",
                 f"TLS handshake with {host}:{port} failed: {describe_handshake_error(exc)}",

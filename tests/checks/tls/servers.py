@@ -15,11 +15,19 @@ from typing import Any
 class ThreadedServer:
     """Accept loop in a thread; each connection handled in its own short-lived thread."""
 
-    def __init__(self, handle: Callable[[socket.socket], None]) -> None:
+    def __init__(
+        self,
+        handle: Callable[[socket.socket], None],
+        address: str = "127.0.0.1",
+        port: int = 0,
+        accepts: int | None = None,
+    ) -> None:
+        """``accepts``: stop listening after that many connections (the next is refused)."""
         self._handle = handle
+        self._accepts = accepts
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((address, port))
         self.sock.listen(64)
         self.port: int = self.sock.getsockname()[1]
         self._stop = False
@@ -32,6 +40,10 @@ class ThreadedServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            if self._accepts is not None:
+                self._accepts -= 1
+                if self._accepts <= 0:
+                    self.close()
             conn.settimeout(5)
             threading.Thread(target=self._safe, args=(conn,), daemon=True).start()
 
@@ -65,13 +77,19 @@ def server_context(
     return ctx
 
 
-def tls_server(ctx: ssl.SSLContext) -> ThreadedServer:
+def tls_handler(ctx: ssl.SSLContext) -> Callable[[socket.socket], None]:
+    """Completes the handshake, reads once, closes."""
+
     def handle(conn: socket.socket) -> None:
         with ctx.wrap_socket(conn, server_side=True) as tls:
             with contextlib.suppress(OSError):
                 tls.recv(1024)
 
-    return ThreadedServer(handle)
+    return handle
+
+
+def tls_server(ctx: ssl.SSLContext) -> ThreadedServer:
+    return ThreadedServer(tls_handler(ctx))
 
 
 def plain_http_server() -> ThreadedServer:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from auditor import httpprobe
-from auditor.handshakes import HandshakeLedger, TlsObservation, trust_stamp
+from auditor import handshakes, httpprobe
+from auditor.handshakes import HandshakeLedger, Session, TlsObservation, trust_stamp
 from auditor.httpprobe import HttpProber
 from auditor.runner import RunResult, run_check
 from checks.base import Target
@@ -203,10 +203,7 @@ def observation(address: str = "127.0.0.1", seen_at: float | None = None) -> Tls
         port=443,
         trust=trust,
         address=address,
-        protocol="TLSv1.3",
-        cipher="TLS_AES_256_GCM_SHA384",
-        cipher_bits=256,
-        chain_der=(b"leaf",),
+        session=Session("TLSv1.3", "TLS_AES_256_GCM_SHA384", 256, (b"leaf",)),
         seen_at=time.monotonic() if seen_at is None else seen_at,
     )
 
@@ -427,3 +424,31 @@ async def test_idn_host_handshake_in_flight_is_awaited(
     finally:
         await prober.aclose()
     assert seen is not None and seen.address == "127.0.0.1"
+
+
+async def test_unreadable_session_facts_neither_fail_the_request_nor_hold_tls(
+    corpus: Corpus, https: CountingHttps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the chain back after a verified handshake fails: the request itself goes on,
+    nothing is recorded, and a tls check waiting for it does its own handshake at once."""
+
+    def unreadable(ssl_object: Any) -> list[bytes]:
+        raise ValueError("cannot read the chain back")
+
+    url = f"https://localhost:{https.port}"
+    prober = HttpProber()
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(handshakes, "chain_der", unreadable)
+            patch.setattr(httpprobe, "chain_der", unreadable, raising=False)
+            fetch = asyncio.create_task(prober.fetch(url + "/", ca_file=corpus.ca_file))
+            await asyncio.sleep(0)  # the request announced its handshake
+            trust = strict_trust(corpus.ca_file)
+            tls, tls_took = await timed(
+                prober.handshakes.shared("localhost", https.port, trust, ["127.0.0.1"], 5)
+            )
+            health = await fetch
+    finally:
+        await prober.aclose()
+    assert health.status == 200
+    assert tls is None and tls_took < 1.0

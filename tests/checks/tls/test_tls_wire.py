@@ -13,7 +13,9 @@ from auditor.netpolicy import AddressPolicy
 from auditor.runner import RunResult, run_check
 from checks.base import Target
 from checks.tls import TlsCheck, TlsOptions
+from checks.tls.handshake import verified_handshake
 from tests.checks.tls.conftest import Corpus
+from tests.checks.tls.servers import ThreadedServer, server_context, tls_handler
 
 CHECK = TlsCheck()
 
@@ -178,3 +180,34 @@ def test_registered() -> None:
     from checks.registry import get_check
 
     assert isinstance(get_check("tls"), TlsCheck)
+
+
+async def test_an_unencodable_host_name_is_a_dns_error(corpus: Corpus) -> None:
+    """A label IDNA cannot encode (over 63 characters) cannot be resolved: ``dns``, not a
+    crashed check."""
+    result = await probe(corpus, "good", host="x" * 64 + ".test")
+    assert (str(result.status), result.error_kind) == ("error", "dns")
+
+
+async def test_a_refused_second_connection_tries_the_next_address(corpus: Corpus) -> None:
+    """The first address fails verification, then refuses the diagnosing connection: the
+    second address (serving a good chain) is the answer, as for a refused first connection."""
+    bad, good = corpus.cases["self_signed"].served, corpus.cases["good"].served
+    first = ThreadedServer(tls_handler(server_context(bad.chain_file, bad.key_file)), accepts=1)
+    second = ThreadedServer(
+        tls_handler(server_context(good.chain_file, good.key_file)), "127.0.0.2", first.port
+    )
+    end = time.monotonic() + 5
+    try:
+        addr, hs, verdict = await verified_handshake(
+            ["127.0.0.1", "127.0.0.2"],
+            first.port,
+            "localhost",
+            corpus.ca_file,
+            lambda: end - time.monotonic(),
+        )
+    finally:
+        first.close()
+        second.close()
+    assert (addr, verdict["ok"]) == ("127.0.0.2", True)
+    assert len(hs.chain_der) == 2
