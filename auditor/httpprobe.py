@@ -474,14 +474,18 @@ class HttpProber:
             if expected is not None:
                 self.handshakes.release(*expected)
 
-    def _tracer(self, expected: _Expected) -> Callable[[str, Any], Awaitable[None]]:
+    def _tracer(
+        self, expected: _Expected, extensions: dict[str, Any]
+    ) -> Callable[[str, Any], Awaitable[None]]:
         """httpcore trace hook: once the request's headers go out, the connection (new or
         pooled) is ready, so a tls check waiting for this request's handshake stops waiting
-        then, not after the response, its body and redirects."""
+        then, not after the response, its body and redirects. The hook then unhooks itself
+        from ``extensions`` (httpcore reads it per step): later steps cost nothing."""
 
         async def trace(event: str, info: Any) -> None:
             if event.endswith(".send_request_headers.started"):
                 self.handshakes.release(*expected)
+                extensions.pop("trace", None)
 
         return trace
 
@@ -534,8 +538,9 @@ class HttpProber:
                     headers=headers,
                     content=hop_content,
                     timeout=httpx.Timeout(timeout),
-                    extensions=None if expected is None else {"trace": self._tracer(expected)},
                 )
+                if expected is not None:
+                    request.extensions["trace"] = self._tracer(expected, request.extensions)
                 if cookies and "cookie" not in request.headers:
                     cookies.set_cookie_header(request)
                 response = await client.send(request, stream=True)
