@@ -17,6 +17,7 @@ Both read only ``service``, ``check_def``, ``check_state``, ``waiver`` and ``att
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -122,13 +123,13 @@ def _tables() -> tuple[sa.Table, sa.Table, sa.Table, sa.Table, sa.Table]:
     )
 
 
-def _in_scope(column: Any, service_id: str | None) -> Any:
-    """``column`` belongs to the one service, or (``None``) to any enabled, live service.
+def _in_scope(column: Any, one: bool) -> Any:
+    """``column`` belongs to the one service (``:service_id``), or to any enabled, live one.
 
     A subquery rather than a list of ids: with 1,000 services and 8,000 checks, binding
     the ids cost more than the queries themselves."""
-    if service_id is not None:
-        return column == service_id
+    if one:
+        return column == sa.bindparam("service_id")
     svt = _tables()[0]
     return column.in_(
         sa.select(svt.c.id).where(svt.c.enabled.is_(True), svt.c.deleted_at.is_(None))
@@ -142,7 +143,10 @@ def _no_empty_list(column: Any) -> Any:
     return sa.type_coerce(sa.case((empty, sa.null()), else_=column), column.type).label(column.name)
 
 
-def _check_rows_stmt(service_id: str | None) -> Any:
+@functools.cache
+def _check_rows_stmt(one: bool) -> Any:
+    """Built once (parameters: ``service_id`` when ``one``): building and keying a statement
+    cost three times what running it does for one service's eight checks."""
     _, ct, st, _, _ = _tables()
     # ``options`` matters to attestation checks only (item, max_age): skip decoding the rest
     options = sa.case((ct.c.kind == "attestation", ct.c.options), else_=sa.null())
@@ -152,15 +156,17 @@ def _check_rows_stmt(service_id: str | None) -> Any:
     ]
     # for /metrics (see :func:`load_fleet`): the last duration, and tls/headers facts only
     facts = sa.case((ct.c.kind.in_(("tls", "headers")), st.c.metrics), else_=sa.null())
-    return (
+    stmt = (
         sa.select(*columns, options.label("options"), st.c.last_duration_ms, facts.label("facts"))
         .select_from(ct.outerjoin(st, st.c.check_id == ct.c.id))
         .where(
-            _in_scope(ct.c.service_id, service_id),
+            _in_scope(ct.c.service_id, one),
             ct.c.enabled.is_(True),
             ct.c.deleted_at.is_(None),
         )
     )
+    # the fleet streams service by service (see :func:`_fleet`)
+    return stmt if one else stmt.order_by(ct.c.service_id, ct.c.id)
 
 
 def _check_input(
@@ -232,46 +238,50 @@ class CheckFacts(NamedTuple):
 _NO_FACTS: Mapping[str, Any] = MappingProxyType({})
 
 
-def _overlays(
-    conn: Any, service_id: str | None, now: datetime
-) -> tuple[list[ServiceInput], dict[str, Any], dict[tuple[str, str], Any]]:
-    """The services in scope (by name), and the waivers and attestations of their checks."""
+@functools.cache
+def _overlay_stmts(one: bool) -> tuple[Any, Any, Any]:
+    """Services, waivers and attestations in scope (parameters: ``now``, and ``service_id``
+    when ``one``), built once."""
     svt, ct, _, wt, at = _tables()
     svc_stmt = sa.select(*(svt.c[name] for name in _SERVICE_COLUMNS)).where(
         svt.c.deleted_at.is_(None)
     )
-    if service_id is not None:
-        svc_stmt = svc_stmt.where(svt.c.id == service_id)
+    if one:
+        svc_stmt = svc_stmt.where(svt.c.id == sa.bindparam("service_id"))
     else:
         svc_stmt = svc_stmt.where(svt.c.enabled.is_(True))
-    services = [_service_input(row) for row in conn.execute(svc_stmt.order_by(svt.c.name))]
-    if not services:
-        return [], {}, {}
     live_checks = sa.select(ct.c.id).where(
-        _in_scope(ct.c.service_id, service_id),
+        _in_scope(ct.c.service_id, one),
         ct.c.enabled.is_(True),
         ct.c.deleted_at.is_(None),
     )
-    waivers = _pick_waivers(
-        list(
-            conn.execute(
-                sa.select(*(wt.c[name] for name in _WAIVER_COLUMNS)).where(
-                    wt.c.check_id.in_(live_checks), wt.c.deleted_at.is_(None)
-                )
-            )
-        ),
-        now,
+    waiver_stmt = sa.select(*(wt.c[name] for name in _WAIVER_COLUMNS)).where(
+        wt.c.check_id.in_(live_checks), wt.c.deleted_at.is_(None)
     )
-    attestations: dict[tuple[str, str], Any] = {}
-    for a in conn.execute(
+    attestation_stmt = (
         sa.select(at)
         .where(
-            _in_scope(at.c.service_id, service_id),
+            _in_scope(at.c.service_id, one),
             at.c.deleted_at.is_(None),
-            at.c.signed_at <= now,
+            at.c.signed_at <= sa.bindparam("now"),
         )
         .order_by(at.c.signed_at)
-    ):
+    )
+    return svc_stmt.order_by(svt.c.name), waiver_stmt, attestation_stmt
+
+
+def _overlays(
+    conn: Any, service_id: str | None, now: datetime
+) -> tuple[list[ServiceInput], dict[str, Any], dict[tuple[str, str], Any]]:
+    """The services in scope (by name), and the waivers and attestations of their checks."""
+    svc_stmt, waiver_stmt, attestation_stmt = _overlay_stmts(service_id is not None)
+    params = {"now": now} if service_id is None else {"now": now, "service_id": service_id}
+    services = [_service_input(row) for row in conn.execute(svc_stmt, params)]
+    if not services:
+        return [], {}, {}
+    waivers = _pick_waivers(list(conn.execute(waiver_stmt, params)), now)
+    attestations: dict[tuple[str, str], Any] = {}
+    for a in conn.execute(attestation_stmt, params):
         attestations[(a.service_id, a.item)] = a  # newest signature wins
     return services, waivers, attestations
 
@@ -287,10 +297,7 @@ def _fleet(
     out: dict[str, ServiceReadiness | None] = dict.fromkeys(by_id)  # by name
     current: ServiceInput | None = None
     inputs: list[CheckInput] = []
-    ct = _tables()[1]
-    for row in (
-        conn.execute(_check_rows_stmt(None).order_by(ct.c.service_id, ct.c.id)) if by_id else ()
-    ):
+    for row in conn.execute(_check_rows_stmt(False)) if by_id else ():
         svc = by_id.get(row[1])
         if svc is None:  # a service enabled between the two reads: next time
             continue
@@ -319,19 +326,28 @@ def load_service_readiness(
 
     A disabled service still answers (its last known states), for the API, page and gate."""
     with store.read() as s:
-        svc = s.get(Service, service_id)
-        if svc is None or svc.deleted_at is not None:
-            svc = s.exec(
-                select(Service).where(Service.name == service_id, col(Service.deleted_at).is_(None))
-            ).first()
-        if svc is None:
-            raise LookupError(f"unknown service {service_id!r}")
-        conn = s.connection()
-        services, waivers, attestations = _overlays(conn, svc.id, now)
-        inputs = [
-            _check_input(row, waivers.get(row[0]), attestations)
-            for row in conn.execute(_check_rows_stmt(svc.id))
-        ]
+        return service_readiness_in(s, service_id, now, **opts)
+
+
+def service_readiness_in(
+    s: Session, service_id: str, now: datetime, **opts: Any
+) -> ServiceReadiness:
+    """:func:`load_service_readiness` inside the caller's read session (the service page
+    reads everything in one: one pooled connection, and the service row from its identity
+    map when the caller has loaded it already)."""
+    svc = s.get(Service, service_id)
+    if svc is None or svc.deleted_at is not None:
+        svc = s.exec(
+            select(Service).where(Service.name == service_id, col(Service.deleted_at).is_(None))
+        ).first()
+    if svc is None:
+        raise LookupError(f"unknown service {service_id!r}")
+    conn = s.connection()
+    services, waivers, attestations = _overlays(conn, svc.id, now)
+    inputs = [
+        _check_input(row, waivers.get(row[0]), attestations)
+        for row in conn.execute(_check_rows_stmt(True), {"service_id": svc.id})
+    ]
     return evaluate_service(services[0], inputs, now, **opts)
 
 

@@ -9,12 +9,15 @@ as the fallback while no roll-ups exist.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from auditor.models import (
     AlertDelivery,
@@ -27,7 +30,7 @@ from auditor.models import (
     Transition,
 )
 from auditor.readiness import ServiceReadiness
-from auditor.readiness_store import load_all_readiness_cached, load_service_readiness
+from auditor.readiness_store import load_all_readiness_cached, service_readiness_in
 from auditor.store import Store
 from web import charts
 
@@ -231,48 +234,63 @@ class ServicePage:
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def find_service(store: Store, name: str) -> Service | None:
-    with store.read() as s:
-        return s.exec(
-            select(Service).where(Service.name == name, col(Service.deleted_at).is_(None))
-        ).first()
+@contextmanager
+def _reading(store: Store, session: Session | None) -> Iterator[Session]:
+    """The caller's read session, else a new one (the service page shares one)."""
+    if session is not None:
+        yield session
+    else:
+        with store.read() as s:
+            yield s
 
 
-def service_page(store: Store, svc: Service, now: datetime) -> ServicePage:
-    readiness = load_service_readiness(store, svc.id, now)
-    with store.read() as s:
-        checks = {
-            c.id: c
-            for c in s.exec(
-                select(Check).where(Check.service_id == svc.id, col(Check.deleted_at).is_(None))
-            ).all()
-        }
-        states = {
-            st.check_id: st
-            for st in s.exec(select(CheckState).where(CheckState.service_id == svc.id)).all()
-        }
-        transitions = list(
-            s.exec(
-                select(Transition)
-                .where(Transition.service_id == svc.id)
-                .order_by(col(Transition.at).desc())
-                .limit(20)
-            ).all()
-        )
+@functools.cache
+def _page_stmts() -> dict[str, Any]:
+    """The service page's reads, built once: building and keying a statement costs more
+    than running it for one service (parameters ``name``, ``sid``, ``ids``)."""
+    ids: Any = sa.bindparam("ids", expanding=True)
+    return {
+        "service": select(Service).where(
+            Service.name == sa.bindparam("name"), col(Service.deleted_at).is_(None)
+        ),
+        "checks": select(Check).where(
+            Check.service_id == sa.bindparam("sid"), col(Check.deleted_at).is_(None)
+        ),
+        "states": select(CheckState).where(CheckState.service_id == sa.bindparam("sid")),
+        "transitions": select(Transition)
+        .where(Transition.service_id == sa.bindparam("sid"))
+        .order_by(col(Transition.at).desc())
+        .limit(20),
+        "deliveries": select(AlertDelivery)
+        .where(col(AlertDelivery.transition_id).in_(ids))
+        .order_by(col(AlertDelivery.created_at).desc())
+        .limit(100),
+        "acks": select(AlertState).where(col(AlertState.check_id).in_(ids)),
+    }
+
+
+def find_service(store: Store, name: str, *, session: Session | None = None) -> Service | None:
+    with _reading(store, session) as s:
+        return s.exec(_page_stmts()["service"], params={"name": name}).first()
+
+
+def service_page(
+    store: Store, svc: Service, now: datetime, *, session: Session | None = None
+) -> ServicePage:
+    q = _page_stmts()
+    with _reading(store, session) as s:
+        readiness = service_readiness_in(s, svc.id, now)
+        one = {"sid": svc.id}
+        checks = {c.id: c for c in s.exec(q["checks"], params=one).all()}
+        states = {st.check_id: st for st in s.exec(q["states"], params=one).all()}
+        transitions = list(s.exec(q["transitions"], params=one).all())
         deliveries: dict[str, list[AlertDelivery]] = {}
         if transitions:
-            for d in s.exec(
-                select(AlertDelivery)
-                .where(col(AlertDelivery.transition_id).in_([t.id for t in transitions]))
-                .order_by(col(AlertDelivery.created_at).desc())
-                .limit(100)
-            ).all():
+            for d in s.exec(q["deliveries"], params={"ids": [t.id for t in transitions]}).all():
                 deliveries.setdefault(d.transition_id, []).append(d)
         acks: dict[str, dict[str, Any]] = {}
         if checks:
-            for a in s.exec(
-                select(AlertState).where(col(AlertState.check_id).in_(list(checks)))
-            ).all():
+            for a in s.exec(q["acks"], params={"ids": list(checks)}).all():
                 ack = (a.notes or {}).get("ack")
                 if isinstance(ack, dict):
                     acks[a.check_id] = ack
@@ -289,7 +307,14 @@ class History:
     truncated: bool = False
 
 
-def history(store: Store, check_ids: Sequence[str], rng: str, now: datetime) -> History:
+def history(
+    store: Store,
+    check_ids: Sequence[str],
+    rng: str,
+    now: datetime,
+    *,
+    session: Session | None = None,
+) -> History:
     """Per-check buckets for ``rng`` (24h / 7d / 30d / 90d); roll-ups first, else bounded raw runs."""
     window, n, period = RANGES.get(rng, RANGES["24h"])
     end = now
@@ -299,14 +324,11 @@ def history(store: Store, check_ids: Sequence[str], rng: str, now: datetime) -> 
     truncated = False
     if not check_ids:
         return History(rng, buckets, {}, source)
-    with store.read() as s:
+    q = _history_stmts()
+    with _reading(store, session) as s:
         if period is not None:
             rollups = s.exec(
-                select(Rollup).where(
-                    col(Rollup.check_id).in_(list(check_ids)),
-                    Rollup.period == period,
-                    col(Rollup.bucket_start) >= start,
-                )
+                q["rollups"], params={"ids": list(check_ids), "period": period, "start": start}
             ).all()
             for r in rollups:
                 charts.add_rollup(
@@ -324,17 +346,29 @@ def history(store: Store, check_ids: Sequence[str], rng: str, now: datetime) -> 
             if rollups:
                 source = "rollup"
         if source == "runs":
-            runs = s.exec(
-                select(Run.check_id, Run.status, Run.started_at, Run.duration_ms)
-                .where(col(Run.check_id).in_(list(check_ids)), col(Run.started_at) >= start)
-                .order_by(col(Run.started_at).desc())
-                .limit(RAW_LIMIT)
-            ).all()
+            runs = s.exec(q["runs"], params={"ids": list(check_ids), "start": start}).all()
             truncated = len(runs) >= RAW_LIMIT
             for cid, status, started, dur in runs:
                 charts.add_run(buckets[cid], _aware(started), status, dur or 0.0)
     latency = {cid: [b.mean_ms for b in bs] for cid, bs in buckets.items()}
     return History(rng, buckets, latency, source, truncated)
+
+
+@functools.cache
+def _history_stmts() -> dict[str, Any]:
+    """:func:`history`'s two reads, built once (parameters ``ids``, ``start``, ``period``)."""
+    ids: Any = sa.bindparam("ids", expanding=True)
+    return {
+        "rollups": select(Rollup).where(
+            col(Rollup.check_id).in_(ids),
+            Rollup.period == sa.bindparam("period"),
+            col(Rollup.bucket_start) >= sa.bindparam("start"),
+        ),
+        "runs": select(Run.check_id, Run.status, Run.started_at, Run.duration_ms)
+        .where(col(Run.check_id).in_(ids), col(Run.started_at) >= sa.bindparam("start"))
+        .order_by(col(Run.started_at).desc())
+        .limit(RAW_LIMIT),
+    }
 
 
 def _aware(at: datetime) -> datetime:
