@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import signal
 import socket
@@ -109,6 +110,11 @@ class WebServer:
             log.debug("web_server_ended", error=repr(exc))
 
     def start(self) -> None:
+        # the app, ORM metadata and pools built so far live as long as the process: keep
+        # them out of the collector's full passes, which otherwise walk them all during a
+        # cold /metrics scrape (~160 ms of CPU when one lands there)
+        gc.collect()
+        gc.freeze()
         self._thread.start()
 
     def stop(self) -> None:
