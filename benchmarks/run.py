@@ -288,11 +288,11 @@ def run_metrics(store: Any, w0: datetime, w1: datetime, interval_s: float) -> di
 
     with store.read() as s:
         rows = s.exec(
-            select(Run.check_id, Run.due_at, Run.started_at, Run.worker, Run.status).where(
-                col(Run.due_at) >= w0, col(Run.due_at) <= w1
-            )
+            select(  # type: ignore[call-overload]
+                Run.check_id, Run.due_at, Run.started_at, Run.worker, Run.status, Run.summary
+            ).where(col(Run.due_at) >= w0, col(Run.due_at) <= w1)
         ).all()
-    lags = [(st - due).total_seconds() for _, due, st, _, _ in rows]
+    lags = [(st - due).total_seconds() for _, due, st, *_ in rows]
     per_check: dict[str, list[datetime]] = defaultdict(list)
     for cid, due, *_ in rows:
         per_check[cid].append(due)
@@ -317,6 +317,8 @@ def run_metrics(store: Any, w0: datetime, w1: datetime, interval_s: float) -> di
         "p99_lag_s": round(pct(lags, 99) or 0, 3),
         "max_lag_s": round(max(lags, default=0), 3),
         "statuses": dict(Counter(r[4] for r in rows)),
+        # a fleet of errors is cheap to schedule: say why, so such a run is not mistaken
+        "errors": dict(Counter(r[5][:120] for r in rows if r[4] == "error").most_common(3)),
         "by_worker": dict(Counter(r[3] for r in rows)),
     }
 
@@ -355,8 +357,14 @@ def phase_scheduler(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[
     log(f"scheduler: SQLite, {n} checks, {seconds:.0f}s")
     out["sqlite"] = scheduler_on(sqlite_url, urls, str(nginx.ca), n, seconds)
     log(f"scheduler: PostgreSQL, {n} checks, {seconds:.0f}s")
-    pg_recreate()
-    out["postgresql"] = scheduler_on(PG_BENCH_URL, urls, str(nginx.ca), n, seconds)
+    # a database of its own: other phases (or a concurrent run of them) drop ``bench``
+    pg_recreate("bench_sched")
+    try:
+        out["postgresql"] = scheduler_on(
+            PG_BENCH_URL.replace("/bench", "/bench_sched"), urls, str(nginx.ca), n, seconds
+        )
+    finally:
+        pg_drop("bench_sched")
     worst = max(out.values(), key=lambda r: r["p99_lag_s"])
     return {
         "checks": n,
@@ -638,6 +646,18 @@ def cold_scrapes(base: str, pid: int, rounds: int) -> list[dict[str, Any]]:
     return out
 
 
+def _read_db_runs(db: str) -> int | None:
+    """Runs stored in an existing read-paths database (None when there is none)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={db}") as conn:
+            row = conn.execute("SELECT count(*) FROM run").fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
+
+
 def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) -> dict[str, Any]:
     import httpx
 
@@ -647,22 +667,40 @@ def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) 
 
     n_services = 1000
     total_runs = args.read_runs if args.read_runs != 5_000_000 or not args.quick else 500_000
-    pg_recreate("bench_read")
-    store = Store(PG_READ_URL)
-    kinds = ["tls", "headers", "redirect", "health", "exposure", "health", "health", "tls"]
-    ids = seed_checks(store, ["https://127.0.0.1:1"], services=n_services, per_service=8,
-                      interval_s=300, ca_file=None, kinds=kinds)  # fmt: skip
-    log(f"read paths: COPY {total_runs} runs")
-    copy_s = copy_runs(ids, total_runs, 30)
-    log(f"read paths: copied in {copy_s:.0f}s; rolling up")
-    # the measured pages read raw runs (24 h) and latest state only: one bounded roll-up pass
-    r = run_retention(store, None, RetentionPolicy(), max_seconds=20 if args.quick else 45)
-    log(f"read paths: roll-up pass {r.seconds:.0f}s complete={r.complete}; starting web")
+    # --keep-db: a database of its own, which runs without the flag (and other phases) drop not
+    db = "bench_read_keep" if args.keep_db else "bench_read"
+    url = PG_READ_URL.rsplit("/", 1)[0] + "/" + db
+    reuse = bool(args.keep_db and _read_db_runs(db) == total_runs)
+    copy_s, rollup_s, rollup_complete = 0.0, 0.0, None
+    if reuse:  # iterating on the read paths: the seeded database of an earlier --keep-db run
+        log(f"read paths: reusing database {db} ({total_runs} runs)")
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={db}") as conn:
+            # fresh again, as copy_runs left them (else the fleet reads as stale / unknown)
+            conn.execute(
+                "UPDATE check_state SET last_run_at = now() - random() * interval '240 s',"
+                " since = now() - random() * interval '240 s'"
+            )
+        store = Store(url, migrate=False)
+    else:
+        pg_recreate(db)
+        store = Store(url)
+        kinds = ["tls", "headers", "redirect", "health", "exposure", "health", "health", "tls"]
+        ids = seed_checks(store, ["https://127.0.0.1:1"], services=n_services, per_service=8,
+                          interval_s=300, ca_file=None, kinds=kinds)  # fmt: skip
+        log(f"read paths: COPY {total_runs} runs")
+        copy_s = copy_runs(ids, total_runs, 30, db)
+        log(f"read paths: copied in {copy_s:.0f}s; rolling up")
+        # the measured pages read raw runs (24 h) and latest state only: one bounded roll-up
+        r = run_retention(store, None, RetentionPolicy(), max_seconds=20 if args.quick else 45)
+        rollup_s, rollup_complete = r.seconds, r.complete
+        log(f"read paths: roll-up pass {r.seconds:.0f}s complete={r.complete}; starting web")
     _, token = create_token(store, name="bench", role="viewer")
     runs = store.count(__import__("auditor.models", fromlist=["Run"]).Run)
     store.close()
     port = free_port()
-    web = subprocess.Popen([sys.executable, __file__, "--child-web", PG_READ_URL, str(port)],
+    web = subprocess.Popen([sys.executable, __file__, "--child-web", url, str(port)],
                            stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 60
@@ -698,8 +736,9 @@ def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) 
         "checks": n_services * 8,
         "runs": runs,
         "copy_s": round(copy_s, 1),
-        "rollup_s": round(r.seconds, 1),
-        "rollup_complete": r.complete,
+        "rollup_s": round(rollup_s, 1),
+        "rollup_complete": rollup_complete,
+        "reused_db": reuse,
         "overview_p95_ms": overview.get("p95_ms"),
         "service_p95_ms": service.get("p95_ms"),
         "metrics_ms": round(statistics.median(s["ms"] for s in scrapes), 1),
@@ -975,6 +1014,12 @@ def main() -> int:
         "--storage-interval", type=int, default=60, help="seconds between runs of one check"
     )
     ap.add_argument("--output", default=str(RESULTS))
+    ap.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="read paths: seed database bench_read_keep once, keep it and reuse it on the next"
+        " --keep-db run (its check states age: for iterating, not for the published figures)",
+    )
     args = ap.parse_args()
     only = [p.strip() for p in args.only.split(",") if p.strip()]
     bad = set(only) - set(PHASES)
