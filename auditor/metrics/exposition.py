@@ -165,19 +165,21 @@ def _split(fmt: str, labels: int) -> tuple[str, str, str] | None:
 
 class _Sections:
     """Formatted label sections, shared by every family with the same label layout: the
-    ``service``/``check``/``kind`` labels of a check are escaped and joined once a scrape."""
+    ``service``/``check``/``kind`` labels of a check are escaped and joined once a scrape.
+    One table per section layout, keyed by the label tuple itself (the check's families
+    share that tuple object), so a sample costs one dict lookup."""
 
     def __init__(self) -> None:
         self.escaped: dict[str, str] = {}
-        self.done: dict[tuple[str, tuple[str, ...]], str] = {}
+        self.tables: dict[str, dict[tuple[str, ...], str]] = {}
 
-    def get(self, section: str, labels: tuple[str, ...]) -> str:
-        key = (section, labels)
-        text = self.done.get(key)
-        if text is None:
-            escaped = self.escaped
-            values = [escaped.get(v) or _escape_into(escaped, v) for v in labels]
-            text = self.done[key] = section.format(*values)
+    def table(self, section: str) -> dict[tuple[str, ...], str]:
+        return self.tables.setdefault(section, {})
+
+    def make(self, section: str, table: dict[tuple[str, ...], str], labels: tuple[str, ...]) -> str:
+        escaped = self.escaped
+        values = [escaped.get(v) or _escape_into(escaped, v) for v in labels]
+        text = table[labels] = section.format(*values)
         return text
 
 
@@ -199,14 +201,17 @@ def _fast(family: RowsGauge, encoder: Encoder, trailer: str, sections: _Sections
     before, after = (_literal(x) for x in rest.split(value_field))
     shown: dict[float, str] = {}
     append = out.append
-    get = sections.get
+    table = sections.table(section)
     for labels, value in family.lines():
         number = shown.get(value)
         if number is None:
             number = floatToGoString(value)
             if len(shown) < 64:
                 shown[value] = number
-        append(head + get(section, labels) + before + number + after)
+        text = table.get(labels)
+        if text is None:
+            text = sections.make(section, table, labels)
+        append(f"{head}{text}{before}{number}{after}")
     return "".join(out)
 
 
@@ -239,12 +244,15 @@ def _state_set(family: StateSetGauge, fmt: str, sections: _Sections, out: list[s
 
     by_current = {current: tails(current) for current in family.states}
     append = out.append
-    get = sections.get
+    table = sections.table(section)
     for labels, current in zip(family.label_rows, family.current, strict=True):
         parts_for = by_current.get(current)
         if parts_for is None:
             parts_for = by_current[current] = tails(current)
-        append((head + get(section, labels)).join(parts_for))
+        text = table.get(labels)
+        if text is None:
+            text = sections.make(section, table, labels)
+        append((head + text).join(parts_for))
     return True
 
 
