@@ -208,10 +208,10 @@ def _fast(family: RowsGauge, encoder: Encoder, trailer: str, sections: _Sections
             number = floatToGoString(value)
             if len(shown) < 64:
                 shown[value] = number
-        text = table.get(labels)
-        if text is None:
-            text = sections.make(section, table, labels)
-        append(f"{head}{text}{before}{number}{after}")
+        labelled = table.get(labels)
+        if labelled is None:
+            labelled = sections.make(section, table, labels)
+        append(f"{head}{labelled}{before}{number}{after}")
     return "".join(out)
 
 
