@@ -141,8 +141,8 @@ class Worker:
         """Main loop; returns after ``stop`` once every in-flight result is stored."""
         # everything built at start-up (modules, ORM metadata, the web app, pools) lives as
         # long as the process: keep it out of the collector's full passes, whose pauses
-        # (hundreds of ms with it) stall every timer on this loop
-        gc.collect()
+        # (hundreds of ms with it) stall every timer on this loop. No collection first: a
+        # full pass here would delay the first claims after a (re)start
         gc.freeze()
         writer = asyncio.create_task(self._writer(stop))
         node_task = asyncio.create_task(self._node_heartbeat(stop))
