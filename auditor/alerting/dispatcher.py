@@ -518,6 +518,17 @@ class Dispatcher:
             services = {
                 v.id: v for v in s.exec(select(Service).where(col(Service.id).in_(svc_ids))).all()
             }
+            # a state change still in the outbox is the transition planner's to announce: judged
+            # here from the newer state, it would go out as a late resolve under another id
+            outbox = set(
+                s.exec(
+                    select(Transition.check_id)
+                    .where(
+                        col(Transition.processed_at).is_(None), col(Transition.check_id).in_(ids)
+                    )
+                    .distinct()
+                ).all()
+            )
             windows = self._windows(s, now)
             for ast in open_alerts:
                 rcv = self.receiver_cfgs.get(ast.receiver)
@@ -525,6 +536,8 @@ class Dispatcher:
                 svc = services.get(chk.service_id) if chk else None
                 cst = cstates.get(ast.check_id)
                 if rcv is None or chk is None or svc is None or ast.last_transition_id is None:
+                    continue
+                if ast.check_id in outbox:
                     continue
                 if in_maintenance(windows, svc.name, now):
                     continue

@@ -350,6 +350,28 @@ def test_reminders_every_repeat_interval(store: Store) -> None:
     assert [json.loads(r["body"])["status"] for r in rec.requests] == ["firing"] * 3 + ["resolved"]
 
 
+def test_a_recovery_still_in_the_outbox_is_resolved_under_its_own_id(store: Store) -> None:
+    """The reminder pass may run between a run's commit and the transition planner: the
+    recovery must go out once, as its own transition, not as a late resolve."""
+    checks = seed(store)
+    clock = Clock()
+    port = free_port()
+    cfg = {"name": "ops", "type": "webhook", "url": f"http://127.0.0.1:{port}/x",
+           "repeat_interval": "1h"}  # fmt: skip
+    d = Dispatcher(store, make_config(cfg), clock=clock)
+    fired = add_transition(store, checks["health"], "pass", "fail", T0)
+    rec = Recorder()
+    with http_receiver(port, rec):
+        assert asyncio.run(d.tick()) == 1
+        clock.advance(2 * 3600)
+        recovered = add_transition(store, checks["health"], "fail", "pass", clock.now)
+        assert d.plan_reminders(clock.now) == 0  # neither a reminder nor a late resolve
+        assert asyncio.run(d.tick()) == 1
+        clock.advance(2 * 3600)
+        assert asyncio.run(d.tick()) == 0
+    assert [json.loads(r["body"])["id"] for r in rec.requests] == [fired, recovered]
+
+
 def test_acknowledged_alert_gets_no_reminders_until_it_reopens(store: Store) -> None:
     checks = seed(store)
     clock = Clock()
