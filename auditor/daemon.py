@@ -133,6 +133,20 @@ async def _share_loop_time(worker: Worker, loop_at: Any, stop: asyncio.Event) ->
             await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
+def shared_worker_metrics(worker: Worker | None, web_processes: int) -> Any:
+    """The worker's histograms as the web half sees them: the live objects in one process,
+    a shared-memory mirror once web processes are forked (they would see a frozen copy)."""
+    if worker is None:
+        return None
+    if web_processes == 1:
+        return worker.metrics
+    from auditor.metrics import SharedWorkerHistograms
+    from checks.registry import known_kinds
+
+    worker.metrics.shared = SharedWorkerHistograms(known_kinds())
+    return worker.metrics.shared
+
+
 def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: bool) -> int:
     settings = config.auditor
     prober = HttpProber(
@@ -169,8 +183,7 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
             config,
             store,
             scheduler_alive=scheduler_alive if worker else None,
-            # forked web processes would serve a frozen copy of the worker's histograms
-            worker_metrics=worker.metrics if worker and n == 1 else None,
+            worker_metrics=shared_worker_metrics(worker, n),
         )
         tls = (
             (settings.tls_cert, settings.tls_key)

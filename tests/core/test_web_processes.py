@@ -4,6 +4,7 @@ and edits that hold across the processes, SIGTERM and crash handling — on the 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import ssl
 import subprocess
@@ -20,6 +21,7 @@ from auditor.auth import create_token
 from auditor.config import load_config
 from auditor.store import Store
 from tests.hardening.daemon import start, wait_for, write_config
+from tests.support import json_route, local_server
 
 PROCESSES = 3
 
@@ -187,6 +189,47 @@ def test_serve_with_several_web_processes_reports_its_scheduler_alive(tmp_path: 
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+def test_serve_with_several_web_processes_exposes_the_workers_live_histograms(
+    tmp_path: Path,
+) -> None:
+    """The worker runs in the parent; every forked web process shows its lag and run
+    durations as they grow (not the empty copy taken at the fork)."""
+    port = _free_port()
+    with local_server({"/health": json_route(200, {"status": "ok"})}) as target:
+        config = write_config(
+            tmp_path / "config.toml",
+            {
+                "database_url": f"sqlite:///{tmp_path / 'auditor.db'}",
+                "listen": f"127.0.0.1:{port}",
+                "web_processes": 2,
+            },
+            [
+                {
+                    "name": "svc",
+                    "url": target,
+                    "checks": [{"kind": "health", "interval": "5s", "timeout": "2s"}],
+                }
+            ],
+        )
+        proc = start("serve", config, log=tmp_path / "serve.log")
+        base = f"http://127.0.0.1:{port}"
+        count = re.compile(r'^auditor_run_duration_seconds_count\{kind="health"\} (\S+)$', re.M)
+        lag = re.compile(r"^auditor_scheduler_lag_seconds_count (\S+)$", re.M)
+
+        def runs_seen() -> list[float]:
+            texts = [httpx.get(base + "/metrics").text for _ in range(8)]
+            return [float(m.group(1)) if (m := count.search(t)) else 0.0 for t in texts]
+
+        try:
+            assert wait_for(lambda: min(runs_seen()) >= 2, 40), (tmp_path / "serve.log").read_text()
+            text = httpx.get(base + "/metrics").text
+            assert (m := lag.search(text)) is not None and float(m.group(1)) >= 2
+            assert 'auditor_scheduler_lag_seconds_bucket{le="+Inf"}' in text
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
 
 
 def test_several_processes_serve_https_when_tls_cert_is_set(tmp_path: Path) -> None:
