@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import math
 import multiprocessing
 import os
 import signal
@@ -148,19 +147,9 @@ def shared_rate_limiter(limit: int, window_s: float, slots: int = 65_536) -> Any
             with t.lock(key):
                 i, found = t.slot(key, full)
                 tokens, stamp = t.row(i) if found else (float(self.limit), now)
-                tokens = min(self.limit, tokens + (now - stamp) * self.rate)
-                allowed = tokens >= 1.0
-                if allowed:
-                    tokens -= 1.0
+                allowed, tokens = self.take(tokens, stamp, now)
                 t.set_row(i, [tokens, now])
-            headers = {
-                "RateLimit-Limit": str(self.limit),
-                "RateLimit-Remaining": str(int(tokens)),
-                "RateLimit-Reset": str(math.ceil((self.limit - tokens) / self.rate)),
-            }
-            if not allowed:
-                headers["Retry-After"] = str(max(1, math.ceil((1.0 - tokens) / self.rate)))
-            return allowed, headers
+            return allowed, self.headers(allowed, tokens)
 
     return SharedRateLimiter()
 

@@ -87,12 +87,20 @@ class RateLimiter:
             bucket = self._buckets.get(key)
             if bucket is None:
                 bucket = self._buckets[key] = _Bucket(float(self.limit), now)
-            bucket.tokens = min(self.limit, bucket.tokens + (now - bucket.stamp) * self.rate)
+            allowed, bucket.tokens = self.take(bucket.tokens, bucket.stamp, now)
             bucket.stamp = now
-            allowed = bucket.tokens >= 1.0
-            if allowed:
-                bucket.tokens -= 1.0
             tokens = bucket.tokens
+        return allowed, self.headers(allowed, tokens)
+
+    def take(self, tokens: float, stamp: float, now: float) -> tuple[bool, float]:
+        """Refill a bucket last seen at ``stamp`` and take one token if there is one."""
+        tokens = min(self.limit, tokens + (now - stamp) * self.rate)
+        if tokens >= 1.0:
+            return True, tokens - 1.0
+        return False, tokens
+
+    def headers(self, allowed: bool, tokens: float) -> dict[str, str]:
+        """The ``RateLimit-*`` (and, when refused, ``Retry-After``) response headers."""
         headers = {
             "RateLimit-Limit": str(self.limit),
             "RateLimit-Remaining": str(int(tokens)),
@@ -100,7 +108,7 @@ class RateLimiter:
         }
         if not allowed:
             headers["Retry-After"] = str(max(1, math.ceil((1.0 - tokens) / self.rate)))
-        return allowed, headers
+        return headers
 
     def _prune(self, now: float) -> None:
         full = [
