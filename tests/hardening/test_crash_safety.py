@@ -115,10 +115,22 @@ def crash_loop(url: str, tmp_path: Path, receiver: Receiver) -> None:
     committed: set[str] = set()
     rng = random.Random(8)
     try:
-        for _ in range(ROUNDS):
+        for round_no in range(ROUNDS):
+            before = len(scalar_set(engine, "SELECT id FROM run"))
             proc = start("worker", config, log=log)
-            # PostgreSQL start-up (connect, sync_config) takes ~1 s more before any probing
-            time.sleep((0.0 if sqlite else 1.0) + rng.uniform(0.3, 1.5))
+            if round_no % 4 == 3:
+                # every fourth life dies during start-up (config sync, claims, first probes)
+                time.sleep(rng.uniform(0.1, 1.2))
+            else:
+                # the others die at a random moment once they are probing: start-up time
+                # varies a lot on a loaded CI machine, so a fixed sleep could kill every
+                # life before its first commit and test nothing
+                assert wait_for(
+                    lambda before=before: len(scalar_set(engine, "SELECT id FROM run")) > before,
+                    30,
+                    0.05,
+                ), f"round {round_no}: no run committed within 30 s\n{log.read_text()[-2000:]}"
+                time.sleep(rng.uniform(0.0, 1.5))
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             if sqlite:
