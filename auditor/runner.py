@@ -170,8 +170,8 @@ def _jsonable(value: Any) -> Any:
             clean_text(k) if type(k) is str else clean_text(str(k)): _jsonable(v)
             for k, v in value.items()
         }
-    if kind is list:
-        return [_jsonable(v) for v in value]
+    if kind is list:  # lists of text (SANs, header values) skip one call per item
+        return [clean_text(v) if type(v) is str else _jsonable(v) for v in value]
     if kind is int or kind is bool or value is None:
         return value
     if kind is float:

@@ -22,7 +22,16 @@ from checks.tls.handshake import (
     verified_handshake,
 )
 from checks.tls.legacy import legacy_versions
-from checks.tls.x509info import TrustResult, build_path, describe, load_der, load_pem_bundle
+from checks.tls.x509info import (
+    TrustResult,
+    build_path,
+    build_path_der,
+    describe,
+    describe_der,
+    load_der,
+    load_pem_bundle,
+    parse_der,
+)
 
 AIA_BODY_CAP = 64_000
 AIA_MAX_FETCHES = 3
@@ -107,13 +116,13 @@ class TlsCheck(Check[TlsOptions]):
         certs: list[x509.Certificate] = []
         for der in hs.chain_der:
             try:
-                certs.append(load_der(der))
+                certs.append(parse_der(der))
             except ValueError as exc:
                 raise ProbeError(
                     "tls", f"{host}:{port} sent an unparseable certificate: {exc}", RunStatus.FAIL
                 ) from exc
         anchors, store = anchors_for(options.ca_file)
-        trust = build_path(certs, anchors)
+        trust = build_path_der(hs.chain_der, anchors)
         fetched: list[x509.Certificate] = []
         aia_log: list[dict[str, Any]] = []
         if trust.status == "unknown_issuer" and options.fetch_aia and certs:
@@ -125,7 +134,7 @@ class TlsCheck(Check[TlsOptions]):
             if options.check_legacy
             else {}
         )
-        chain = [describe(c) for c in certs]
+        chain = [describe_der(der) for der in hs.chain_der]
         facts = self._facts(
             host, port, addr, checked_at.timestamp(), checked_at.isoformat(), hs, chain,
             {**trust.to_dict(), "store": store, "fetched": [describe(c) for c in fetched],

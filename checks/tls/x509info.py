@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -24,6 +25,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 MAX_PATH_LENGTH = 10
+#: certificates (and chains) remembered by the memoised helpers below: a daemon sees the same
+#: few hundred certificates run after run, and parsing one with many SANs costs ~1 ms of CPU
+MEMO_SIZE = 512
 
 
 def load_der(der: bytes) -> x509.Certificate:
@@ -293,3 +297,53 @@ def _is_ca_or_unknown(cert: x509.Certificate) -> bool:
         return True
     assert isinstance(bc, x509.BasicConstraints)
     return bool(bc.ca)
+
+
+# -- memoised forms, keyed by the certificates' DER bytes ------------------------------------
+# Everything above is a pure function of the certificate bytes (and of the anchors), so each
+# distinct certificate or chain is parsed, described and path-checked once, not on every run.
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def parse_der(der: bytes) -> x509.Certificate:
+    """``load_der``, memoised (``ValueError`` for bytes that are not a certificate)."""
+    return load_der(der)
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _described(der: bytes) -> dict[str, Any]:
+    return describe(parse_der(der))
+
+
+def describe_der(der: bytes) -> dict[str, Any]:
+    """``describe`` of the certificate in ``der``, memoised; the caller gets its own copy."""
+    return {k: list(v) if type(v) is list else v for k, v in _described(der).items()}
+
+
+class _Same:
+    """Hashes and compares by identity: the anchors are one cached tuple per trust store, and
+    holding it here keeps its ``id`` from being reused while the memo entry lives."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def _path_of(chain_der: tuple[bytes, ...], anchors: _Same) -> TrustResult:
+    return build_path([parse_der(d) for d in chain_der], anchors.obj)  # type: ignore[arg-type]
+
+
+def build_path_der(
+    chain_der: Sequence[bytes], anchors: tuple[x509.Certificate, ...]
+) -> TrustResult:
+    """``build_path`` for a presented chain given as DER, memoised per chain and trust store."""
+    result = _path_of(tuple(chain_der), _Same(anchors))
+    return replace(result, path=list(result.path))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from auditor.runner import RunResult, run_check
 from checks.base import Target
 from checks.tls import TlsCheck, TlsOptions
 from checks.tls.handshake import verified_handshake
+from tests.checks.tls import pki
 from tests.checks.tls.conftest import Corpus
 from tests.checks.tls.servers import ThreadedServer, server_context, tls_handler
 
@@ -211,3 +214,28 @@ async def test_a_refused_second_connection_tries_the_next_address(corpus: Corpus
         second.close()
     assert (addr, verdict["ok"]) == ("127.0.0.2", True)
     assert len(hs.chain_der) == 2
+
+
+async def test_a_replaced_ca_file_changes_the_verdict_of_an_unchanged_chain(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    """Certificates are parsed and path-checked once per chain and trust store (memoised):
+    the same chain must still be judged afresh against a CA file replaced on disk, and a
+    run's facts must be its own (changing one run's facts changes no later run)."""
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(corpus.root.pem)
+    first = await probe(corpus, "good", ca_file=str(ca_file))
+    assert (str(first.status), first.facts["trust"]["status"]) == ("pass", "trusted")
+    first.facts["chain"][0]["san_dns"].append("evil.test")
+    first.facts["trust"]["path"].append(99)
+
+    ca_file.write_bytes(pki.make_ca("Another Root").pem)
+    os.utime(ca_file, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    replaced = await probe(corpus, "good", ca_file=str(ca_file))
+    assert codes(replaced) == ["tls.untrusted_root"]
+
+    ca_file.write_bytes(corpus.root.pem)
+    os.utime(ca_file, ns=(time.time_ns() + 2 * 10**9, time.time_ns() + 2 * 10**9))
+    again = await probe(corpus, "good", ca_file=str(ca_file))
+    assert (str(again.status), again.facts["trust"]["path"]) == ("pass", [0, 1])
+    assert again.facts["chain"][0]["san_dns"] == ["localhost"]
