@@ -169,7 +169,7 @@ def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: boo
     if with_web:
         from web import create_app
 
-        n = settings.web_processes or default_processes(with_worker)
+        n = settings.web_processes or default_processes()
         if worker is not None and n > 1:
             loop_at = multiprocessing.RawValue("d", 0.0)
 
