@@ -172,7 +172,10 @@ class Transition(SQLModel, table=True):
     """An effective-state change; unprocessed rows are the alert outbox."""
 
     __tablename__ = "transition"
-    __table_args__ = (sa.Index("ix_transition_pending", "processed_at", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_transition_pending", "processed_at", "created_at"),
+        sa.Index("ix_transition_at", "at", "id"),  # the API list, newest first
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     check_id: str = Field(max_length=36, index=True)
@@ -196,6 +199,7 @@ class AlertDelivery(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("transition_id", "receiver", "purpose", name="uq_delivery"),
         sa.Index("ix_delivery_due", "status", "next_attempt_at"),
+        sa.Index("ix_delivery_created", "created_at", "id"),  # the API list, newest first
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
