@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
+from auditor.lastuse import last_use
 from auditor.models import ApiToken, User, WebSession, utcnow
 from auditor.store import Store
 
@@ -54,10 +54,10 @@ def create_token(
 
 
 def verify_token(store: Store, plaintext: str, now: datetime | None = None) -> ApiToken | None:
-    """The live token for ``plaintext`` (not revoked, not expired), recording its last use.
+    """The live token for ``plaintext`` (not revoked, not expired), noting its last use.
 
-    The lookup is a read: a write transaction (``BEGIN IMMEDIATE`` on SQLite) is opened only
-    to update ``last_used_at``, at most once a minute per token — never for an unknown token.
+    The lookup is a read. ``last_used_at`` (kept to the minute) is written in the background
+    (``auditor.lastuse``), never in the request: never for an unknown token.
     """
     now = now or utcnow()
     with store.read() as s:
@@ -67,18 +67,7 @@ def verify_token(store: Store, plaintext: str, now: datetime | None = None) -> A
     if row.expires_at is not None and row.expires_at <= now:
         return None
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        with store.write(background=True) as s:  # last use only: no read cache changes
-            s.execute(
-                sa.update(ApiToken)
-                .where(
-                    col(ApiToken.id) == row.id,
-                    sa.or_(
-                        col(ApiToken.last_used_at).is_(None),
-                        col(ApiToken.last_used_at) < now - timedelta(seconds=60),
-                    ),
-                )
-                .values(last_used_at=now)
-            )
+        last_use(store).note("api_token", row.id, now)
         row.last_used_at = now
     return row
 

@@ -42,6 +42,7 @@ from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
 from auditor.auth import check_password, end_sessions, hash_password, role_at_least
+from auditor.lastuse import last_use
 from auditor.models import User, WebSession, utcnow
 from web import get_config, get_store
 
@@ -203,11 +204,8 @@ def _load_session(*, allow_pending: bool = False) -> tuple[WebSession, User] | N
         if user is None or user.deleted_at is not None:
             return None
     if row.last_seen_at is None or (now - row.last_seen_at).total_seconds() > 60:
-        with store.write(background=True) as s:  # bookkeeping: no content cache changes
-            fresh = s.get(WebSession, row.id)
-            if fresh is not None:
-                fresh.last_seen_at = now
-                s.add(fresh)
+        # bookkeeping, written in the background: a request never waits for the write lock
+        last_use(store).note("web_session", row.id, now)
     return row, user
 
 

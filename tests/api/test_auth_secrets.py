@@ -70,10 +70,11 @@ def test_invalid_token_401(client: FlaskClient) -> None:
         assert r.status_code == 401 and r.json["error"]["code"] == "unauthorized"
 
 
-def test_verify_token_reads_and_writes_last_used_at_at_most_once_a_minute(
+def test_verify_token_never_writes_and_stamps_last_use_at_most_once_a_minute(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from auditor.auth import verify_token
+    from auditor.lastuse import last_use
 
     row, plaintext = create_token(store, name="ci", role="viewer")
     writes: list[int] = []
@@ -84,18 +85,54 @@ def test_verify_token_reads_and_writes_last_used_at_at_most_once_a_minute(
         return real_write(**kwargs)
 
     monkeypatch.setattr(store, "write", counting_write)
+    recorder = last_use(store)
+    recorder.flush()
     now = utcnow()
-    for _ in range(5):  # unknown credentials never open a write transaction
+    for _ in range(5):  # unknown credentials never note anything
         assert verify_token(store, "aud_not-a-token", now) is None
-    assert writes == []
-    assert verify_token(store, plaintext, now) is not None  # first use: recorded
+    assert recorder.pending() == 0
+    assert verify_token(store, plaintext, now) is not None  # first use: noted, not written
+    assert writes == [] and recorder.pending() == 1
+    assert recorder.flush() == 1 and len(writes) == 1  # one background transaction
     assert verify_token(store, plaintext, now + timedelta(seconds=30)) is not None
-    assert len(writes) == 1
+    assert recorder.pending() == 0  # within the minute: nothing to note
     assert verify_token(store, plaintext, now + timedelta(seconds=61)) is not None
-    assert len(writes) == 2
+    assert recorder.flush() == 1 and len(writes) == 2
     with store.read() as s:
         stored = s.get(ApiToken, row.id)
         assert stored is not None and stored.last_used_at == now + timedelta(seconds=61)
+
+
+def test_an_api_request_does_not_wait_for_the_write_lock_to_stamp_its_token(
+    client: FlaskClient, store: Store, tokens: dict[str, str], tmp_path: Any
+) -> None:
+    """While another writer (the worker's batch) holds SQLite's write lock, a request whose
+    token is due a new ``last_used_at`` answers at once; the stamp is written after."""
+    import time
+
+    from auditor.lastuse import last_use
+
+    recorder = last_use(store)
+    recorder.flush()
+    with store.write() as s:  # make the viewer's stamp stale
+        for row in s.exec(select(ApiToken)).all():
+            row.last_used_at = None
+            s.add(row)
+    holder = sqlite3.connect(f"{tmp_path}/api.db", timeout=1)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        r = client.get(f"{V1}/services", headers=auth(tokens["viewer"]))
+        took = time.monotonic() - started
+        assert r.status_code == 200 and took < 1.0, took
+        assert recorder.pending() == 1
+    finally:
+        holder.rollback()
+        holder.close()
+    assert recorder.flush() == 1
+    with store.read() as s:
+        stamped = [t.last_used_at for t in s.exec(select(ApiToken)).all()]
+    assert sum(at is not None for at in stamped) == 1
 
 
 def test_token_lifecycle_via_api(client: FlaskClient, store: Store, admin: dict) -> None:
@@ -105,6 +142,9 @@ def test_token_lifecycle_via_api(client: FlaskClient, store: Store, admin: dict)
     listing = client.get(f"{V1}/tokens", headers=admin).json["data"]
     assert all("token" not in t and "token_hash" not in t for t in listing)
     assert client.get(f"{V1}/services", headers=auth(secret)).status_code == 200
+    from auditor.lastuse import last_use
+
+    last_use(store).flush()  # the stamp is written in the background
     with store.read() as s:
         row = s.get(ApiToken, tid)
         assert row is not None and row.last_used_at is not None
