@@ -1,4 +1,4 @@
-""""Last used" stamps (API tokens, dashboard sessions), written off the request path.
+""" "Last used" stamps (API tokens, dashboard sessions), written off the request path.
 
 A request that found its token's or session's stamp over a minute old used to update it in
 a write transaction of its own. On SQLite that waits for the writer lock, which the worker
