@@ -122,6 +122,14 @@ def last_use(store: Any) -> LastUseRecorder:
     return recorder
 
 
+def flush_pending(store: Any) -> None:
+    """Write the stamps ``store``'s recorder still holds, if it has one (a process that ends
+    with ``os._exit``, as forked web processes do, runs no ``atexit`` hook)."""
+    recorder: LastUseRecorder | None = getattr(store, "_last_use", None)
+    if recorder is not None:
+        _flush_quietly(recorder)
+
+
 def _flush_quietly(recorder: LastUseRecorder) -> None:
     with contextlib.suppress(Exception):  # the store may be closed already at exit
         recorder.flush()

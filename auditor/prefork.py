@@ -25,6 +25,7 @@ from typing import Any
 
 import structlog
 
+from auditor.lastuse import flush_pending
 from auditor.store import Store
 
 log = structlog.get_logger("auditor.prefork")
@@ -277,6 +278,7 @@ class WebProcesses:
                 log.error("web_process_failed", error=repr(exc))
                 code = 1
             finally:
+                flush_pending(self._store)
                 os._exit(code)
         self.children[pid] = time.monotonic()
 

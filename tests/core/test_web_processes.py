@@ -282,3 +282,17 @@ def test_web_processes_exit_when_the_parent_is_killed(web: Web) -> None:
     web.proc.kill()
     web.proc.wait(10)
     assert wait_for(lambda: not [k for k in kids if Path(f"/proc/{k}/stat").exists()], 10)
+
+
+def test_last_use_stamps_noted_just_before_sigterm_are_written(web: Web) -> None:
+    """Stamps are flushed in the background every 2 s; a web process stopping sooner
+    writes what it still holds on its way out (forked processes skip ``atexit``)."""
+    from tests.hardening.daemon import sqlite_rows
+
+    assert {web.get("/api/v1/services?limit=1", web.viewer).status_code for _ in range(6)} == {200}
+    web.proc.send_signal(signal.SIGTERM)
+    assert web.proc.wait(15) == 0
+    stamps = dict(
+        sqlite_rows(web.log.parent / "auditor.db", "SELECT name, last_used_at FROM api_token")
+    )
+    assert stamps["v"] is not None and stamps["o"] is None
