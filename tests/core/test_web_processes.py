@@ -19,6 +19,7 @@ import pytest
 
 from auditor.auth import create_token
 from auditor.config import load_config
+from auditor.prefork import AUTO_MAX_PROCESSES, usable_cpus
 from auditor.store import Store
 from tests.hardening.daemon import start, wait_for, write_config
 from tests.support import json_route, local_server
@@ -170,23 +171,30 @@ def test_an_edit_through_one_process_shows_in_every_process_at_once(web: Web) ->
     assert all("payments-new" in page for page in pages)
 
 
-def test_serve_with_several_web_processes_reports_its_scheduler_alive(tmp_path: Path) -> None:
+@pytest.mark.parametrize("web_processes", [2, None], ids=["two", "default"])
+def test_serve_with_several_web_processes_reports_its_scheduler_alive(
+    tmp_path: Path, web_processes: int | None
+) -> None:
+    """``default``: the shipped shape (``auditor serve``, the Docker image's command) forks
+    one web process per usable CPU, so the dashboard and API do not share the worker's core."""
     port = _free_port()
     config = write_config(
         tmp_path / "config.toml",
         {
             "database_url": f"sqlite:///{tmp_path / 'auditor.db'}",
             "listen": f"127.0.0.1:{port}",
-            "web_processes": 2,
+            **({} if web_processes is None else {"web_processes": web_processes}),
         },
         [],
     )
+    expected = web_processes or min(AUTO_MAX_PROCESSES, usable_cpus())
     proc = start("serve", config, log=tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
     try:
         # /readyz in every web process sees the worker loop of the parent process
         assert wait_for(lambda: httpx.get(base + "/readyz").status_code == 200, 30)
-        assert len(children(proc.pid)) == 2
+        assert len(children(proc.pid)) == (expected if expected > 1 else 0)
+        assert f'"processes": {expected}' in (tmp_path / "serve.log").read_text()
         time.sleep(2)
         assert {httpx.get(base + "/readyz").status_code for _ in range(20)} == {200}
         proc.send_signal(signal.SIGTERM)
