@@ -7,11 +7,11 @@ import os
 from collections.abc import Sequence
 
 from auditor.config import Config
-from auditor.httpprobe import HttpProber
-from auditor.models import utcnow
-from auditor.runner import RunResult
-from auditor.store import Claim, Store
-from auditor.worker import OptionsCache, execute_claim, make_worker_id
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult
+from auditor.schedule.worker import OptionsCache, execute_claim, make_worker_id
+from auditor.store.core import Claim, Store
+from auditor.store.models import utcnow
 
 
 async def run_audit(

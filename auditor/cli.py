@@ -30,7 +30,7 @@ def _load(path: str | None) -> Config:
 
 
 def _store(config: Config) -> Any:
-    from auditor.store import Store
+    from auditor.store.core import Store
 
     try:
         return Store(
@@ -65,7 +65,7 @@ def main() -> None:
 
 def _daemon(config_path: str | None, *, with_worker: bool, with_web: bool) -> None:
     """Shared start-up of the long-running commands; a process that schedules syncs the file."""
-    from auditor.daemon import run_daemon
+    from auditor.process.daemon import run_daemon
 
     config = _load(config_path)
     configure_logging(config.auditor.log_level)
@@ -173,7 +173,7 @@ def db_group() -> None:
 @config_option
 def db_upgrade(config_path: str | None) -> None:
     """Apply the auditor's own schema migrations (also done on every start)."""
-    from auditor import db
+    from auditor.store import db
 
     config = _load(config_path)
     store = _store(config)
@@ -210,8 +210,8 @@ def token_create(config_path: str | None, role: str, name: str, expires: str | N
     """Create an API token; it is printed once, alone on the last line."""
     from datetime import timedelta
 
-    from auditor.auth import create_token
-    from auditor.models import utcnow
+    from auditor.store.accounts import create_token
+    from auditor.store.models import utcnow
 
     expires_at = None
     if expires:
@@ -240,7 +240,7 @@ def user_group() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_create(config_path: str | None, username: str, role: str, password_stdin: bool) -> None:
     """Create a dashboard user (password from a prompt or --password-stdin)."""
-    from auditor.auth import create_user
+    from auditor.store.accounts import create_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -267,7 +267,7 @@ def secrets_rotate(config_path: str | None) -> None:
 
     Prepend the new key (AUDITOR_SECRET_KEY="new,old"), run this, then drop the old key.
     """
-    from auditor.secrets import SecretKeyMissing, SecretUndecryptable, rotate_store
+    from auditor.store.secrets import SecretKeyMissing, SecretUndecryptable, rotate_store
 
     store = _store(_load(config_path))
     try:
@@ -325,9 +325,9 @@ def gate(
 ) -> None:
     """CI/CD gate: is SERVICE ready to deploy? Exit 0 ready, 1 not ready, 2 warnings with
     --strict, 3 inconclusive (unknown or stale data), 64 usage error."""
-    from auditor.gate import EXIT_INCONCLUSIVE, EXIT_USAGE, exit_code, render
-    from auditor.models import utcnow
-    from auditor.readiness_store import load_service_readiness
+    from auditor.readiness.gate import EXIT_INCONCLUSIVE, EXIT_USAGE, exit_code, render
+    from auditor.readiness.queries import load_service_readiness
+    from auditor.store.models import utcnow
 
     max_age_s = None
     if max_age is not None:
@@ -344,7 +344,7 @@ def gate(
             click.echo(f"  {problem}", err=True)
         sys.exit(EXIT_USAGE)
     configure_logging("warning")
-    from auditor.store import Store
+    from auditor.store.core import Store
 
     try:
         store = Store(config.auditor.database_url)

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from auditor.netpolicy import AddressPolicy
+from auditor.probe.addresses import AddressPolicy
 from checks.base import Options
 from checks.registry import get_check
 from checks.units import parse_duration
@@ -468,7 +468,7 @@ def build_check(
     if common.schedule is not None and common.interval is not None:
         return None, [f"{prefix}.schedule: set either interval or schedule, not both"]
     if common.schedule is not None:
-        from auditor.schedule import cron_period
+        from auditor.schedule.triggers import cron_period
 
         interval = cron_period(common.schedule)
     else:

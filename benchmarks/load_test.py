@@ -240,9 +240,9 @@ def main() -> int:
             },
             services,
         )
-        from auditor.auth import create_token
         from auditor.config import load_config
-        from auditor.store import Store
+        from auditor.store.accounts import create_token
+        from auditor.store.core import Store
 
         store = Store(f"sqlite:///{db}")
         store.sync_config(load_config(config, environ={}))

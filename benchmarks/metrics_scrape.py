@@ -27,8 +27,8 @@ from prometheus_client import generate_latest
 from auditor.config import parse_config
 from auditor.metrics import build_registry
 from auditor.metrics.exposition import render
-from auditor.runner import RunResult
-from auditor.store import Store
+from auditor.schedule.runner import RunResult
+from auditor.store.core import Store
 from checks.base import RunStatus
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

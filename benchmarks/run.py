@@ -92,8 +92,8 @@ def seed_checks(
 ) -> list[tuple[str, str]]:
     """Services and checks inserted directly (source ``api`` so config sync leaves them);
     ``next_run_at`` is each check's next grid point, so they are spread like a running fleet."""
-    from auditor.models import Check, CheckState, Service
-    from auditor.schedule import next_fire
+    from auditor.schedule.triggers import next_fire
+    from auditor.store.models import Check, CheckState, Service
 
     now = now or datetime.now(UTC)
     svc_rows, chk_rows, st_rows, ids = [], [], [], []
@@ -138,8 +138,8 @@ async def auditor_pass(urls: list[str], ca: str, concurrency: int) -> dict[str, 
     and adds its own TLS 1.0/1.1 probes, which blackbox does not do.
     """
     from auditor.config import AuditorSettings
-    from auditor.httpprobe import HttpProber
-    from auditor.runner import run_check
+    from auditor.probe.http import HttpProber
+    from auditor.schedule.runner import run_check
     from checks.base import Target
     from checks.registry import get_check
 
@@ -240,9 +240,9 @@ def phase_probe(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[str,
 def child_worker(url: str, seconds: float, concurrency: int, lease: float) -> None:
     """Runs in a subprocess: one Worker (as ``auditor worker`` builds it) for ``seconds``."""
     from auditor.config import AuditorSettings
-    from auditor.httpprobe import HttpProber
-    from auditor.store import Store
-    from auditor.worker import Worker, make_worker_id
+    from auditor.probe.http import HttpProber
+    from auditor.schedule.worker import Worker, make_worker_id
+    from auditor.store.core import Store
 
     store = Store(url, pool_size=max(5, min(concurrency // 10, 20)), migrate=False)
     prober = HttpProber(AuditorSettings().address_policy(), max_connections=concurrency * 2)
@@ -278,13 +278,13 @@ def run_metrics(store: Any, w0: datetime, w1: datetime, interval_s: float) -> di
     """Lag, missed and duplicated runs for due times in [w0, w1] (every check on its grid)."""
     import sqlalchemy as sa
 
-    from auditor.schedule import EPOCH, _offset
+    from auditor.schedule.triggers import EPOCH, _offset
 
     with store.engine.connect() as conn:
         checks = [r[0] for r in conn.execute(sa.text("SELECT id FROM check_def WHERE enabled"))]
     from sqlmodel import col, select
 
-    from auditor.models import Run
+    from auditor.store.models import Run
 
     with store.read() as s:
         rows = s.exec(
@@ -324,7 +324,7 @@ def run_metrics(store: Any, w0: datetime, w1: datetime, interval_s: float) -> di
 
 
 def scheduler_on(url: str, urls: list[str], ca: str, n: int, seconds: float) -> dict[str, Any]:
-    from auditor.store import Store
+    from auditor.store.core import Store
 
     store = Store(url)
     t = time.perf_counter()
@@ -383,7 +383,7 @@ def phase_scheduler(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[
 def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from auditor.store import Store
+    from auditor.store.core import Store
 
     n = 3000 if args.quick else 10_000
     lease = 30.0
@@ -478,8 +478,8 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
 
 def child_web(url: str, port: int) -> None:
     from auditor.config import parse_config
-    from auditor.daemon import WebServer
-    from auditor.store import Store
+    from auditor.process.daemon import WebServer
+    from auditor.store.core import Store
     from web import create_app
 
     config = parse_config(
@@ -628,7 +628,7 @@ def cold_scrapes(base: str, pid: int, rounds: int) -> list[dict[str, Any]]:
     caches' 5 s TTL apart, so every scrape reads and evaluates the whole fleet anew."""
     import httpx
 
-    from auditor.readiness_store import SNAPSHOT_TTL_S
+    from auditor.readiness.queries import SNAPSHOT_TTL_S
     from benchmarks.targets import proc_cpu_s
 
     out = []
@@ -661,9 +661,9 @@ def _read_db_runs(db: str) -> int | None:
 def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) -> dict[str, Any]:
     import httpx
 
-    from auditor.auth import create_token
-    from auditor.retention import RetentionPolicy, run_retention
-    from auditor.store import Store
+    from auditor.store.accounts import create_token
+    from auditor.store.core import Store
+    from auditor.store.retention import RetentionPolicy, run_retention
 
     n_services = 1000
     total_runs = args.read_runs if args.read_runs != 5_000_000 or not args.quick else 500_000
@@ -697,7 +697,7 @@ def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) 
         rollup_s, rollup_complete = r.seconds, r.complete
         log(f"read paths: roll-up pass {r.seconds:.0f}s complete={r.complete}; starting web")
     _, token = create_token(store, name="bench", role="viewer")
-    runs = store.count(__import__("auditor.models", fromlist=["Run"]).Run)
+    runs = store.count(__import__("auditor.store.models", fromlist=["Run"]).Run)
     store.close()
     port = free_port()
     web = subprocess.Popen([sys.executable, __file__, "--child-web", url, str(port)],
@@ -796,8 +796,8 @@ def phase_storage(args: argparse.Namespace, nginx: Nginx | None, work: Path) -> 
     30/90-day charts at the end. SQLite as the daemon configures it (WAL, no auto_vacuum:
     deleted pages go to the free list and are reused by later inserts)."""
     from auditor.config import AuditorSettings
-    from auditor.retention import policy_for, run_retention
-    from auditor.store import Store
+    from auditor.store.core import Store
+    from auditor.store.retention import policy_for, run_retention
     from web.dashboard import data
 
     days = args.storage_days

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
-    from auditor.httpprobe import HttpProber
+    from auditor.probe.http import HttpProber
 
 
 class RunStatus(StrEnum):

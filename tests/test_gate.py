@@ -12,8 +12,15 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
-from auditor.gate import SCHEMA, exit_code, render_json, render_junit, render_text, to_json
-from auditor.readiness import CheckInput, ServiceInput, WaiverInput, evaluate_service
+from auditor.readiness.gate import (
+    SCHEMA,
+    exit_code,
+    render_json,
+    render_junit,
+    render_text,
+    to_json,
+)
+from auditor.readiness.score import CheckInput, ServiceInput, WaiverInput, evaluate_service
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 FINDING = {"code": "tls.expired", "severity": "critical", "message": "certificate expired"}
@@ -155,8 +162,8 @@ def set_states(path: Path, **states: str) -> None:
     from sqlmodel import select
 
     from auditor.config import load_config
-    from auditor.models import Check, CheckState, utcnow
-    from auditor.store import Store
+    from auditor.store.core import Store
+    from auditor.store.models import Check, CheckState, utcnow
 
     config = load_config(str(path))
     store = Store(config.auditor.database_url)

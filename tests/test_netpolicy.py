@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from auditor.netpolicy import AddressPolicy, unwrap
+from auditor.probe.addresses import AddressPolicy, unwrap
 
 OPEN = AddressPolicy()
 STRICT = AddressPolicy(allow_private_networks=False)

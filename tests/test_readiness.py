@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from auditor.readiness import (
+from auditor.readiness.score import (
     AttestationInput,
     CheckInput,
     ServiceInput,

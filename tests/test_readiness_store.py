@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auditor.models import Attestation, Check, CheckState, Run, Service, Waiver
-from auditor.readiness_store import load_all_readiness, load_service_readiness
-from auditor.store import Store
+from auditor.readiness.queries import load_all_readiness, load_service_readiness
+from auditor.store.core import Store
+from auditor.store.models import Attestation, Check, CheckState, Run, Service, Waiver
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -141,9 +141,9 @@ def test_load_all_does_not_touch_run_history(sqlite_url: str) -> None:
 
 def test_the_fleet_snapshot_is_shared_but_a_foreground_write_refreshes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from auditor.config import parse_config
-    from auditor.models import Service, utcnow
-    from auditor.readiness_store import load_all_readiness_cached
-    from auditor.store import Store
+    from auditor.readiness.queries import load_all_readiness_cached
+    from auditor.store.core import Store
+    from auditor.store.models import Service, utcnow
 
     store = Store(f"sqlite:///{tmp_path}/c.db")
     store.sync_config(parse_config({"services": [{"name": "a", "url": "https://a"}]}, environ={}))

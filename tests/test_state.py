@@ -1,4 +1,4 @@
-"""Threshold / flap tables for the pure effective-state machine (auditor.state)."""
+"""Threshold / flap tables for the pure effective-state machine (auditor.schedule.state)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from auditor.state import StateSnapshot, Thresholds, effective, is_stale, next_state
+from auditor.schedule.state import StateSnapshot, Thresholds, effective, is_stale, next_state
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

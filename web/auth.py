@@ -8,7 +8,7 @@
 - Every POST form carries the session's CSRF token (the login form a double-submit token).
 - Failed logins are rate-limited in-process per (username, client address).
 - TOTP (RFC 6238, ``pyotp``) is optional per user; the secret is Fernet-encrypted with
-  ``auditor.secrets``; ten single-use recovery codes are stored as SHA-256 hashes.
+  ``auditor.store.secrets``; ten single-use recovery codes are stored as SHA-256 hashes.
 """
 
 from __future__ import annotations
@@ -41,9 +41,9 @@ from flask.typing import ResponseReturnValue
 from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
-from auditor.auth import check_password, end_sessions, hash_password, role_at_least
-from auditor.lastuse import last_use
-from auditor.models import User, WebSession, utcnow
+from auditor.store.accounts import check_password, end_sessions, hash_password, role_at_least
+from auditor.store.lastuse import last_use
+from auditor.store.models import User, WebSession, utcnow
 from web import get_config, get_store
 
 bp = Blueprint("auth", __name__)
@@ -273,13 +273,13 @@ def _client_key(username: str) -> str:
 
 
 def _encrypt_secret(secret: str) -> str:
-    from auditor import secrets as vault
+    from auditor.store import secrets as vault
 
     return vault.encrypt_json({"totp": secret})
 
 
 def _decrypt_secret(stored: str) -> str | None:
-    from auditor import secrets as vault
+    from auditor.store import secrets as vault
 
     try:
         return str(vault.decrypt_json(stored).get("totp") or "") or None

@@ -20,9 +20,11 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 
 from auditor.alerting.dispatcher import acknowledge as acknowledge_alerts
-from auditor.auth import ROLES, create_token, create_user
 from auditor.config import PRODUCTION_PROFILE, ServiceModel, _errors, build_check
-from auditor.models import (
+from auditor.readiness.score import MAX_WAIVER_DAYS, validate_waiver
+from auditor.store.accounts import ROLES, create_token, create_user
+from auditor.store.core import apply_check_config
+from auditor.store.models import (
     ApiToken,
     Attestation,
     Check,
@@ -33,8 +35,6 @@ from auditor.models import (
     Waiver,
     utcnow,
 )
-from auditor.readiness import MAX_WAIVER_DAYS, validate_waiver
-from auditor.store import apply_check_config
 from web import get_config, get_store
 from web.auth import current_principal, login_required, revoke_user_sessions
 from web.dashboard import render_error
@@ -305,7 +305,7 @@ def validate_check(
     if cfg is None:
         return None
     try:
-        from auditor import secrets as vault
+        from auditor.store import secrets as vault
 
         _plain, secret = vault.split_options(cfg.raw_options)
     except ImportError:  # pragma: no cover - the secrets module ships with the daemon

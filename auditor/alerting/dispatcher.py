@@ -41,8 +41,9 @@ from sqlmodel import Session, col, select
 from auditor.alerting.base import DeliveryError, Receiver, redacted_target
 from auditor.alerting.render import event
 from auditor.config import Config, MaintenanceModel, ReceiverModel
-from auditor.httpprobe import HttpProber
-from auditor.models import (
+from auditor.probe.http import HttpProber
+from auditor.store.core import Store
+from auditor.store.models import (
     AlertDelivery,
     AlertState,
     Check,
@@ -52,7 +53,6 @@ from auditor.models import (
     Transition,
     utcnow,
 )
-from auditor.store import Store
 
 log = structlog.get_logger("auditor.alerting")
 

@@ -12,7 +12,7 @@ from typing import Any
 from auditor.alerting.base import DeliveryError, env_value, scrub
 from auditor.alerting.render import email_message
 from auditor.config import ReceiverModel
-from auditor.netpolicy import AddressPolicy
+from auditor.probe.addresses import AddressPolicy
 
 
 class EmailReceiver:

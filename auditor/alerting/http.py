@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from auditor.alerting.base import DeliveryError, scrub
-from auditor.httpprobe import HttpProber
+from auditor.probe.http import HttpProber
 from checks.base import ProbeError
 
 

@@ -10,7 +10,7 @@ from auditor.alerting.base import receiver_url
 from auditor.alerting.http import post
 from auditor.alerting.render import slack_body
 from auditor.config import ReceiverModel
-from auditor.httpprobe import HttpProber
+from auditor.probe.http import HttpProber
 
 
 class SlackReceiver:

@@ -9,7 +9,7 @@ from auditor.alerting.base import env_value, receiver_url
 from auditor.alerting.http import post
 from auditor.alerting.render import signature, webhook_body
 from auditor.config import ReceiverModel
-from auditor.httpprobe import HttpProber
+from auditor.probe.http import HttpProber
 
 
 class WebhookReceiver:

@@ -211,7 +211,7 @@ def _sign_checklist(store: Any, service_name: str) -> None:
     """The healthy service has its manual checklist signed off (once)."""
     from sqlmodel import select
 
-    from auditor.models import Attestation, Service, utcnow
+    from auditor.store.models import Attestation, Service, utcnow
 
     with store.write() as s:
         svc = s.exec(select(Service).where(Service.name == service_name)).one()
@@ -236,7 +236,7 @@ def _sign_checklist(store: Any, service_name: str) -> None:
 
 def _demo_user(store: Any, data_dir: Path) -> str:
     """An admin ``demo`` user for the manage pages; its password is kept in the data dir."""
-    from auditor.auth import create_user
+    from auditor.store.accounts import create_user
 
     secret_file = data_dir / "demo-password.txt"
     if secret_file.exists():
@@ -253,8 +253,8 @@ def _demo_user(store: Any, data_dir: Path) -> str:
 
 def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
     from auditor.config import load_config
-    from auditor.daemon import run_daemon
-    from auditor.store import Store
+    from auditor.process.daemon import run_daemon
+    from auditor.store.core import Store
 
     path, servers, environ = prepare(Path(data_dir), listen)
     os.environ.update(environ)

@@ -40,10 +40,10 @@ from prometheus_client.utils import floatToGoString
 from sqlmodel import col
 
 from auditor.metrics.exposition import RowsGauge, StateSetGauge
-from auditor.models import AlertDelivery, Check, CheckState, Service, Transition, utcnow
-from auditor.readiness_store import CheckFacts
-from auditor.state import STATES, effective
-from auditor.store import Store
+from auditor.readiness.queries import CheckFacts
+from auditor.schedule.state import STATES, effective
+from auditor.store.core import Store
+from auditor.store.models import AlertDelivery, Check, CheckState, Service, Transition, utcnow
 
 log = structlog.get_logger("auditor.metrics")
 
@@ -148,8 +148,8 @@ FleetLoader = Callable[[Store, datetime], tuple[Mapping[str, Any], list[CheckRow
 
 
 def default_readiness_loader() -> ReadinessLoader | None:
-    """``auditor.readiness_store.load_all_readiness``: score and verdict per service id."""
-    module = importlib.import_module("auditor.readiness_store")
+    """``auditor.readiness.queries.load_all_readiness``: score and verdict per service id."""
+    module = importlib.import_module("auditor.readiness.queries")
     loader: ReadinessLoader | None = getattr(module, "load_all_readiness_cached", None)
     return loader
 
@@ -479,8 +479,8 @@ def build_registry(
     process: bool = True,
 ) -> CollectorRegistry:
     """A dedicated registry for ``/metrics``; ``readiness=True`` uses the shared fleet
-    evaluation (``auditor.readiness_store.load_fleet_cached``)."""
-    from auditor.readiness_store import load_fleet_cached
+    evaluation (``auditor.readiness.queries.load_fleet_cached``)."""
+    from auditor.readiness.queries import load_fleet_cached
 
     loader = None if readiness is True else readiness or None
     fleet: FleetLoader | None = load_fleet_cached if readiness is True else None

@@ -18,7 +18,7 @@ from prometheus_client.exposition import choose_encoder
 
 from auditor.metrics import WorkerMetrics, build_registry
 from auditor.metrics.exposition import render
-from auditor.store import Store
+from auditor.store.core import Store
 
 bp = Blueprint("metrics", __name__)
 

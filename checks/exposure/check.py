@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from auditor.httpprobe import HttpResult
+from auditor.probe.http import HttpResult
 from checks import base
 from checks.base import (
     Check,

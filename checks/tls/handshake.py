@@ -18,9 +18,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from auditor.handshakes import Session, TrustKey, session_of
-from auditor.httpprobe import build_ssl_context, ssl_context_and_trust
-from auditor.netpolicy import AddressPolicy
+from auditor.probe.addresses import AddressPolicy
+from auditor.probe.handshakes import Session, TrustKey, session_of
+from auditor.probe.http import build_ssl_context, ssl_context_and_trust
 from checks.base import ProbeError, RunStatus
 
 #: OpenSSL 3 refuses TLS < 1.2 and SHA-1/MD5/small-key chains above security level 0.

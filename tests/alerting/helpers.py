@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from auditor.config import AlertingModel, AuditorSettings, Config, ReceiverModel
-from auditor.models import Check, CheckState, Service, Transition
-from auditor.runner import RunResult
-from auditor.store import Claim, Store
+from auditor.schedule.runner import RunResult
+from auditor.store.core import Claim, Store
+from auditor.store.models import Check, CheckState, Service, Transition
 from checks.base import Finding, RunStatus, Target
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -14,15 +14,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from auditor.alerting.dispatcher import Dispatcher, list_deliveries
-from auditor.models import utcnow
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.models import utcnow
 from tests.alerting.helpers import Recorder, add_transition, http_receiver, make_config, seed
 
 CHILD = """
 import asyncio, sys
 from auditor.alerting.dispatcher import Dispatcher
 from auditor.config import AlertingModel, AuditorSettings, Config, ReceiverModel
-from auditor.store import Store
+from auditor.store.core import Store
 store = Store(sys.argv[1])
 cfg = Config(auditor=AuditorSettings(), services=(), alerting=AlertingModel(receivers=[
     ReceiverModel(name="ops", type="webhook", url=f"http://127.0.0.1:{sys.argv[2]}/hook", timeout=3600)]))

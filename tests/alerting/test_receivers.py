@@ -21,7 +21,7 @@ from auditor.alerting.dispatcher import (
     classify,
     list_deliveries,
 )
-from auditor.store import Store
+from auditor.store.core import Store
 from checks.base import Finding
 from tests.alerting.helpers import (
     T0,

@@ -15,8 +15,8 @@ import pytest
 
 from auditor.alerting.dispatcher import Dispatcher, list_deliveries
 from auditor.alerting.render import WEBHOOK_KEYS, verify_signature
-from auditor.models import AlertDelivery
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.models import AlertDelivery
 from tests.alerting.helpers import (
     T0,
     Clock,
@@ -203,7 +203,7 @@ def test_one_receivers_backlog_does_not_starve_the_others(store: Store) -> None:
     """≥5000 pending rows of a dead receiver, all older: the others still get theirs."""
     import sqlalchemy as sa
 
-    from auditor.models import new_id
+    from auditor.store.models import new_id
 
     checks = seed(store)
     clock = Clock()

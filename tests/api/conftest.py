@@ -10,9 +10,9 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from flask.testing import FlaskClient
 
-from auditor.auth import create_token
 from auditor.config import parse_config
-from auditor.store import Store
+from auditor.store.accounts import create_token
+from auditor.store.core import Store
 from web import create_app
 
 SECRET_KEY = Fernet.generate_key().decode()

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from auditor.models import AlertDelivery, Run, Transition, utcnow
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.models import AlertDelivery, Run, Transition, utcnow
 from tests.api.conftest import make_check, make_service
 
 V1 = "/api/v1"
@@ -168,7 +168,7 @@ def test_state_filter(client: FlaskClient, store: Store, operator: dict) -> None
     a = make_service(client, operator, name="a")
     make_service(client, operator, name="b")
     chk = make_check(client, operator, a["id"])
-    from auditor.models import CheckState
+    from auditor.store.models import CheckState
 
     with store.write() as s:
         st = s.get(CheckState, chk["id"])
@@ -585,7 +585,7 @@ def test_transitions_and_deliveries(client: FlaskClient, store: Store, viewer: d
 def test_heartbeats(client: FlaskClient, store: Store, operator: dict, viewer: dict) -> None:
     from sqlmodel import select
 
-    from auditor.models import HeartbeatPing
+    from auditor.store.models import HeartbeatPing
 
     svc = make_service(client, operator)
     chk = make_check(

@@ -13,9 +13,9 @@ from cryptography.fernet import Fernet
 from flask.testing import FlaskClient
 from sqlmodel import select
 
-from auditor.auth import create_token
-from auditor.models import ApiToken, Check, utcnow
-from auditor.store import Store
+from auditor.store.accounts import create_token
+from auditor.store.core import Store
+from auditor.store.models import ApiToken, Check, utcnow
 from tests.api.conftest import auth, make_check, make_service
 from web.api.openapi import OPERATIONS
 
@@ -73,8 +73,8 @@ def test_invalid_token_401(client: FlaskClient) -> None:
 def test_verify_token_never_writes_and_stamps_last_use_at_most_once_a_minute(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from auditor.auth import verify_token
-    from auditor.lastuse import last_use
+    from auditor.store.accounts import verify_token
+    from auditor.store.lastuse import last_use
 
     row, plaintext = create_token(store, name="ci", role="viewer")
     writes: list[int] = []
@@ -110,7 +110,7 @@ def test_an_api_request_does_not_wait_for_the_write_lock_to_stamp_its_token(
     token is due a new ``last_used_at`` answers at once; the stamp is written after."""
     import time
 
-    from auditor.lastuse import last_use
+    from auditor.store.lastuse import last_use
 
     recorder = last_use(store)
     recorder.flush()
@@ -142,7 +142,7 @@ def test_token_lifecycle_via_api(client: FlaskClient, store: Store, admin: dict)
     listing = client.get(f"{V1}/tokens", headers=admin).json["data"]
     assert all("token" not in t and "token_hash" not in t for t in listing)
     assert client.get(f"{V1}/services", headers=auth(secret)).status_code == 200
-    from auditor.lastuse import last_use
+    from auditor.store.lastuse import last_use
 
     last_use(store).flush()  # the stamp is written in the background
     with store.read() as s:
@@ -225,7 +225,7 @@ def test_secrets_encrypted_at_rest_and_redacted(
     with store.read() as s:
         row = s.get(Check, chk["id"])
         assert row is not None and row.secret_options
-        from auditor.secrets import reveal_options
+        from auditor.store.secrets import reveal_options
 
         assert (
             reveal_options(row.options, row.secret_options)["headers"]["Authorization"]
@@ -270,8 +270,8 @@ def test_secrets_rotate_cli(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Any,
 ) -> None:
-    from auditor import secrets as vault
     from auditor.cli import main
+    from auditor.store import secrets as vault
 
     svc = make_service(client, operator)
     chk = make_check(
@@ -310,7 +310,7 @@ def test_secrets_rotate_cli(
     ],
 )
 def test_split_options(options: dict[str, Any], secret: list[str]) -> None:
-    from auditor.secrets import merge_options, secret_paths, split_options
+    from auditor.store.secrets import merge_options, secret_paths, split_options
 
     plain, hidden = split_options(options)
     assert secret_paths(hidden) == secret

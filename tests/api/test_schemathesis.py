@@ -52,7 +52,7 @@ def schema(app: Any, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) ->
     from web.api import checks as checks_module
 
     def fake_run(check_id: str) -> str | None:
-        from auditor.models import Check, Run, utcnow
+        from auditor.store.models import Check, Run, utcnow
         from web import get_store
 
         store = get_store()

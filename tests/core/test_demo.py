@@ -11,7 +11,7 @@ import pytest
 from auditor.audit import run_audit
 from auditor.config import load_config
 from auditor.demo import _sign_checklist, prepare
-from auditor.store import Store
+from auditor.store.core import Store
 
 
 @pytest.fixture

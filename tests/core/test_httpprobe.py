@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from http.server import BaseHTTPRequestHandler
 
-from auditor.httpprobe import HttpProber
+from auditor.probe.http import HttpProber
 from tests.support import local_server
 
 
@@ -58,7 +58,7 @@ async def test_credentials_are_dropped_when_a_redirect_changes_origin() -> None:
 
 
 async def test_pools_are_per_origin_and_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import auditor.httpprobe as hp
+    import auditor.probe.http as hp
 
     monkeypatch.setattr(hp, "MAX_POOLS", 2)
     seen: list[dict[str, str]] = []

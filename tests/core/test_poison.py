@@ -9,11 +9,11 @@ from http.server import BaseHTTPRequestHandler
 from sqlmodel import select
 
 from auditor.config import parse_config
-from auditor.httpprobe import HttpProber
-from auditor.models import Run, utcnow
-from auditor.runner import RunResult
-from auditor.store import Store
-from auditor.worker import Worker
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult
+from auditor.schedule.worker import Worker
+from auditor.store.core import Store
+from auditor.store.models import Run, utcnow
 from checks.base import RunStatus
 from tests.support import local_server
 

@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from auditor.models import Rollup, Run
-from auditor.retention import (
+from auditor.store.core import Store
+from auditor.store.models import Rollup, Run
+from auditor.store.retention import (
     HOURLY_MIN_S,
     RetentionPolicy,
     floor_hour,
     policy_for,
     run_retention,
 )
-from auditor.store import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STATUSES = ("pass", "pass", "warn", "fail", "error")

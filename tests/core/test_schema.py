@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import auditor.models  # noqa: F401  (registers every table)
-from auditor.store import Store
+import auditor.store.models  # noqa: F401  (registers every table)
+from auditor.store.core import Store
 
 
 def test_the_migrated_schema_matches_the_models(db_url: str) -> None:

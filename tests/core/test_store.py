@@ -8,9 +8,9 @@ from typing import Any
 from sqlmodel import select
 
 from auditor.config import parse_config
-from auditor.models import Check, CheckState, Run, Service, Transition, utcnow
-from auditor.runner import RunResult
-from auditor.store import Claim, Store
+from auditor.schedule.runner import RunResult
+from auditor.store.core import Claim, Store
+from auditor.store.models import Check, CheckState, Run, Service, Transition, utcnow
 from checks.base import Finding, RunStatus
 
 
@@ -167,9 +167,9 @@ def test_claims_carry_decrypted_secret_options_and_a_clear_error_without_the_key
 ) -> None:
     import asyncio
 
-    from auditor.httpprobe import HttpProber
-    from auditor.secrets import encrypt_json, generate_key, split_options
-    from auditor.worker import OptionsCache, execute_claim
+    from auditor.probe.http import HttpProber
+    from auditor.schedule.worker import OptionsCache, execute_claim
+    from auditor.store.secrets import encrypt_json, generate_key, split_options
 
     key = generate_key()
     monkeypatch.setenv("AUDITOR_SECRET_KEY", key)

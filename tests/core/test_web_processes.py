@@ -17,10 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from auditor.auth import create_token
 from auditor.config import load_config
-from auditor.prefork import AUTO_MAX_PROCESSES, usable_cpus
-from auditor.store import Store
+from auditor.process.web_processes import AUTO_MAX_PROCESSES, usable_cpus
+from auditor.store.accounts import create_token
+from auditor.store.core import Store
 from tests.hardening.daemon import start, wait_for, write_config
 from tests.support import json_route, local_server
 

@@ -16,10 +16,10 @@ import pytest
 from sqlmodel import select
 
 from auditor.config import parse_config
-from auditor.httpprobe import HttpProber
-from auditor.models import Check, Run, utcnow
-from auditor.store import Store
-from auditor.worker import Worker
+from auditor.probe.http import HttpProber
+from auditor.schedule.worker import Worker
+from auditor.store.core import Store
+from auditor.store.models import Check, Run, utcnow
 from tests.support import json_route, local_server
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from auditor.httpprobe import HttpProber
-from auditor.netpolicy import AddressPolicy
-from auditor.runner import RunResult, run_check
+from auditor.probe.addresses import AddressPolicy
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.base import ProbeError, RunStatus, Target
 from checks.registry import get_check
 from tests.support import json_route, local_server
@@ -388,7 +388,7 @@ async def test_a_webhook_redirect_is_not_followed_into_metadata(no_egress: Any) 
 async def test_the_daemon_and_dispatcher_build_their_prober_from_the_configured_policy() -> None:
     import inspect
 
-    from auditor import daemon
+    from auditor.process import daemon
 
     source = inspect.getsource(daemon)
     assert "address_policy()" in source

@@ -107,7 +107,7 @@ def crash_loop(url: str, tmp_path: Path, receiver: Receiver) -> None:
         extra=f'\n[[alerting.receivers]]\nname = "rx"\ntype = "webhook"\nurl = "{receiver.base}/hook"\n',
     )
     log = tmp_path / "daemon.log"
-    from auditor.store import Store
+    from auditor.store.core import Store
 
     Store(url).close()  # schema first: a kill in the middle of a migration is out of scope
     engine = sa.create_engine(url)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from auditor.httpprobe import HttpProber
-from auditor.runner import RunResult, run_check
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.base import RunStatus, Target
 from checks.registry import get_check
 from tests.hardening.hostile import Hostile, hostile_servers, refused_port

@@ -11,7 +11,7 @@ from flask import Flask
 
 from auditor.config import parse_config
 from auditor.metrics import WorkerMetrics
-from auditor.store import Store
+from auditor.store.core import Store
 from tests.metrics.support import T0, make_store, run_round
 
 POPULATED: list[dict[str, Any]] = [

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from auditor.config import parse_config
-from auditor.runner import RunResult
-from auditor.store import Claim, Store
+from auditor.schedule.runner import RunResult
+from auditor.store.core import Claim, Store
 from checks.base import RunStatus
 
 IN_CI = os.environ.get("CI") == "true"

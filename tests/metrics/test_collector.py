@@ -14,9 +14,9 @@ from sqlmodel import col
 
 from auditor.config import parse_config
 from auditor.metrics import StoreCollector, build_registry
-from auditor.models import Service
-from auditor.state import STATES
-from auditor.store import Store
+from auditor.schedule.state import STATES
+from auditor.store.core import Store
+from auditor.store.models import Service
 from tests.metrics.support import T0, make_store, run_round
 
 NOT_AFTER = 1_800_000_000.0

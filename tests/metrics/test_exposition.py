@@ -12,8 +12,8 @@ from sqlmodel import col
 
 from auditor.metrics import build_registry
 from auditor.metrics.exposition import RowsGauge, StateSetGauge, render
-from auditor.models import Service
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.models import Service
 from tests.metrics.support import T0
 
 #: what Prometheus 2.x/3.x sends, plain text, and the UTF-8 / dots escaping variants

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.store import Store
+from auditor.store.core import Store
 from tests.metrics.conftest import make_app
 
 CONTRACT = {

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlmodel import col
 
-from auditor.models import Service
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.models import Service
 from tests.metrics.conftest import make_app
 from tests.metrics.support import require_tool
 

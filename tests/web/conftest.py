@@ -14,11 +14,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from auditor.auth import create_user
 from auditor.config import Config, parse_config
-from auditor.models import utcnow
-from auditor.runner import RunResult
-from auditor.store import Store
+from auditor.schedule.runner import RunResult
+from auditor.store.accounts import create_user
+from auditor.store.core import Store
+from auditor.store.models import utcnow
 from checks.base import Finding, RunStatus
 
 PASSWORD = "correct horse battery"
@@ -128,10 +128,12 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 at test strength: the cost parameters are not what these tests are about."""
     from argon2 import PasswordHasher
 
-    import auditor.auth
+    import auditor.store.accounts
 
     monkeypatch.setattr(
-        auditor.auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        auditor.store.accounts,
+        "_hasher",
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
     )
 
 

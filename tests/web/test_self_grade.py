@@ -8,10 +8,10 @@ import pytest
 import trustme
 
 from auditor.config import parse_config
-from auditor.daemon import WebServer
-from auditor.httpprobe import HttpProber
-from auditor.runner import run_check
-from auditor.store import Store
+from auditor.probe.http import HttpProber
+from auditor.process.daemon import WebServer
+from auditor.schedule.runner import run_check
+from auditor.store.core import Store
 from checks.base import RunStatus, Target
 from checks.headers import HeadersCheck
 from web import create_app

@@ -9,7 +9,7 @@ import pyotp
 import pytest
 from sqlmodel import select
 
-from auditor.models import (
+from auditor.store.models import (
     Attestation,
     Check,
     CheckState,
@@ -349,7 +349,7 @@ def test_service_page_ranges_use_rollups_when_present(env: Env, viewer) -> None:
 
 
 def test_service_page_tiles(env: Env, viewer) -> None:  # type: ignore[no-untyped-def]
-    from auditor.models import new_id
+    from auditor.store.models import new_id
 
     now = utcnow()
     with env.store.write() as s:
@@ -703,7 +703,7 @@ def test_attestation_form_errors_and_success(env: Env, operator) -> None:  # typ
 
 
 def test_acknowledge(env: Env, operator) -> None:  # type: ignore[no-untyped-def]
-    from auditor.models import AlertState, Transition
+    from auditor.store.models import AlertState, Transition
 
     c, csrf = operator
     with env.store.write() as s:
@@ -756,8 +756,8 @@ def test_users_admin(env: Env, admin) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_tokens_admin(env: Env, admin) -> None:  # type: ignore[no-untyped-def]
-    from auditor.auth import verify_token
-    from auditor.models import ApiToken
+    from auditor.store.accounts import verify_token
+    from auditor.store.models import ApiToken
 
     c, csrf = admin
     resp = c.post(

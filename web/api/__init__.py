@@ -20,8 +20,8 @@ from flask import Blueprint, Flask, Response, current_app, g, request, send_from
 from sqlmodel import col
 from werkzeug.exceptions import HTTPException
 
-from auditor.models import IdempotencyKey, utcnow
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.models import IdempotencyKey, utcnow
 from web import get_store
 from web.api.auth import authenticate, check_rate_limit, current_token
 from web.api.envelope import (

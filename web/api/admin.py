@@ -7,8 +7,8 @@ from typing import Any
 from flask import Response
 from sqlmodel import col, select
 
-from auditor.auth import create_token, end_sessions, hash_password
-from auditor.models import ApiToken, User, utcnow
+from auditor.store.accounts import create_token, end_sessions, hash_password
+from auditor.store.models import ApiToken, User, utcnow
 from web import get_store
 from web.api import bp
 from web.api.auth import current_token

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 from sqlmodel import col, select
 
-from auditor.models import AlertDelivery, Transition
+from auditor.store.models import AlertDelivery, Transition
 from web import get_store
 from web.api import bp
 from web.api.envelope import Filter, ListSpec, not_found, ok, parse_list_args

@@ -1,7 +1,7 @@
 """Bearer-token authentication with roles, and the in-process rate limiter.
 
 ``Authorization: Bearer <token>``: opaque random tokens stored as SHA-256 hashes
-(``auditor.auth``); missing or invalid → 401, a role below the operation's → 403.
+(``auditor.store.accounts``); missing or invalid → 401, a role below the operation's → 403.
 
 Rate limiting is an in-process token bucket per authenticated token (its id) or, without
 a valid one, per client address: ``API_RATE_LIMIT`` requests (default 300) refilled
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 
-from auditor.auth import role_at_least, verify_token
-from auditor.models import ApiToken
+from auditor.store.accounts import role_at_least, verify_token
+from auditor.store.models import ApiToken
 from web import get_store
 from web.api.envelope import ApiError
 

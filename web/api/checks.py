@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask import Response, current_app
 from sqlmodel import Session, col, select
 
-from auditor import secrets as vault
 from auditor.config import COMMON_CHECK_KEYS, build_check
-from auditor.models import Check, CheckState, Run, utcnow
-from auditor.store import apply_check_config
+from auditor.store import secrets as vault
+from auditor.store.core import apply_check_config
+from auditor.store.models import Check, CheckState, Run, utcnow
 from web import get_config, get_store
 from web.api import bp
 from web.api.auth import current_token

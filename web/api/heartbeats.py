@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, request
 from sqlmodel import col, select
 
-from auditor.models import Check, HeartbeatPing, utcnow
+from auditor.store.models import Check, HeartbeatPing, utcnow
 from web import get_store
 from web.api import bp
 from web.api.envelope import ApiError, not_found, ok

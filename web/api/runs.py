@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 from sqlmodel import col, select
 
-from auditor.models import Check, Run
+from auditor.store.models import Check, Run
 from web import get_store
 from web.api import bp
 from web.api.envelope import Filter, ListSpec, not_found, parse_list_args

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from auditor.config import ServiceModel
-from auditor.models import Check, CheckState, Service, utcnow
+from auditor.store.models import Check, CheckState, Service, utcnow
 from web import get_store
 from web.api import bp
 from web.api.envelope import ApiError, Filter, ListSpec, not_found, ok, parse_list_args
@@ -281,12 +281,12 @@ def delete_service(service_id: str) -> Response:
 def compute_readiness(service_id: str, now: datetime) -> dict[str, Any]:
     """READINESS HOOK: the single place the API asks for a service's readiness.
 
-    Uses ``auditor.readiness_store.load_service_readiness`` (DESIGN §6); the provisional
+    Uses ``auditor.readiness.queries.load_service_readiness`` (DESIGN §6); the provisional
     score below is only a fallback for a build without the readiness module.
     """
     store = get_store()
     try:
-        from auditor.readiness_store import load_service_readiness
+        from auditor.readiness.queries import load_service_readiness
     except ImportError:  # pragma: no cover - the readiness module is absent in this build
         return _provisional_readiness(store, service_id, now)
     try:
@@ -325,7 +325,7 @@ _CREDIT = {"pass": 1.0, "warn": 0.5}
 
 
 def _provisional_readiness(store: Any, service_id: str, now: datetime) -> dict[str, Any]:
-    from auditor.state import effective
+    from auditor.schedule.state import effective
 
     with store.read() as s:
         rows = s.exec(

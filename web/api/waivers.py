@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response
 from sqlmodel import col, select
 
-from auditor.models import Check, Waiver, utcnow
+from auditor.store.models import Check, Waiver, utcnow
 from web import get_store
 from web.api import bp
 from web.api.auth import current_token

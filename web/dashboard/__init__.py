@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from auditor.models import utcnow
+from auditor.store.models import utcnow
 from web import charts, get_store
 from web.auth import current_principal, login_required
 from web.dashboard import data

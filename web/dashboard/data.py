@@ -19,7 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditor.models import (
+from auditor.readiness.queries import load_all_readiness_cached, service_readiness_in
+from auditor.readiness.score import ServiceReadiness
+from auditor.store.core import Store
+from auditor.store.models import (
     AlertDelivery,
     AlertState,
     Check,
@@ -29,9 +32,6 @@ from auditor.models import (
     Service,
     Transition,
 )
-from auditor.readiness import ServiceReadiness
-from auditor.readiness_store import load_all_readiness_cached, service_readiness_in
-from auditor.store import Store
 from web import charts
 
 KIND_ORDER = (

@@ -8,8 +8,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from auditor.httpprobe import HttpProber
-from auditor.runner import RunResult, run_check
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.attestation import AttestationCheck
 from checks.base import RunStatus, Target
 from checks.registry import get_check

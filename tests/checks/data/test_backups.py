@@ -12,8 +12,8 @@ from typing import Any
 import pydantic
 import pytest
 
-from auditor.httpprobe import HttpProber
-from auditor.runner import RunResult, run_check
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.backups import BackupsCheck
 from checks.backups.inventory import parse
 from checks.base import RunStatus, Target

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from auditor.httpprobe import HttpProber
-from auditor.runner import RunResult, run_check
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.base import EmptyHistory, RunStatus, Target
 from checks.migrations import MigrationsCheck
 from tests.checks.data.dbs import LiveDb, make_db

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from auditor.httpprobe import HttpProber
-from auditor.netpolicy import AddressPolicy
-from auditor.runner import run_check
+from auditor.probe.addresses import AddressPolicy
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import run_check
 from checks.base import RunStatus, Target
 from checks.migrations import MigrationsCheck
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from auditor.httpprobe import HttpProber
-from auditor.netpolicy import AddressPolicy
-from auditor.runner import RunResult, run_check
+from auditor.probe.addresses import AddressPolicy
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.base import Target
 from checks.exposure import ExposureCheck, ExposureOptions
 from tests.checks.exposure import apps

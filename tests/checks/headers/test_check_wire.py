@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from auditor.httpprobe import HttpProber
-from auditor.runner import RunResult, run_check
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.base import RunStatus, Target
 from checks.headers import HeadersCheck, HeadersOptions
 from checks.headers.model import CORS_ORIGIN

@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from auditor.httpprobe import HttpProber
-from auditor.netpolicy import AddressPolicy
-from auditor.runner import RunResult, run_check
+from auditor.probe.addresses import AddressPolicy
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.base import RunStatus, Target
 from checks.health import HealthCheck
 

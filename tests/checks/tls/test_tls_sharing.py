@@ -1,4 +1,4 @@
-"""A health probe's verified handshake stands in for the tls check's own (auditor.handshakes).
+"""A health probe's verified handshake stands in for the tls check's own (auditor.probe.handshakes).
 
 Real HTTPS servers on loopback count the TLS handshakes they complete, so "shared" is
 observed from the server's side, not only from the facts.
@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from auditor import handshakes, httpprobe
-from auditor.handshakes import HandshakeLedger, Session, TlsObservation, trust_stamp
-from auditor.httpprobe import HttpProber
-from auditor.runner import RunResult, run_check
+from auditor.probe import handshakes
+from auditor.probe import http as httpprobe
+from auditor.probe.handshakes import HandshakeLedger, Session, TlsObservation, trust_stamp
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
 from checks.base import Target
 from checks.health import HealthCheck, HealthOptions
 from checks.tls import TlsCheck, TlsOptions

@@ -27,7 +27,8 @@ import httpx
 from httpcore._backends.auto import AutoBackend
 from httpcore._backends.base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
 
-from auditor.handshakes import (
+from auditor.probe.addresses import AddressPolicy
+from auditor.probe.handshakes import (
     HandshakeLedger,
     LedgerKey,
     TlsObservation,
@@ -35,7 +36,6 @@ from auditor.handshakes import (
     session_of,
     trust_stamp,
 )
-from auditor.netpolicy import AddressPolicy
 from checks.base import ProbeError, RunStatus
 
 USER_AGENT = "deployment-auditor/0.1 (+readiness probe)"
@@ -373,7 +373,7 @@ class HttpProber:
         self._max_connections = max_connections
         self._closing: set[asyncio.Task[None]] = set()
         self._clients: dict[tuple[bool, str | None, str], httpx.AsyncClient] = {}
-        #: verified handshakes of new connections, for the tls check (``auditor.handshakes``)
+        #: verified handshakes of new connections, for the tls check (``auditor.probe.handshakes``)
         self.handshakes = HandshakeLedger()
         self._share = share_handshakes
         self._trust: dict[tuple[bool, str | None, str], TrustKey | None] = {}

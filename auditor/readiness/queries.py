@@ -11,7 +11,7 @@ Public API (stable; other modules call these):
 
 Both read only ``service``, ``check_def``, ``check_state``, ``waiver`` and ``attestation``
 (never the ``run`` history), in one read session. Disabled and deleted checks are ignored.
-``opts`` are passed to :func:`auditor.readiness.evaluate_service`: ``min_score`` (default 0),
+``opts`` are passed to :func:`auditor.readiness.score.evaluate_service`: ``min_score`` (default 0),
 ``required_level`` (default ``"bronze"``), ``max_age_s`` (data older than this is stale).
 """
 
@@ -29,8 +29,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditor.models import Attestation, Check, CheckState, Service, Waiver
-from auditor.readiness import (
+from auditor.readiness.score import (
     AttestationInput,
     CheckInput,
     ServiceInput,
@@ -38,7 +37,8 @@ from auditor.readiness import (
     WaiverInput,
     evaluate_service,
 )
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.models import Attestation, Check, CheckState, Service, Waiver
 
 
 def _max_age(options: Mapping[str, Any]) -> float | None:

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 
-from auditor.models import ApiToken, WebSession
+from auditor.store.models import ApiToken, WebSession
 
 log = structlog.get_logger("auditor.lastuse")
 

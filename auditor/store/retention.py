@@ -2,7 +2,7 @@
 
 One pass (``run_retention``) does, in short write transactions:
 
-1. **Expire raw runs.** For every whole hour older than ``raw_s`` (``auditor.retention``),
+1. **Expire raw runs.** For every whole hour older than ``raw_s`` (``auditor.store.retention``),
    per chunk of checks: aggregate that hour's runs into ``run_rollup`` (period ``hour``) and
    delete exactly those runs, in the same transaction.
 2. **Hourly roll-ups** of completed hours still inside the window (the dashboard's 7-day
@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from auditor.models import Rollup, Run, utcnow
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.models import Rollup, Run, utcnow
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -67,7 +67,7 @@ DAILY_S = 400 * 86400.0
 
 
 def policy_for(retention_s: float) -> RetentionPolicy:
-    """The daemon's policy for ``auditor.retention``: raw runs for the window, hourly buckets
+    """The daemon's policy for ``auditor.store.retention``: raw runs for the window, hourly buckets
     no longer than raw runs (but ≥ 8 days), daily buckets 400 days.
 
     Hourly buckets older than the 7-day chart are read by nothing once their day is rolled up;

@@ -27,9 +27,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from auditor import db
 from auditor.config import CheckConfig, Config, ServiceConfig
-from auditor.models import (
+from auditor.schedule.runner import RunResult
+from auditor.schedule.state import StateSnapshot, Thresholds, next_state
+from auditor.schedule.triggers import next_fire
+from auditor.store import db
+from auditor.store.models import (
     Attestation,
     Check,
     CheckState,
@@ -41,9 +44,6 @@ from auditor.models import (
     new_id,
     utcnow,
 )
-from auditor.runner import RunResult
-from auditor.schedule import next_fire
-from auditor.state import StateSnapshot, Thresholds, next_state
 from checks.base import History, Target
 
 
@@ -358,7 +358,7 @@ class Store:
     def _claim(chk: Check, svc: Service, due_at: datetime, lease_until: datetime) -> Claim:
         options, secret_error = dict(chk.options), None
         if chk.secret_options:
-            from auditor.secrets import reveal_options
+            from auditor.store.secrets import reveal_options
 
             try:
                 options = reveal_options(chk.options, chk.secret_options)

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from auditor.httpprobe import HttpProber
+from auditor.probe.http import HttpProber
 from checks.base import (
     Check,
     EmptyHistory,

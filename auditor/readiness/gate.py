@@ -1,7 +1,7 @@
 """The CI/CD gate (DESIGN §5): exit code and text / JSON / JUnit reports from readiness.
 
-Pure: everything here works on a :class:`~auditor.readiness.ServiceReadiness`; the CLI
-command (``auditor gate``) loads it with :mod:`auditor.readiness_store` and prints these.
+Pure: everything here works on a :class:`~auditor.readiness.score.ServiceReadiness`; the CLI
+command (``auditor gate``) loads it with :mod:`auditor.readiness.queries` and prints these.
 
 Exit codes (contract): 0 ready (also ready-with-warnings unless ``--strict``), 1 not ready,
 2 warnings with ``--strict``, 3 inconclusive (unknown or stale data), 64 usage error.
@@ -13,7 +13,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from auditor.readiness import CheckReadiness, ServiceReadiness
+from auditor.readiness.score import CheckReadiness, ServiceReadiness
 
 SCHEMA = "auditor.gate/v1"
 EXIT_READY = 0

@@ -21,10 +21,15 @@ from typing import Any
 import structlog
 
 from auditor.config import Config
-from auditor.httpprobe import HttpProber
-from auditor.prefork import WebProcesses, default_processes, listen_socket, share_app_state
-from auditor.store import Store
-from auditor.worker import Worker, make_worker_id
+from auditor.probe.http import HttpProber
+from auditor.process.web_processes import (
+    WebProcesses,
+    default_processes,
+    listen_socket,
+    share_app_state,
+)
+from auditor.schedule.worker import Worker, make_worker_id
+from auditor.store.core import Store
 
 log = structlog.get_logger("auditor.daemon")
 
@@ -35,7 +40,7 @@ RETENTION_MAX_S = 300.0
 
 async def retention_loop(store: Store, raw_s: float, stop: asyncio.Event) -> None:
     """Roll up and expire history every few minutes, in a thread (short transactions)."""
-    from auditor.retention import policy_for, run_retention
+    from auditor.store.retention import policy_for, run_retention
 
     policy = policy_for(raw_s)
     while not stop.is_set():

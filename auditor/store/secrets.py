@@ -183,7 +183,7 @@ def rotate_store(store: Any, environ: Mapping[str, str] | None = None) -> dict[s
     """Re-encrypt every stored secret (check options, users' TOTP secrets) under the first key."""
     from sqlmodel import col, select
 
-    from auditor.models import Check, User
+    from auditor.store.models import Check, User
 
     counts = {"checks": 0, "users": 0}
     with store.write() as s:

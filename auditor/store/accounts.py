@@ -10,9 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
-from auditor.lastuse import last_use
-from auditor.models import ApiToken, User, WebSession, utcnow
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.lastuse import last_use
+from auditor.store.models import ApiToken, User, WebSession, utcnow
 
 ROLES = ("viewer", "operator", "admin")
 ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
@@ -57,7 +57,7 @@ def verify_token(store: Store, plaintext: str, now: datetime | None = None) -> A
     """The live token for ``plaintext`` (not revoked, not expired), noting its last use.
 
     The lookup is a read. ``last_used_at`` (kept to the minute) is written in the background
-    (``auditor.lastuse``), never in the request: never for an unknown token.
+    (``auditor.store.lastuse``), never in the request: never for an unknown token.
     """
     now = now or utcnow()
     with store.read() as s:

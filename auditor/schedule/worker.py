@@ -27,11 +27,11 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from auditor.httpprobe import HttpProber
 from auditor.metrics import WorkerMetrics
-from auditor.models import utcnow
-from auditor.runner import RunResult, run_check
-from auditor.store import Claim, Store
+from auditor.probe.http import HttpProber
+from auditor.schedule.runner import RunResult, run_check
+from auditor.store.core import Claim, Store
+from auditor.store.models import utcnow
 from checks.base import Finding, Options, RunStatus, Severity
 from checks.registry import get_check
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import structlog
 
-from auditor.lastuse import flush_pending
-from auditor.store import Store
+from auditor.store.core import Store
+from auditor.store.lastuse import flush_pending
 
 log = structlog.get_logger("auditor.prefork")
 

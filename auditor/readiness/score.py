@@ -3,11 +3,11 @@
 Inputs are plain frozen dataclasses (no database, no clock): :class:`ServiceInput`, one
 :class:`CheckInput` per enabled check (definition + latest state + the check's newest waiver
 + the newest attestation of its item) and ``now``. :func:`evaluate_service` returns a frozen
-:class:`ServiceReadiness`. Loading the inputs from the store is ``auditor.readiness_store``.
+:class:`ServiceReadiness`. Loading the inputs from the store is ``auditor.readiness.queries``.
 
 Semantics
 - **Per-check state**: the stored effective state (thresholds already applied by
-  ``auditor.state``), ``unknown`` when stale (no run within 3 intervals, or older than the
+  ``auditor.schedule.state``), ``unknown`` when stale (no run within 3 intervals, or older than the
   caller's ``max_age_s``) or never run. A valid attestation (not expired, within the check's
   ``max_age``) makes an ``attestation`` check ``pass`` (overlay ``attested``).
 - **Waivers** (overlay ``waived``): need a reason and an expiry, at most
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from auditor.state import STALE_INTERVALS
+from auditor.schedule.state import STALE_INTERVALS
 
 LEVELS: tuple[str, ...] = ("bronze", "silver", "gold")
 SEVERITY_WEIGHT: Mapping[str, int] = {"critical": 8, "high": 4, "medium": 2, "low": 1, "info": 0}

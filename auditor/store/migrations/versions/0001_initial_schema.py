@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import auditor.models
+import auditor.store.models
 
 
 revision = '0001'
@@ -29,13 +29,13 @@ def upgrade() -> None:
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_status_code', sa.Integer(), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('delivered_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('transition_id', 'receiver', 'purpose', name='uq_delivery')
     )
@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('check_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('receiver', sqlmodel.sql.sqltypes.AutoString(length=63), nullable=False),
     sa.Column('firing', sa.Boolean(), nullable=False),
-    sa.Column('last_sent_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_sent_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_transition_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('notes', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('check_id', 'receiver')
@@ -59,11 +59,11 @@ def upgrade() -> None:
     sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('prefix', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('expires_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_used_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
     )
@@ -74,10 +74,10 @@ def upgrade() -> None:
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('totp_secret', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('recovery_codes', sa.JSON(), nullable=False),
-    sa.Column('password_changed_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deleted_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('password_changed_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('username')
     )
@@ -88,11 +88,11 @@ def upgrade() -> None:
     sa.Column('signed_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('evidence_url', sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
     sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('signed_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deleted_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signed_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('attestation', schema=None) as batch_op:
@@ -103,19 +103,19 @@ def upgrade() -> None:
     sa.Column('service_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('raw_status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
-    sa.Column('since', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('since', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('consecutive_fail', sa.Integer(), nullable=False),
     sa.Column('consecutive_pass', sa.Integer(), nullable=False),
     sa.Column('consecutive_error', sa.Integer(), nullable=False),
     sa.Column('last_run_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
-    sa.Column('last_run_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_run_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_duration_ms', sa.Float(), nullable=True),
     sa.Column('last_summary', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('last_findings', sa.JSON(), nullable=False),
     sa.Column('last_error_kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('metrics', sa.JSON(), nullable=False),
     sa.Column('runs_total', sa.Integer(), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('check_id')
     )
     with op.batch_alter_table('check_state', schema=None) as batch_op:
@@ -127,7 +127,7 @@ def upgrade() -> None:
     sa.Column('check_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('exit_code', sa.Integer(), nullable=True),
-    sa.Column('at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('remote_addr', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
@@ -142,20 +142,20 @@ def upgrade() -> None:
     sa.Column('request_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response_body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', 'principal')
     )
     op.create_table('maintenance_window',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('services', sa.JSON(), nullable=False),
-    sa.Column('starts_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ends_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('starts_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ends_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('schedule', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
     sa.Column('duration_s', sa.Float(), nullable=True),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deleted_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('node',
@@ -163,8 +163,8 @@ def upgrade() -> None:
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('hostname', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('pid', sa.Integer(), nullable=False),
-    sa.Column('started_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('run',
@@ -176,12 +176,12 @@ def upgrade() -> None:
     sa.Column('findings', sa.JSON(), nullable=False),
     sa.Column('facts', sa.JSON(), nullable=False),
     sa.Column('duration_ms', sa.Float(), nullable=False),
-    sa.Column('started_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('due_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('error_kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('worker', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('check_id', 'due_at', name='uq_run_check_due')
     )
@@ -193,7 +193,7 @@ def upgrade() -> None:
     op.create_table('run_rollup',
     sa.Column('check_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('bucket_start', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('bucket_start', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('count_pass', sa.Integer(), nullable=False),
     sa.Column('count_warn', sa.Integer(), nullable=False),
     sa.Column('count_fail', sa.Integer(), nullable=False),
@@ -214,9 +214,9 @@ def upgrade() -> None:
     sa.Column('description', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deleted_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
@@ -232,11 +232,11 @@ def upgrade() -> None:
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('run_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=True),
     sa.Column('findings', sa.JSON(), nullable=False),
-    sa.Column('at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('processed_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('processed_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-    sa.Column('claimed_until', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('transition', schema=None) as batch_op:
@@ -249,10 +249,10 @@ def upgrade() -> None:
     sa.Column('check_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('expires_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deleted_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('waiver', schema=None) as batch_op:
@@ -263,10 +263,10 @@ def upgrade() -> None:
     sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
     sa.Column('csrf_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('mfa_pending', sa.Boolean(), nullable=False),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_seen_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('web_session', schema=None) as batch_op:
@@ -294,12 +294,12 @@ def upgrade() -> None:
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('config_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('heartbeat_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('next_run_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_run_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-    sa.Column('lease_until', auditor.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', auditor.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('deleted_at', auditor.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', auditor.store.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', auditor.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('heartbeat_token'),

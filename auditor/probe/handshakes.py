@@ -87,7 +87,7 @@ def trust_stamp(ca_file: str | None) -> TrustKey:
     ``ca_file``, else the system bundle, by path, mtime and size.
 
     Take it when the context is built and keep it with the context (``ssl_context_and_trust``
-    in ``auditor.httpprobe``): a context outlives later changes of its file.
+    in ``auditor.probe.http``): a context outlives later changes of its file.
     """
     kind, path = ("ca_file", ca_file) if ca_file else ("system", system_bundle())
     try:

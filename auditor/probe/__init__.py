@@ -1,0 +1,1 @@
+"""Probing: the HTTP prober, the address policy, shared TLS handshakes and the outcome types."""

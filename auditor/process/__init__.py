@@ -1,0 +1,1 @@
+"""Processes: the daemon that runs the scheduler and web halves, and the web processes."""

@@ -1,0 +1,1 @@
+"""Scheduling: due times (triggers), leases and the worker, the runner, the state machine."""

@@ -1,0 +1,1 @@
+"""The store: engine and sessions, models, migrations, retention, secrets at rest, repositories."""
