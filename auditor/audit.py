@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from auditor.config import Config
 from auditor.probe.http import HttpProber
-from auditor.schedule.runner import RunResult
+from auditor.probe.outcome import RunResult
 from auditor.schedule.worker import OptionsCache, execute_claim, make_worker_id
 from auditor.store.core import Claim, Store
 from auditor.store.models import utcnow

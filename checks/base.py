@@ -11,45 +11,39 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from auditor.probe.outcome import (
+    STATUS_RANK,
+    Finding,
+    ProbeError,
+    RunStatus,
+    Severity,
+    Target,
+)
+
+__all__ = [
+    "STATUS_RANK",
+    "Check",
+    "EmptyHistory",
+    "Finding",
+    "History",
+    "HttpOptions",
+    "Options",
+    "Outcome",
+    "ProbeContext",
+    "ProbeError",
+    "RunStatus",
+    "Severity",
+    "Target",
+    "outcome_from_findings",
+    "worst_status",
+]
+
 if TYPE_CHECKING:
     from auditor.probe.http import HttpProber
-
-
-class RunStatus(StrEnum):
-    """Raw result of one run (contract)."""
-
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-    ERROR = "error"
-
-
-class Severity(StrEnum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-
-STATUS_RANK = {RunStatus.PASS: 0, RunStatus.WARN: 1, RunStatus.FAIL: 2, RunStatus.ERROR: 3}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One reason a check is not clean; ``code`` is ``<kind>.<name>`` (contract)."""
-
-    code: str
-    severity: str
-    message: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "severity": self.severity, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -87,22 +81,6 @@ def outcome_from_findings(
     return Outcome(status, summary, tuple(f for _, f in ordered), facts or {})
 
 
-class ProbeError(Exception):
-    """A probe could not measure (or measured an unambiguous failure).
-
-    ``error_kind`` is a stable machine name: ``timeout``, ``refused``, ``dns``, ``reset``,
-    ``tls``, ``blocked_by_policy``, ``body_too_large``, ``too_many_redirects``,
-    ``invalid_response``, ``config``, ``unreadable``. ``status`` is ``error`` when nothing
-    could be measured and ``fail`` when the target itself is at fault (a 1 GB health body).
-    """
-
-    def __init__(self, error_kind: str, message: str, status: RunStatus = RunStatus.ERROR) -> None:
-        super().__init__(message)
-        self.error_kind = error_kind
-        self.message = message
-        self.status = status
-
-
 class Options(BaseModel):
     """Base of every kind's options: typed, with defaults; unknown keys are an error."""
 
@@ -116,28 +94,6 @@ class HttpOptions(Options):
     ca_file: str | None = None
     verify: bool = True
     headers: dict[str, str] = {}
-
-
-@dataclass(frozen=True)
-class Target:
-    """The service and check a probe runs for; everything a check may know about them."""
-
-    service: str
-    url: str
-    check: str
-    kind: str
-    environment: str = "production"
-    tags: tuple[str, ...] = ()
-    owner: str = ""
-    public: bool = False
-    service_id: str = ""
-    check_id: str = ""
-
-    def url_for(self, path: str) -> str:
-        """Join ``path`` onto the service URL (absolute URLs are kept as they are)."""
-        if path.startswith(("http://", "https://")):
-            return path
-        return self.url.rstrip("/") + "/" + path.lstrip("/")
 
 
 class History(ABC):

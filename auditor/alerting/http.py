@@ -6,7 +6,7 @@ import asyncio
 
 from auditor.alerting.base import DeliveryError, scrub
 from auditor.probe.http import HttpProber
-from checks.base import ProbeError
+from auditor.probe.outcome import ProbeError
 
 
 async def post(

@@ -36,7 +36,7 @@ from auditor.probe.handshakes import (
     session_of,
     trust_stamp,
 )
-from checks.base import ProbeError, RunStatus
+from auditor.probe.outcome import ProbeError, RunStatus
 
 USER_AGENT = "deployment-auditor/0.1 (+readiness probe)"
 DEFAULT_BODY_CAP = 1_000_000

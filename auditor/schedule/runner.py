@@ -11,13 +11,13 @@ import math
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from auditor.probe.http import HttpProber
+from auditor.probe.outcome import RunResult
 from checks.base import (
     Check,
     EmptyHistory,
@@ -34,37 +34,6 @@ log = structlog.get_logger("auditor.runner")
 
 #: slack on top of the check's timeout before the runner cancels it outright
 DEADLINE_SLACK_S = 0.25
-
-
-@dataclass
-class RunResult:
-    """One finished run, ready to store and print (audit JSON's per-result shape)."""
-
-    target: Target
-    status: RunStatus
-    summary: str
-    findings: list[Finding]
-    facts: dict[str, Any]
-    started_at: datetime
-    duration_ms: float
-    error: str | None = None
-    error_kind: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The audit JSON shape (DESIGN §5)."""
-        return {
-            "service": self.target.service,
-            "check": self.target.check,
-            "kind": self.target.kind,
-            "status": str(self.status),
-            "summary": self.summary,
-            "findings": [f.to_dict() for f in self.findings],
-            "facts": self.facts,
-            "duration_ms": round(self.duration_ms, 1),
-            "started_at": self.started_at.isoformat().replace("+00:00", "Z"),
-            "error": self.error,
-        }
 
 
 def utcnow() -> datetime:

@@ -16,22 +16,19 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from auditor.config import CheckConfig, Config, ServiceConfig
-from auditor.schedule.runner import RunResult
+from auditor.probe.outcome import RunResult, Target
 from auditor.schedule.state import StateSnapshot, Thresholds, next_state
 from auditor.schedule.triggers import next_fire
-from auditor.store import db
+from auditor.store.db import Database
 from auditor.store.models import (
     Attestation,
     Check,
@@ -44,7 +41,7 @@ from auditor.store.models import (
     new_id,
     utcnow,
 )
-from checks.base import History, Target
+from checks.base import History
 
 
 @dataclass(frozen=True)
@@ -124,59 +121,8 @@ def apply_check_config(
     return before != (chk.interval_s, chk.schedule, chk.enabled)
 
 
-class Store:
-    """Facade over the database; one instance per process, safe to share between threads."""
-
-    def __init__(self, url: str, *, pool_size: int = 10, migrate: bool = True) -> None:
-        self.url = db.normalise_url(url)
-        self.engine: Engine = db.make_engine(self.url, pool_size=pool_size)
-        self.dialect = self.engine.dialect.name
-        self.generation = 0  # foreground writes so far (see ``write``)
-        if migrate:
-            self.upgrade()
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    def upgrade(self) -> None:
-        db.upgrade(self.engine)
-
-    def close(self) -> None:
-        self.engine.dispose()
-
-    @contextmanager
-    def write(self, *, background: bool = False) -> Iterator[Session]:
-        """A short write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success.
-
-        Every foreground write bumps ``generation``, so read caches in this process see it
-        at once; ``background`` writes (the worker's batches) leave caches to their TTL.
-        """
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_immediate=True)
-            with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
-                yield session
-                session.flush()
-        if not background:
-            self.generation += 1
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            yield session
-
-    def ping(self) -> bool:
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-            return True
-        except Exception:
-            return False
-
-    def _insert(self, table: Any) -> Any:
-        if self.dialect == "postgresql":
-            return postgresql.insert(table)
-        if self.dialect == "sqlite":
-            return sqlite.insert(table)
-        return sa.insert(table)
+class Store(Database):
+    """The repositories not yet split out of the old facade (being taken apart, issue #16)."""
 
     # -- configuration sync ---------------------------------------------------------------
 
@@ -555,7 +501,7 @@ class Store:
         conn = s.connection()
         if self.dialect in ("postgresql", "sqlite"):
             stmt = (
-                self._insert(_RUN)
+                self.insert(_RUN)
                 .on_conflict_do_nothing(index_elements=["check_id", "due_at"])
                 .returning(_RUN.c.id)
             )
@@ -623,10 +569,6 @@ class Store:
                     .limit(limit)
                 ).all()
             )
-
-    def count(self, model: Any) -> int:
-        with self.read() as s:
-            return int(s.exec(select(sa.func.count()).select_from(model)).one())
 
     def history(self) -> StoreHistory:
         return StoreHistory(self)

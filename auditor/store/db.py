@@ -1,19 +1,24 @@
 """Engine creation and schema migrations for the store.
 
 SQLite gets WAL, a busy timeout and foreign keys on every connection; writes use
-``BEGIN IMMEDIATE`` (see ``Store.write``) so a read-then-write transaction cannot fail with
+``BEGIN IMMEDIATE`` (see ``Database.write``) so a read-then-write transaction cannot fail with
 SQLITE_BUSY half-way. PostgreSQL gets a pool sized for the worker's write batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, select
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -94,3 +99,65 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         heads = MigrationContext.configure(connection).get_current_heads()
     return ", ".join(sorted(heads)) or None
+
+
+class Database:
+    """The engine and its sessions; one per process, shared by every repository and thread.
+
+    Repositories (``auditor.store.*``) take a ``Database`` and own their SQL; nothing else
+    in the store is shared between them.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 10, migrate: bool = True) -> None:
+        self.url = normalise_url(url)
+        self.engine: Engine = make_engine(self.url, pool_size=pool_size)
+        self.dialect = self.engine.dialect.name
+        self.generation = 0  # foreground writes so far (see ``write``)
+        if migrate:
+            self.upgrade()
+
+    def upgrade(self) -> None:
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def write(self, *, background: bool = False) -> Iterator[Session]:
+        """A short write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success.
+
+        Every foreground write bumps ``generation``, so read caches in this process see it
+        at once; ``background`` writes (the worker's batches) leave caches to their TTL.
+        """
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)
+            with conn.begin(), Session(bind=conn, expire_on_commit=False) as session:
+                yield session
+                session.flush()
+        if not background:
+            self.generation += 1
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def insert(self, table: Any) -> Any:
+        """An INSERT that knows the dialect's ``ON CONFLICT`` forms where it has them."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        if self.dialect == "sqlite":
+            return sqlite.insert(table)
+        return sa.insert(table)
+
+    def count(self, model: Any) -> int:
+        with self.read() as s:
+            return int(s.exec(select(sa.func.count()).select_from(model)).one())
