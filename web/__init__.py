@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, g
 
 from auditor.config import Config
-from auditor.store.core import Store
+from auditor.store.db import Database
 
 #: strict enough for an A+ with our own headers check: no inline script or style anywhere
 CONTENT_SECURITY_POLICY = (
@@ -33,7 +33,7 @@ SECURITY_HEADERS = {
 
 def create_app(
     config: Config,
-    store: Store,
+    store: Database,
     *,
     scheduler_alive: Callable[[], bool] | None = None,
     test_config: dict[str, Any] | None = None,
@@ -90,10 +90,10 @@ def create_app(
     return app
 
 
-def get_store() -> Store:
+def get_store() -> Database:
     from flask import current_app
 
-    store: Store = current_app.extensions["auditor.store"]
+    store: Database = current_app.extensions["auditor.store"]
     return store
 
 

@@ -42,7 +42,7 @@ from auditor.alerting.base import DeliveryError, Receiver, redacted_target
 from auditor.alerting.render import event
 from auditor.config import Config, MaintenanceModel, ReceiverModel
 from auditor.probe.http import HttpProber
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import (
     AlertDelivery,
     AlertState,
@@ -100,7 +100,7 @@ def acknowledged(notes: dict[str, Any]) -> bool:
         return False
 
 
-def acknowledge(store: Store, check_id: str, transition_id: str, by: str, now: datetime) -> None:
+def acknowledge(store: Database, check_id: str, transition_id: str, by: str, now: datetime) -> None:
     """Record who acknowledged a state change on every alert state of its check (notes.ack)."""
     ack = {"by": by, "at": now.isoformat(), "transition_id": transition_id}
     with store.write() as s:
@@ -233,7 +233,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: Database,
         config: Config,
         prober: HttpProber | None = None,
         *,
@@ -836,7 +836,7 @@ def delivery_view(d: AlertDelivery) -> dict[str, Any]:
 
 
 def list_deliveries(
-    store: Store,
+    store: Database,
     *,
     service_id: str | None = None,
     check_id: str | None = None,

@@ -42,7 +42,7 @@ from sqlmodel import col
 from auditor.metrics.exposition import RowsGauge, StateSetGauge
 from auditor.readiness.queries import CheckFacts
 from auditor.schedule.state import STATES, effective
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import AlertDelivery, Check, CheckState, Service, Transition, utcnow
 
 log = structlog.get_logger("auditor.metrics")
@@ -80,7 +80,7 @@ class Snapshot:
     deliveries_pending: int = 0
 
 
-def read_snapshot(store: Store, checks: list[CheckRow] | None = None) -> Snapshot:
+def read_snapshot(store: Database, checks: list[CheckRow] | None = None) -> Snapshot:
     """A handful of queries, none proportional to history: checks (unless given: read with
     the fleet's readiness, see :class:`StoreCollector`), counters, outbox sizes."""
     snap = Snapshot()
@@ -142,9 +142,9 @@ def read_snapshot(store: Store, checks: list[CheckRow] | None = None) -> Snapsho
     return snap
 
 
-ReadinessLoader = Callable[[Store, datetime], Mapping[str, Any]]
+ReadinessLoader = Callable[[Database, datetime], Mapping[str, Any]]
 #: readiness per service id, plus the check rows when they were read with it (else ``None``)
-FleetLoader = Callable[[Store, datetime], tuple[Mapping[str, Any], list[CheckRow] | None]]
+FleetLoader = Callable[[Database, datetime], tuple[Mapping[str, Any], list[CheckRow] | None]]
 
 
 def default_readiness_loader() -> ReadinessLoader | None:
@@ -172,7 +172,7 @@ class StoreCollector(Collector):
 
     def __init__(
         self,
-        store: Store,
+        store: Database,
         *,
         now: Callable[[], datetime] = utcnow,
         readiness: ReadinessLoader | None = None,
@@ -471,7 +471,7 @@ class SharedWorkerHistograms(Collector):
 
 
 def build_registry(
-    store: Store,
+    store: Database,
     *,
     worker_metrics: WorkerMetrics | None = None,
     readiness: ReadinessLoader | bool | None = True,

@@ -18,7 +18,7 @@ from prometheus_client.exposition import choose_encoder
 
 from auditor.metrics import WorkerMetrics, build_registry
 from auditor.metrics.exposition import render
-from auditor.store.core import Store
+from auditor.store.db import Database
 
 bp = Blueprint("metrics", __name__)
 
@@ -28,7 +28,7 @@ TOKEN_ENV_KEY = "auditor.metrics_token_env"
 
 def init_metrics(
     app: Flask,
-    store: Store,
+    store: Database,
     *,
     token_env: str | None = None,
     worker_metrics: WorkerMetrics | None = None,

@@ -37,7 +37,7 @@ from auditor.readiness.score import (
     WaiverInput,
     evaluate_service,
 )
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import Attestation, Check, CheckState, Service, Waiver
 
 
@@ -320,7 +320,7 @@ def _fleet(
 
 
 def load_service_readiness(
-    store: Store, service_id: str, now: datetime, **opts: Any
+    store: Database, service_id: str, now: datetime, **opts: Any
 ) -> ServiceReadiness:
     """Readiness of one service (by id, or by name); ``LookupError`` when it does not exist.
 
@@ -351,14 +351,14 @@ def service_readiness_in(
     return evaluate_service(services[0], inputs, now, **opts)
 
 
-def load_all_readiness(store: Store, now: datetime, **opts: Any) -> dict[str, ServiceReadiness]:
+def load_all_readiness(store: Database, now: datetime, **opts: Any) -> dict[str, ServiceReadiness]:
     """Readiness of every enabled, non-deleted service, keyed by service id (by name)."""
     with store.read() as s:
         return _fleet(s, now, opts)
 
 
 def load_fleet(
-    store: Store, now: datetime, **opts: Any
+    store: Database, now: datetime, **opts: Any
 ) -> tuple[dict[str, ServiceReadiness], list[CheckFacts]]:
     """:func:`load_all_readiness` plus every enabled check's latest state, from the same
     query: a cold ``/metrics`` scrape reads the check table once, not twice."""
@@ -371,13 +371,13 @@ def load_fleet(
 #: how long the read paths (overview, /metrics) may reuse one whole-fleet evaluation
 SNAPSHOT_TTL_S = 5.0
 _snapshot_lock = threading.Lock()
-_snapshots: weakref.WeakKeyDictionary[Store, tuple[float, int, dict[str, ServiceReadiness]]] = (
+_snapshots: weakref.WeakKeyDictionary[Database, tuple[float, int, dict[str, ServiceReadiness]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def load_all_readiness_cached(
-    store: Store, now: datetime, *, ttl_s: float = SNAPSHOT_TTL_S
+    store: Database, now: datetime, *, ttl_s: float = SNAPSHOT_TTL_S
 ) -> dict[str, ServiceReadiness]:
     """:func:`load_all_readiness` shared between concurrent readers of the whole fleet.
 
@@ -390,7 +390,7 @@ def load_all_readiness_cached(
 
 
 def load_fleet_cached(
-    store: Store, now: datetime, *, ttl_s: float = SNAPSHOT_TTL_S
+    store: Database, now: datetime, *, ttl_s: float = SNAPSHOT_TTL_S
 ) -> tuple[dict[str, ServiceReadiness], list[CheckFacts] | None]:
     """The shared fleet evaluation (see :func:`load_all_readiness_cached`), with the check
     facts of :func:`load_fleet` when it was evaluated anew for this call, else ``None``."""
@@ -398,7 +398,7 @@ def load_fleet_cached(
 
 
 def _fleet_cached(
-    store: Store, now: datetime, ttl_s: float, *, with_facts: bool
+    store: Database, now: datetime, ttl_s: float, *, with_facts: bool
 ) -> tuple[dict[str, ServiceReadiness], list[CheckFacts] | None]:
     with _snapshot_lock:
         hit = _snapshots.get(store)

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.lastuse import last_use
 from auditor.store.models import ApiToken, User, WebSession, utcnow
 
@@ -29,7 +29,7 @@ def role_at_least(role: str, needed: str) -> bool:
 
 
 def create_token(
-    store: Store,
+    store: Database,
     *,
     name: str,
     role: str,
@@ -53,7 +53,7 @@ def create_token(
     return row, plaintext
 
 
-def verify_token(store: Store, plaintext: str, now: datetime | None = None) -> ApiToken | None:
+def verify_token(store: Database, plaintext: str, now: datetime | None = None) -> ApiToken | None:
     """The live token for ``plaintext`` (not revoked, not expired), noting its last use.
 
     The lookup is a read. ``last_used_at`` (kept to the minute) is written in the background
@@ -83,7 +83,7 @@ def check_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def create_user(store: Store, *, username: str, role: str, password: str) -> User:
+def create_user(store: Database, *, username: str, role: str, password: str) -> User:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < 12:

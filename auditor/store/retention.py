@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import Rollup, Run, utcnow
 
 HOUR = timedelta(hours=1)
@@ -112,7 +112,7 @@ class _Busy(Exception):
 class _Retention:
     def __init__(
         self,
-        store: Store,
+        store: Database,
         policy: RetentionPolicy,
         deadline: float | None,
         should_stop: Callable[[], bool] | None = None,
@@ -361,7 +361,7 @@ def _chunks(per_check: Sequence[Any], limit: int) -> Iterable[list[str]]:
 
 
 def run_retention(
-    store: Store,
+    store: Database,
     now: datetime | None = None,
     policy: RetentionPolicy | None = None,
     *,

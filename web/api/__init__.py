@@ -20,7 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request, send_from
 from sqlmodel import col
 from werkzeug.exceptions import HTTPException
 
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import IdempotencyKey, utcnow
 from web import get_store
 from web.api.auth import authenticate, check_rate_limit, current_token
@@ -145,7 +145,7 @@ IN_FLIGHT_TTL_S = 300.0
 
 
 def _claim_key(
-    store: Store, key: str, principal: str, method: str, digest: str
+    store: Database, key: str, principal: str, method: str, digest: str
 ) -> IdempotencyKey | None:
     """Insert the in-flight placeholder (unique key + principal) before the view runs; None
     when this request now holds the key, else the row of the request that holds or held it."""
@@ -193,7 +193,7 @@ def _claim_key(
         return held
 
 
-def _release_key(store: Store, key: str, principal: str) -> None:
+def _release_key(store: Database, key: str, principal: str) -> None:
     with store.write() as s:
         s.execute(
             sa.delete(IdempotencyKey).where(

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from auditor.readiness.queries import load_all_readiness_cached, service_readiness_in
 from auditor.readiness.score import ServiceReadiness
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import (
     AlertDelivery,
     AlertState,
@@ -133,7 +133,7 @@ class Filters:
         return any((self.q, self.environment, self.owner, self.tag, self.state, self.verdict))
 
 
-def build_rows(store: Store, now: datetime) -> list[Row]:
+def build_rows(store: Database, now: datetime) -> list[Row]:
     readiness = load_all_readiness_cached(store, now)
     with store.read() as s:
         services = {
@@ -235,7 +235,7 @@ class ServicePage:
 
 
 @contextmanager
-def _reading(store: Store, session: Session | None) -> Iterator[Session]:
+def _reading(store: Database, session: Session | None) -> Iterator[Session]:
     """The caller's read session, else a new one (the service page shares one)."""
     if session is not None:
         yield session
@@ -269,13 +269,13 @@ def _page_stmts() -> dict[str, Any]:
     }
 
 
-def find_service(store: Store, name: str, *, session: Session | None = None) -> Service | None:
+def find_service(store: Database, name: str, *, session: Session | None = None) -> Service | None:
     with _reading(store, session) as s:
         return s.exec(_page_stmts()["service"], params={"name": name}).first()
 
 
 def service_page(
-    store: Store, svc: Service, now: datetime, *, session: Session | None = None
+    store: Database, svc: Service, now: datetime, *, session: Session | None = None
 ) -> ServicePage:
     q = _page_stmts()
     with _reading(store, session) as s:
@@ -308,7 +308,7 @@ class History:
 
 
 def history(
-    store: Store,
+    store: Database,
     check_ids: Sequence[str],
     rng: str,
     now: datetime,
@@ -375,7 +375,7 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def get_run(store: Store, run_id: str) -> tuple[Run, Check | None, Service | None] | None:
+def get_run(store: Database, run_id: str) -> tuple[Run, Check | None, Service | None] | None:
     with store.read() as s:
         run = s.get(Run, run_id)
         if run is None:
@@ -383,7 +383,7 @@ def get_run(store: Store, run_id: str) -> tuple[Run, Check | None, Service | Non
         return run, s.get(Check, run.check_id), s.get(Service, run.service_id)
 
 
-def last_facts(store: Store, run_id: str | None) -> dict[str, Any]:
+def last_facts(store: Database, run_id: str | None) -> dict[str, Any]:
     if not run_id:
         return {}
     with store.read() as s:
