@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 
 from auditor.alerting.dispatcher import acknowledge as acknowledge_alerts
-from auditor.config import PRODUCTION_PROFILE, ServiceModel, _errors, build_check
+from auditor.config import PRODUCTION_PROFILE, ServiceModel, build_check, validation_problems
 from auditor.readiness.score import MAX_WAIVER_DAYS, validate_waiver
 from auditor.store.accounts import ROLES, create_token, create_user
 from auditor.store.core import apply_check_config
@@ -140,7 +140,7 @@ def validate_service(raw: dict[str, Any], *, existing_id: str | None) -> dict[st
     try:
         ServiceModel.model_validate(raw)
     except ValidationError as exc:
-        return field_errors(_errors("service", exc), "service", SERVICE_FIELDS)
+        return field_errors(validation_problems("service", exc), "service", SERVICE_FIELDS)
     with get_store().read() as s:
         other = s.exec(select(Service).where(Service.name == raw["name"])).first()
     if other is not None and other.id != existing_id:

@@ -1,0 +1,182 @@
+"""Load the TOML configuration (DESIGN §4): read the file, apply ``AUDITOR_*`` overrides, validate.
+
+Every problem is reported at once, one line each, naming the key path
+(``services[1].checks[0].warn_days: must be a positive integer``). Kind-specific options
+are validated by the kind's own ``Options`` model from the registry.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from auditor.config.alerting import AlertingModel
+from auditor.config.errors import ConfigError, validation_problems
+from auditor.config.model import Config
+from auditor.config.profiles import expand_profile
+from auditor.config.services import CheckConfig, ServiceConfig, ServiceModel, build_check
+from auditor.config.settings import AuditorSettings
+
+ENV_PREFIX = "AUDITOR_"
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``AUDITOR_<KEY>`` for every ``[auditor]`` key, coerced to the field's type."""
+    out: dict[str, Any] = {}
+    for key, info in AuditorSettings.model_fields.items():
+        raw = environ.get(ENV_PREFIX + key.upper())
+        if raw is None:
+            continue
+        annotation = str(info.annotation)
+        if "list" in annotation:
+            out[key] = [item.strip() for item in raw.split(",") if item.strip()]
+        elif "bool" in annotation.lower():
+            lowered = raw.strip().lower()
+            out[key] = {
+                "true": True,
+                "1": True,
+                "yes": True,
+                "on": True,
+                "false": False,
+                "0": False,
+                "no": False,
+                "off": False,
+            }.get(lowered, raw)
+        else:
+            out[key] = raw
+    return out
+
+
+def _settings(
+    data: Mapping[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> AuditorSettings:
+    """The ``[auditor]`` table with its environment overrides; defaults when it is invalid
+    (its problems are collected so the services can still be checked)."""
+    auditor_raw = dict(data.get("auditor") or {})
+    overrides = _env_overrides(environ)
+    auditor_raw.update(overrides)
+    try:
+        return AuditorSettings.model_validate(auditor_raw)
+    except ValidationError as exc:
+        for problem in validation_problems("auditor", exc):
+            key = problem.split(":", 1)[0].removeprefix("auditor.").split("[")[0]
+            if key in overrides:
+                path, message = problem.split(": ", 1)
+                problem = f"{path} (from {ENV_PREFIX}{key.upper()}): {message}"
+            problems.append(problem)
+        return AuditorSettings()
+
+
+def _service_checks(
+    service: ServiceModel, prefix: str, settings: AuditorSettings, problems: list[str]
+) -> list[CheckConfig]:
+    """The service's valid checks (its own plus its profile's); the rest become problems."""
+    checks: list[CheckConfig] = []
+    check_names: dict[str, int] = {}
+    for cindex, raw_check in enumerate(expand_profile(service)):
+        cprefix = f"{prefix}.checks[{cindex}]"
+        if cindex >= len(service.checks):  # added by the profile, not in the file
+            cprefix = (
+                f"{prefix}.profile({service.profile}).{raw_check.get('name') or raw_check['kind']}"
+            )
+        built, errs = build_check(raw_check, settings, cprefix)
+        problems.extend(errs)
+        if built is None:
+            continue
+        if built.name in check_names:
+            problems.append(
+                f"{cprefix}.name: duplicate check name {built.name!r} in service {service.name!r} "
+                f"(also checks[{check_names[built.name]}]); give one of them a name"
+            )
+            continue
+        check_names[built.name] = cindex
+        checks.append(built)
+    return checks
+
+
+def parse_config(
+    data: Mapping[str, Any], environ: Mapping[str, str] | None = None, path: str | None = None
+) -> Config:
+    """Validate a parsed TOML document; raise ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    allowed_top = {"auditor", "services", "alerting"}
+    for key in data:
+        if key not in allowed_top:
+            problems.append(f"{key}: unknown key (allowed: auditor, services, alerting)")
+    settings = _settings(data, environ, problems)
+    try:
+        alerting = AlertingModel.model_validate(data.get("alerting") or {})
+    except ValidationError as exc:
+        problems.extend(validation_problems("alerting", exc))
+        alerting = AlertingModel()
+
+    services: list[ServiceConfig] = []
+    raw_services = data.get("services") or []
+    if not isinstance(raw_services, list):
+        problems.append("services: must be an array of tables ([[services]])")
+        raw_services = []
+    seen_names: dict[str, int] = {}
+    for index, raw in enumerate(raw_services):
+        prefix = f"services[{index}]"
+        try:
+            service = ServiceModel.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(validation_problems(prefix, exc))
+            continue
+        if service.name in seen_names:
+            problems.append(
+                f"{prefix}.name: duplicate service name {service.name!r} "
+                f"(also services[{seen_names[service.name]}])"
+            )
+            continue
+        seen_names[service.name] = index
+        checks = _service_checks(service, prefix, settings, problems)
+        services.append(
+            ServiceConfig(
+                name=service.name,
+                url=service.url,
+                environment=service.environment,
+                owner=service.owner,
+                tags=tuple(service.tags),
+                profile=service.profile,
+                public=service.public,
+                description=service.description,
+                enabled=service.enabled,
+                checks=tuple(checks),
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    return Config(auditor=settings, services=tuple(services), alerting=alerting, path=path)
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    return environ.get("AUDITOR_CONFIG") or "config.toml"
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Read and validate a TOML file. A missing default file means "no services", not an error."""
+    environ = os.environ if environ is None else environ
+    explicit = path is not None or "AUDITOR_CONFIG" in environ
+    file = Path(path) if path is not None else Path(default_config_path(environ))
+    if not file.exists():
+        if explicit:
+            raise ConfigError([f"{file}: no such configuration file"])
+        return parse_config({}, environ)
+    try:
+        with file.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{file}: not valid TOML: {exc}"]) from exc
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read: {exc.strerror}"]) from exc
+    return parse_config(data, environ, path=str(file))

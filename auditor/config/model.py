@@ -1,0 +1,17 @@
+"""The whole validated configuration document: ``[auditor]``, ``[[services]]``, ``[alerting]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from auditor.config.alerting import AlertingModel
+from auditor.config.services import ServiceConfig
+from auditor.config.settings import AuditorSettings
+
+
+@dataclass(frozen=True)
+class Config:
+    auditor: AuditorSettings
+    services: tuple[ServiceConfig, ...]
+    alerting: AlertingModel = field(default_factory=AlertingModel)
+    path: str | None = None

@@ -1,0 +1,35 @@
+"""The ``production`` profile: the checks it adds to a service that does not declare them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.config.services import ServiceModel
+
+#: checks the production profile adds when a service does not declare them (DESIGN §4)
+PRODUCTION_PROFILE: tuple[dict[str, Any], ...] = (
+    {"kind": "tls"},
+    {"kind": "headers"},
+    {"kind": "redirect"},
+    {"kind": "health", "path": "/health"},
+    {"kind": "health", "name": "ready", "path": "/ready"},
+    {"kind": "exposure"},
+    {"kind": "attestation", "name": "load-testing", "item": "load testing completed"},
+    {"kind": "attestation", "name": "rollback-runbook", "item": "rollback procedure documented"},
+    {"kind": "attestation", "name": "backup-recovery", "item": "backup and recovery tested"},
+)
+
+#: kinds the production checklist needs that the profile cannot configure by itself
+PROFILE_NEEDS_CONFIG = ("env", "migrations", "backups")
+
+
+def expand_profile(service: ServiceModel) -> list[dict[str, Any]]:
+    checks = [dict(c) for c in service.checks]
+    if service.profile != "production":
+        return checks
+    declared = {(c.get("name") or c.get("kind")) for c in checks}
+    for default in PRODUCTION_PROFILE:
+        name = default.get("name") or default["kind"]
+        if name not in declared:
+            checks.append(dict(default))
+    return checks

@@ -1,0 +1,185 @@
+"""``[[services]]`` and their ``[[services.checks]]``: the raw tables and their validated form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import Field, StrictBool, ValidationError, field_validator
+
+from auditor.config.errors import validation_problems
+from auditor.config.fields import Duration, StrictModel, require_slug
+from auditor.config.settings import AuditorSettings
+from checks.base import Options
+from checks.registry import get_check
+
+#: keys every check takes, whatever its kind (DESIGN §4)
+COMMON_CHECK_KEYS = frozenset(
+    {
+        "kind",
+        "name",
+        "interval",
+        "schedule",
+        "timeout",
+        "severity",
+        "level",
+        "failure_threshold",
+        "success_threshold",
+        "consecutive_error_limit",
+        "enabled",
+        "blocking",
+        "jitter",
+        "description",
+    }
+)
+
+
+class CheckCommon(StrictModel):
+    """The shared part of a ``[[services.checks]]`` table."""
+
+    kind: str
+    name: str | None = None
+    interval: Duration | None = None
+    schedule: str | None = None
+    timeout: Duration | None = None
+    severity: Literal["critical", "high", "medium", "low", "info"] = "high"
+    level: Literal["bronze", "silver", "gold"] = "bronze"
+    failure_threshold: int = Field(2, ge=1, le=100)
+    success_threshold: int = Field(1, ge=1, le=100)
+    consecutive_error_limit: int = Field(4, ge=1, le=1000)
+    enabled: StrictBool = True
+    blocking: StrictBool = False
+    jitter: Duration = 0.0
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return value if value is None else require_slug(value)
+
+    @field_validator("interval", "timeout")
+    @classmethod
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and value <= 0:
+            raise ValueError("must be a positive duration")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            from apscheduler.triggers.cron import CronTrigger
+
+            try:
+                CronTrigger.from_crontab(value, timezone="UTC")
+            except ValueError as exc:
+                raise ValueError(f"is not a valid cron expression ({exc})") from exc
+        return value
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """A validated check: shared settings plus the kind's typed options."""
+
+    name: str
+    kind: str
+    common: CheckCommon
+    options: Options
+    raw_options: dict[str, Any]
+    interval: float
+    timeout: float
+
+    @property
+    def schedule(self) -> str | None:
+        return self.common.schedule
+
+
+class ServiceModel(StrictModel):
+    name: str
+    url: str
+    environment: str = "production"
+    owner: str = ""
+    tags: list[str] = []
+    profile: Literal["production", "none"] | None = None
+    public: StrictBool = False
+    description: str = ""
+    enabled: StrictBool = True
+    checks: list[dict[str, Any]] = []
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        return require_slug(value)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(
+                'must be an absolute http:// or https:// URL, e.g. "https://api.example.com"'
+            )
+        return value.rstrip("/") if value.count("/") > 2 else value
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str
+    url: str
+    environment: str
+    owner: str
+    tags: tuple[str, ...]
+    profile: str | None
+    public: bool
+    description: str
+    enabled: bool
+    checks: tuple[CheckConfig, ...]
+
+
+def build_check(
+    raw: Mapping[str, Any], settings: AuditorSettings, prefix: str
+) -> tuple[CheckConfig | None, list[str]]:
+    """Validate one check table (shared keys + the kind's options); return it or the problems."""
+    problems: list[str] = []
+    if not isinstance(raw, Mapping):
+        return None, [f"{prefix}: must be a table"]
+    common_raw = {k: v for k, v in raw.items() if k in COMMON_CHECK_KEYS}
+    option_raw = {k: v for k, v in raw.items() if k not in COMMON_CHECK_KEYS}
+    try:
+        common = CheckCommon.model_validate(common_raw)
+    except ValidationError as exc:
+        return None, validation_problems(prefix, exc)
+    try:
+        check = get_check(common.kind)
+    except LookupError as exc:
+        return None, [f"{prefix}.kind: {exc}"]
+    try:
+        options = check.Options.model_validate(option_raw)
+    except ValidationError as exc:
+        problems.extend(validation_problems(prefix, exc))
+        return None, problems
+    if common.schedule is not None and common.interval is not None:
+        return None, [f"{prefix}.schedule: set either interval or schedule, not both"]
+    if common.schedule is not None:
+        from auditor.schedule.triggers import cron_period
+
+        interval = cron_period(common.schedule)
+    else:
+        interval = common.interval or settings.default_interval
+    timeout = common.timeout or settings.default_timeout
+    if timeout > interval and common.schedule is None:
+        problems.append(f"{prefix}.timeout: must not exceed the interval ({interval:g}s)")
+        return None, problems
+    return (
+        CheckConfig(
+            name=common.name or common.kind,
+            kind=common.kind,
+            common=common,
+            options=options,
+            raw_options=option_raw,
+            interval=interval,
+            timeout=timeout,
+        ),
+        problems,
+    )

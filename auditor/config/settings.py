@@ -1,0 +1,74 @@
+"""The ``[auditor]`` table: the daemon's own settings (DESIGN §4)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import Field, StrictBool, field_validator
+
+from auditor.config.fields import Duration, StrictModel
+from auditor.probe.addresses import AddressPolicy
+
+
+class AuditorSettings(StrictModel):
+    """The ``[auditor]`` table; every key can be overridden by ``AUDITOR_<KEY>``."""
+
+    database_url: str = "sqlite:///auditor.db"
+    listen: str = "127.0.0.1:8080"
+    concurrency: int = Field(100, gt=0, le=10_000)
+    default_interval: Duration = 300.0
+    default_timeout: Duration = 10.0
+    retention: Duration = 30 * 86400.0
+    allow_private_networks: StrictBool = True
+    allow_cidrs: list[str] = []
+    deny_cidrs: list[str] = []
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    lease: Duration = 60.0
+    public_url: str | None = None
+    anonymous_read: StrictBool = False
+    metrics_token_env: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: web server processes sharing ``listen``; 0 = one per CPU for ``web``, 1 for ``serve``
+    web_processes: int = Field(0, ge=0, le=64)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError('must be "host:port", e.g. "127.0.0.1:8080"')
+        return value
+
+    @field_validator("allow_cidrs", "deny_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not a CIDR range ({exc})") from exc
+        return value
+
+    @field_validator("default_interval", "default_timeout", "lease")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("must be a positive duration")
+        return value
+
+    def address_policy(self) -> AddressPolicy:
+        return AddressPolicy(
+            allow_private_networks=self.allow_private_networks,
+            allow_cidrs=tuple(ipaddress.ip_network(c, strict=False) for c in self.allow_cidrs),
+            deny_cidrs=tuple(ipaddress.ip_network(c, strict=False) for c in self.deny_cidrs),
+        )
+
+    @property
+    def listen_host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
