@@ -20,7 +20,8 @@ from auditor.readiness.gate import (
     render_text,
     to_json,
 )
-from auditor.readiness.score import CheckInput, ServiceInput, WaiverInput, evaluate_service
+from auditor.readiness.model import CheckInput, ServiceInput, WaiverInput
+from auditor.readiness.score import evaluate_service
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 FINDING = {"code": "tls.expired", "severity": "critical", "message": "certificate expired"}

@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from auditor.readiness.score import (
-    AttestationInput,
-    CheckInput,
-    ServiceInput,
-    WaiverInput,
-    evaluate_service,
-    validate_waiver,
-)
+from auditor.readiness.model import AttestationInput, CheckInput, ServiceInput, WaiverInput
+from auditor.readiness.score import evaluate_service
+from auditor.readiness.waivers import validate_waiver
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SVC = ServiceInput(id="s1", name="payments-api")

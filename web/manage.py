@@ -21,7 +21,7 @@ from sqlmodel import col, select
 
 from auditor.alerting.dispatcher import acknowledge as acknowledge_alerts
 from auditor.config import PRODUCTION_PROFILE, ServiceModel, build_check, validation_problems
-from auditor.readiness.score import MAX_WAIVER_DAYS, validate_waiver
+from auditor.readiness.waivers import MAX_WAIVER_DAYS, validate_waiver
 from auditor.store.accounts import ROLES, create_token, create_user
 from auditor.store.core import apply_check_config
 from auditor.store.models import (

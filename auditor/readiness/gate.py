@@ -1,6 +1,6 @@
 """The CI/CD gate (DESIGN §5): exit code and text / JSON / JUnit reports from readiness.
 
-Pure: everything here works on a :class:`~auditor.readiness.score.ServiceReadiness`; the CLI
+Pure: everything here works on a :class:`~auditor.readiness.model.ServiceReadiness`; the CLI
 command (``auditor gate``) loads it with :mod:`auditor.readiness.queries` and prints these.
 
 Exit codes (contract): 0 ready (also ready-with-warnings unless ``--strict``), 1 not ready,
@@ -13,7 +13,7 @@ import json
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from auditor.readiness.score import CheckReadiness, ServiceReadiness
+from auditor.readiness.model import CheckReadiness, ServiceReadiness, iso
 
 SCHEMA = "auditor.gate/v1"
 EXIT_READY = 0
@@ -33,10 +33,6 @@ def exit_code(r: ServiceReadiness, *, strict: bool = False) -> int:
     return EXIT_INCONCLUSIVE
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
-
-
 def _check_json(c: CheckReadiness) -> dict[str, Any]:
     return {
         "name": c.name,
@@ -53,8 +49,8 @@ def _check_json(c: CheckReadiness) -> dict[str, Any]:
         "why": c.why,
         "summary": c.summary,
         "findings": [dict(f) for f in c.findings],
-        "last_run_at": _iso(c.last_run_at),
-        "since": _iso(c.since),
+        "last_run_at": iso(c.last_run_at),
+        "since": iso(c.since),
         "waiver": c.waiver.to_dict() if c.waiver is not None else None,
         "attestation": (
             c.attestation.to_dict(c.attestation_max_age_s) if c.attestation is not None else None
@@ -68,7 +64,7 @@ def to_json(r: ServiceReadiness, *, strict: bool = False) -> dict[str, Any]:
         "schema": SCHEMA,
         "service": r.service,
         "environment": r.environment,
-        "evaluated_at": _iso(r.evaluated_at),
+        "evaluated_at": iso(r.evaluated_at),
         "verdict": r.verdict,
         "exit_code": exit_code(r, strict=strict),
         "strict": strict,
@@ -156,7 +152,7 @@ def render_junit(r: ServiceReadiness) -> str:
         failures=str(failures),
         errors=str(errors),
         skipped=str(skipped),
-        timestamp=_iso(r.evaluated_at) or "",
+        timestamp=iso(r.evaluated_at) or "",
     )
     suites.set("tests", str(len(r.checks)))
     suites.set("failures", str(failures))

@@ -29,14 +29,14 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from auditor.readiness.score import (
+from auditor.readiness.model import (
     AttestationInput,
     CheckInput,
     ServiceInput,
     ServiceReadiness,
     WaiverInput,
-    evaluate_service,
 )
+from auditor.readiness.score import evaluate_service
 from auditor.store.db import Database
 from auditor.store.models import Attestation, Check, CheckState, Service, Waiver
 

@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from auditor.readiness.model import ServiceReadiness
 from auditor.readiness.queries import load_all_readiness_cached, service_readiness_in
-from auditor.readiness.score import ServiceReadiness
 from auditor.store.db import Database
 from auditor.store.models import (
     AlertDelivery,
