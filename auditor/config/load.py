@@ -72,6 +72,15 @@ def _settings(
         return AuditorSettings()
 
 
+def _first_seen(seen: dict[str, int], name: str, index: int) -> int | None:
+    """Where ``name`` was first seen, for a duplicate; ``None`` (and ``index`` is recorded)
+    for a new name. Service and check names must each be unique in their scope."""
+    if name in seen:
+        return seen[name]
+    seen[name] = index
+    return None
+
+
 def _service_checks(
     service: ServiceModel, prefix: str, settings: AuditorSettings, problems: list[str]
 ) -> list[CheckConfig]:
@@ -88,13 +97,13 @@ def _service_checks(
         problems.extend(errs)
         if built is None:
             continue
-        if built.name in check_names:
+        earlier = _first_seen(check_names, built.name, cindex)
+        if earlier is not None:
             problems.append(
                 f"{cprefix}.name: duplicate check name {built.name!r} in service {service.name!r} "
-                f"(also checks[{check_names[built.name]}]); give one of them a name"
+                f"(also checks[{earlier}]); give one of them a name"
             )
             continue
-        check_names[built.name] = cindex
         checks.append(built)
     return checks
 
@@ -129,13 +138,12 @@ def parse_config(
         except ValidationError as exc:
             problems.extend(validation_problems(prefix, exc))
             continue
-        if service.name in seen_names:
+        earlier = _first_seen(seen_names, service.name, index)
+        if earlier is not None:
             problems.append(
-                f"{prefix}.name: duplicate service name {service.name!r} "
-                f"(also services[{seen_names[service.name]}])"
+                f"{prefix}.name: duplicate service name {service.name!r} (also services[{earlier}])"
             )
             continue
-        seen_names[service.name] = index
         checks = _service_checks(service, prefix, settings, problems)
         services.append(
             ServiceConfig(
