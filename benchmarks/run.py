@@ -628,7 +628,7 @@ def cold_scrapes(base: str, pid: int, rounds: int) -> list[dict[str, Any]]:
     caches' 5 s TTL apart, so every scrape reads and evaluates the whole fleet anew."""
     import httpx
 
-    from auditor.readiness.queries import SNAPSHOT_TTL_S
+    from auditor.readiness.cache import SNAPSHOT_TTL_S
     from benchmarks.targets import proc_cpu_s
 
     out = []

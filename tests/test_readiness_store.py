@@ -141,7 +141,7 @@ def test_load_all_does_not_touch_run_history(sqlite_url: str) -> None:
 
 def test_the_fleet_snapshot_is_shared_but_a_foreground_write_refreshes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from auditor.config import parse_config
-    from auditor.readiness.queries import load_all_readiness_cached
+    from auditor.readiness.cache import load_all_readiness_cached
     from auditor.store.core import Store
     from auditor.store.models import Service, utcnow
 

@@ -480,7 +480,7 @@ def build_registry(
 ) -> CollectorRegistry:
     """A dedicated registry for ``/metrics``; ``readiness=True`` uses the shared fleet
     evaluation (``auditor.readiness.queries.load_fleet_cached``)."""
-    from auditor.readiness.queries import load_fleet_cached
+    from auditor.readiness.cache import load_fleet_cached
 
     loader = None if readiness is True else readiness or None
     fleet: FleetLoader | None = load_fleet_cached if readiness is True else None

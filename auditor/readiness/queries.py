@@ -8,6 +8,9 @@ Public API (stable; other modules call these):
   the API, the dashboard page and the gate can show what it was.
 - :func:`load_all_readiness` ``(store, now, **opts) -> dict[service_id, ServiceReadiness]`` —
   every enabled, non-deleted service (a disabled one is not exported as a metric or listed).
+- :func:`load_fleet` — the same plus every enabled check's latest state, for ``/metrics``.
+
+The whole-fleet evaluation shared between concurrent readers is :mod:`auditor.readiness.cache`.
 
 Both read only ``service``, ``check_def``, ``check_state``, ``waiver`` and ``attestation``
 (never the ``run`` history), in one read session. Disabled and deleted checks are ignored.
@@ -17,14 +20,12 @@ Both read only ``service``, ``check_def``, ``check_state``, ``waiver`` and ``att
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import threading
-import time
-import weakref
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -40,6 +41,8 @@ from auditor.readiness.score import evaluate_service
 from auditor.store.db import Database
 from auditor.store.models import Attestation, Check, CheckState, Service, Waiver
 
+_T = TypeVar("_T")
+
 
 def _max_age(options: Mapping[str, Any]) -> float | None:
     raw = options.get("max_age")
@@ -53,37 +56,29 @@ def _max_age(options: Mapping[str, Any]) -> float | None:
         return None
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls))
+    for cls in (ServiceInput, WaiverInput, AttestationInput)
+}
+
+
+def _from_row(cls: type[_T], row: Any, **converted: Any) -> _T:
+    """A readiness input from a row whose columns bear its field names (``converted``: the
+    fields that need more than a copy)."""
+    values = {name: getattr(row, name) for name in _FIELD_NAMES[cls] if name not in converted}
+    return cls(**values, **converted)
+
+
 def _service_input(row: Any) -> ServiceInput:
-    return ServiceInput(
-        id=row.id,
-        name=row.name,
-        environment=row.environment,
-        profile=row.profile,
-        owner=row.owner,
-        tags=tuple(row.tags or ()),
-    )
+    return _from_row(ServiceInput, row, tags=tuple(row.tags or ()))
 
 
 def _waiver_input(w: Any) -> WaiverInput:
-    return WaiverInput(
-        id=w.id,
-        reason=w.reason,
-        created_by=w.created_by,
-        expires_at=w.expires_at,
-        created_at=w.created_at,
-    )
+    return _from_row(WaiverInput, w)
 
 
-def _attestation_input(a: Attestation) -> AttestationInput:
-    return AttestationInput(
-        id=a.id,
-        item=a.item,
-        signed_by=a.signed_by,
-        signed_at=a.signed_at,
-        expires_at=a.expires_at,
-        evidence_url=a.evidence_url,
-        comment=a.comment,
-    )
+def _attestation_input(a: Any) -> AttestationInput:
+    return _from_row(AttestationInput, a)
 
 
 #: the columns readiness needs (Core selects: no ORM instances for thousands of rows)
@@ -366,49 +361,3 @@ def load_fleet(
     with store.read() as s:
         readiness = _fleet(s, now, opts, facts)
     return readiness, facts
-
-
-#: how long the read paths (overview, /metrics) may reuse one whole-fleet evaluation
-SNAPSHOT_TTL_S = 5.0
-_snapshot_lock = threading.Lock()
-_snapshots: weakref.WeakKeyDictionary[Database, tuple[float, int, dict[str, ServiceReadiness]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def load_all_readiness_cached(
-    store: Database, now: datetime, *, ttl_s: float = SNAPSHOT_TTL_S
-) -> dict[str, ServiceReadiness]:
-    """:func:`load_all_readiness` shared between concurrent readers of the whole fleet.
-
-    The overview and every scrape need the whole fleet; with 1,000 services one evaluation
-    costs a few hundred ms, so browsers and scrapers share one (single-flight: the others
-    wait for the one computing). A foreground write in this process (an edit, a sign-off,
-    "run now") invalidates it at once; scheduled results reach it within ``ttl_s``.
-    """
-    return _fleet_cached(store, now, ttl_s, with_facts=False)[0]
-
-
-def load_fleet_cached(
-    store: Database, now: datetime, *, ttl_s: float = SNAPSHOT_TTL_S
-) -> tuple[dict[str, ServiceReadiness], list[CheckFacts] | None]:
-    """The shared fleet evaluation (see :func:`load_all_readiness_cached`), with the check
-    facts of :func:`load_fleet` when it was evaluated anew for this call, else ``None``."""
-    return _fleet_cached(store, now, ttl_s, with_facts=True)
-
-
-def _fleet_cached(
-    store: Database, now: datetime, ttl_s: float, *, with_facts: bool
-) -> tuple[dict[str, ServiceReadiness], list[CheckFacts] | None]:
-    with _snapshot_lock:
-        hit = _snapshots.get(store)
-        if hit is not None and hit[1] == store.generation and time.monotonic() - hit[0] < ttl_s:
-            return hit[2], None
-        generation = store.generation
-        facts: list[CheckFacts] | None = None
-        if with_facts:
-            value, facts = load_fleet(store, now)
-        else:
-            value = load_all_readiness(store, now)
-        _snapshots[store] = (time.monotonic(), generation, value)
-        return value, facts

@@ -19,8 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from auditor.readiness.cache import load_all_readiness_cached
 from auditor.readiness.model import ServiceReadiness
-from auditor.readiness.queries import load_all_readiness_cached, service_readiness_in
+from auditor.readiness.queries import service_readiness_in
 from auditor.store.db import Database
 from auditor.store.models import (
     AlertDelivery,
