@@ -205,9 +205,4 @@ def _addresses(name: str, port: int, resolve: Resolver) -> list[str]:
     except (socket.gaierror, UnicodeError) as exc:
         detail = getattr(exc, "strerror", None) or exc
         raise ProbeError("dns", f"cannot resolve the database host {name}: {detail}") from None
-    out: list[str] = []
-    for info in infos:
-        address = str(info[4][0])
-        if address not in out:
-            out.append(address)
-    return out
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))  # unique, in order
