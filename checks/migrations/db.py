@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from auditor.probe.dsn_hosts import Endpoint, allowed_endpoints, dsn_hosts
 from checks.base import ProbeError
 
 _PG_PASSTHROUGH = {
@@ -26,8 +27,6 @@ _PG_PASSTHROUGH = {
     "sslcert",
     "sslkey",
     "application_name",
-    "host",
-    "hostaddr",
     "target_session_attrs",
     "sslnegotiation",
 }
@@ -134,44 +133,21 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
     return re.sub(r"://[^/@\s]*@", "://***@", text)
 
 
-def pinned_address(host: str | None, port: int, policy: Any) -> str | None:
-    """The first address of ``host`` the address policy allows (DESIGN §8), or ProbeError.
-
-    The driver is then pointed at that address, so a name that resolves to a metadata or
-    forbidden address can never be connected to. Unix-socket hosts need no check.
-    """
-    if policy is None or not host or host.startswith("/"):
-        return None
-    import socket
-
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise ProbeError(
-            "dns", f"cannot resolve the database host {host}: {exc.strerror or exc}"
-        ) from None
-    refusals = []
-    for info in infos:
-        addr = str(info[4][0])
-        reason = policy.verdict(addr)
-        if reason is None:
-            return addr
-        refusals.append(reason)
-    raise ProbeError(
-        "blocked_by_policy",
-        f"database host {host}: blocked by the address policy ({'; '.join(refusals)})",
-    )
-
-
 @contextmanager
 def connect(dsn: str, env_name: str, timeout: float, policy: Any = None) -> Iterator[Database]:
     """Open ``dsn`` read-only with connect and statement timeouts of at most ``timeout`` s.
 
     Raises ProbeError(``config``) for a bad URL and ProbeError(``unreachable`` / ``timeout``)
-    when the server cannot be used; messages never contain the DSN or its password.
+    when the server cannot be used; messages never contain the DSN or its password. Every host
+    the DSN names is checked against ``policy`` first (ProbeError ``blocked_by_policy``, no
+    connection) and the driver is pointed at the pinned, allowed addresses only.
     """
     from sqlalchemy.engine import make_url
 
+    if policy is None:
+        endpoints = [Endpoint(host, None) for host in dsn_hosts(dsn)]
+    else:
+        endpoints = allowed_endpoints(dsn, policy)
     try:
         url = make_url(dsn)
     except Exception:
@@ -186,12 +162,10 @@ def connect(dsn: str, env_name: str, timeout: float, policy: Any = None) -> Iter
             conn = _connect_sqlite(url.database or "", timeout, deadline)
             dialect = "sqlite"
         elif backend == "postgresql":
-            conn = _connect_pg(url, timeout, pinned_address(url.host, url.port or 5432, policy))
+            conn = _connect_pg(url, timeout, endpoints)
             dialect = "postgresql"
         elif backend in ("mysql", "mariadb"):
-            conn = _connect_mysql(
-                url, timeout, pinned_address(url.host or "localhost", url.port or 3306, policy)
-            )
+            conn = _connect_mysql(url, timeout, endpoints[0].address if endpoints else None)
             dialect = "mysql"
         else:
             raise ProbeError(
@@ -241,15 +215,14 @@ def _connect_sqlite(path: str, timeout: float, deadline: float) -> sqlite3.Conne
     return conn
 
 
-def _connect_pg(url: Any, timeout: float, hostaddr: str | None = None) -> Any:
+def _connect_pg(url: Any, timeout: float, endpoints: Sequence[Endpoint]) -> Any:
+    """libpq gets the checked host list with a pinned ``hostaddr`` per host ("" = a socket)."""
     import psycopg
 
     ms = int(timeout * 1000)
     extra: dict[str, Any] = {
         k: v for k, v in url.query.items() if k in _PG_PASSTHROUGH and isinstance(v, str)
     }
-    if hostaddr:
-        extra["hostaddr"] = hostaddr
     options = (
         f"-c statement_timeout={ms} -c lock_timeout={ms} "
         "-c default_transaction_read_only=on -c idle_in_transaction_session_timeout=60000"
@@ -258,8 +231,9 @@ def _connect_pg(url: Any, timeout: float, hostaddr: str | None = None) -> Any:
     if isinstance(user_options, str):
         options = f"{user_options} {options}"
     conn = psycopg.connect(
-        host=url.host or extra.pop("host", None),
-        port=url.port,
+        host=",".join(e.host.host for e in endpoints) or None,
+        hostaddr=",".join(e.address or "" for e in endpoints) or None,
+        port=",".join(str(e.host.port) for e in endpoints) or url.port,
         user=url.username,
         password=url.password,
         dbname=url.database,
