@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 from sqlmodel import col, select
 
-from auditor.alerting.dispatcher import acknowledge as acknowledge_alerts
+from auditor.alerting.outbox import acknowledge as acknowledge_alerts
 from auditor.config import PRODUCTION_PROFILE, ServiceModel, build_check, validation_problems
 from auditor.readiness.waivers import MAX_WAIVER_DAYS, validate_waiver
 from auditor.store.accounts import ROLES, create_token, create_user

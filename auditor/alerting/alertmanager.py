@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from auditor.alerting.base import receiver_url
-from auditor.alerting.http import post
+from auditor.alerting.http import HttpReceiver
 from auditor.alerting.render import alertmanager_alerts
-from auditor.config import ReceiverModel
-from auditor.probe.http import HttpProber
 
 
 def alerts_url(base: str) -> str:
@@ -19,15 +16,6 @@ def alerts_url(base: str) -> str:
     return base if base.endswith("/api/v2/alerts") else f"{base}/api/v2/alerts"
 
 
-class AlertmanagerReceiver:
-    def __init__(self, cfg: ReceiverModel, prober: HttpProber) -> None:
-        self.cfg = cfg
-        self.name = cfg.name
-        self._prober = prober
-
+class AlertmanagerReceiver(HttpReceiver):
     async def send(self, payload: Mapping[str, Any]) -> None:
-        url = alerts_url(receiver_url(self.cfg))
-        body = json.dumps(alertmanager_alerts(payload)).encode()
-        await post(
-            self._prober, url, body, {"Content-Type": "application/json"}, self.cfg.timeout, []
-        )
+        await self._post_json(alerts_url(receiver_url(self.cfg)), alertmanager_alerts(payload))

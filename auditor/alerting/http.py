@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 from auditor.alerting.base import DeliveryError, scrub
+from auditor.config import ReceiverModel
 from auditor.probe.http import HttpProber
 from auditor.probe.outcome import ProbeError
 
@@ -47,3 +50,21 @@ async def post(
         snippet = scrub(res.body[:200].decode("utf-8", "replace"), [url, *secrets])
         raise DeliveryError(f"HTTP {res.status}: {snippet}", status_code=res.status)
     return res.status
+
+
+class HttpReceiver:
+    """What the receivers that POST over HTTP share: their config and the prober."""
+
+    def __init__(self, cfg: ReceiverModel, prober: HttpProber) -> None:
+        self.cfg = cfg
+        self.name = cfg.name
+        self._prober = prober
+
+    async def _post(
+        self, url: str, body: bytes, headers: dict[str, str], secrets: list[str | None]
+    ) -> int:
+        return await post(self._prober, url, body, headers, self.cfg.timeout, secrets)
+
+    async def _post_json(self, url: str, doc: Any) -> int:
+        body = json.dumps(doc).encode()
+        return await self._post(url, body, {"Content-Type": "application/json"}, [])

@@ -6,18 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.alerting.base import env_value, receiver_url
-from auditor.alerting.http import post
+from auditor.alerting.http import HttpReceiver
 from auditor.alerting.render import signature, webhook_body
-from auditor.config import ReceiverModel
-from auditor.probe.http import HttpProber
 
 
-class WebhookReceiver:
-    def __init__(self, cfg: ReceiverModel, prober: HttpProber) -> None:
-        self.cfg = cfg
-        self.name = cfg.name
-        self._prober = prober
-
+class WebhookReceiver(HttpReceiver):
     async def send(self, payload: Mapping[str, Any]) -> None:
         url = receiver_url(self.cfg)
         secret = env_value(self.cfg.secret_env, "webhook HMAC secret")
@@ -25,4 +18,4 @@ class WebhookReceiver:
         headers = {"Content-Type": "application/json", "X-Auditor-Alert-Id": str(payload["id"])}
         if secret:
             headers["X-Auditor-Signature"] = signature(body, secret)
-        await post(self._prober, url, body, headers, self.cfg.timeout, [secret])
+        await self._post(url, body, headers, [secret])

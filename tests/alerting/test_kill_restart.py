@@ -13,7 +13,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from auditor.alerting.dispatcher import Dispatcher, list_deliveries
+from auditor.alerting.dispatcher import Dispatcher
+from auditor.alerting.history import list_deliveries
 from auditor.store.core import Store
 from auditor.store.models import utcnow
 from tests.alerting.helpers import Recorder, add_transition, http_receiver, make_config, seed

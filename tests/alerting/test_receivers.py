@@ -14,13 +14,11 @@ from typing import Any
 
 import pytest
 
-from auditor.alerting.dispatcher import (
-    Dispatcher,
-    Window,
-    acknowledge,
-    classify,
-    list_deliveries,
-)
+from auditor.alerting.dispatcher import Dispatcher
+from auditor.alerting.history import list_deliveries
+from auditor.alerting.maintenance import Window
+from auditor.alerting.outbox import acknowledge
+from auditor.alerting.rules import classify
 from auditor.store.core import Store
 from checks.base import Finding
 from tests.alerting.helpers import (

@@ -13,7 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from auditor.alerting.dispatcher import Dispatcher, list_deliveries
+from auditor.alerting.dispatcher import Dispatcher
+from auditor.alerting.history import list_deliveries
 from auditor.alerting.render import WEBHOOK_KEYS, verify_signature
 from auditor.store.core import Store
 from auditor.store.models import AlertDelivery
