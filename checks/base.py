@@ -11,10 +11,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from auditor.probe.interface import Prober
 from auditor.probe.outcome import (
     STATUS_RANK,
     Finding,
@@ -41,9 +42,6 @@ __all__ = [
     "outcome_from_findings",
     "worst_status",
 ]
-
-if TYPE_CHECKING:
-    from auditor.probe.http import HttpProber
 
 
 @dataclass(frozen=True)
@@ -129,7 +127,7 @@ class EmptyHistory(History):
 class ProbeContext:
     """What the runner hands a check: the shared HTTP prober, deadline, clock and history."""
 
-    http: HttpProber
+    http: Prober
     timeout: float
     deadline: float
     now: Callable[[], datetime]

@@ -1,7 +1,7 @@
 """The ``health`` kind: a health/readiness endpoint answers in time, with the right status and body.
 
 The reference implementation of the check contract (DESIGN §3): ``collect`` does one request
-through the shared :class:`~auditor.probe.http.HttpProber` (address policy, redirects, body
+through the shared :class:`~auditor.probe.interface.Prober` (address policy, redirects, body
 cap) and records facts; ``evaluate`` is pure: expected status, latency, Gatus-style
 conditions (:mod:`checks.conditions`) and an ``application/health+json`` body's own status
 (draft-inadarei-api-health-check).

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
 
-from auditor.probe.http import REDIRECT_STATUSES
+from auditor.probe.interface import REDIRECT_STATUSES
 from checks import base
 from checks.base import (
     Check,

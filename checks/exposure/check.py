@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from auditor.probe.http import HttpResult
+from auditor.probe.interface import HttpResult
 from checks import base
 from checks.base import (
     Check,
