@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from checks.migrations.db import Database, TableRef
 from checks.migrations.model import Ledger
@@ -40,3 +41,18 @@ class Adapter:
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
         raise NotImplementedError
+
+
+def ledger_rows(db: Database, ref: TableRef, columns: str, order: str) -> list[dict[str, Any]]:
+    """``columns`` of every row of the ledger table ``ref``, in ``order``."""
+    return db.select(f"SELECT {columns} FROM {db.qualified(ref)} ORDER BY {order}")
+
+
+def lock_rows(
+    db: Database, ref: TableRef, suffix: str, columns: str
+) -> tuple[TableRef, list[dict[str, Any]]] | None:
+    """The lock table beside the ledger (its name plus ``suffix``) and its rows, if present."""
+    lock_ref = db.find_table(ref.name + suffix, [ref.schema])
+    if lock_ref is None:
+        return None
+    return lock_ref, db.select(f"SELECT {columns} FROM {db.qualified(lock_ref)}")

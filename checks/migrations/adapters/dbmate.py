@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.adapters.base import Adapter, LedgerSettings, ledger_rows
 from checks.migrations.db import Database, TableRef
 from checks.migrations.model import AppliedMigration, Ledger, as_text
 
@@ -16,7 +16,7 @@ class DbmateAdapter(Adapter):
         return ref if ref is not None and db.columns(ref) == {"version"} else None
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(f"SELECT version FROM {db.qualified(ref)} ORDER BY version")
+        rows = ledger_rows(db, ref, "version", "version")
         return Ledger(
             self.name, str(ref), [AppliedMigration(str(as_text(r["version"]))) for r in rows]
         )

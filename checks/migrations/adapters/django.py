@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.adapters.base import Adapter, LedgerSettings, ledger_rows
 from checks.migrations.db import Database, TableRef
 from checks.migrations.model import AppliedMigration, Ledger, as_datetime
 
@@ -12,7 +12,7 @@ class DjangoAdapter(Adapter):
     table = "django_migrations"
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(f"SELECT app, name, applied FROM {db.qualified(ref)} ORDER BY id")
+        rows = ledger_rows(db, ref, "app, name, applied", "id")
         # ids as "<app>.<name>", the form `manage.py showmigrations --plan` prints
         return Ledger(
             self.name,

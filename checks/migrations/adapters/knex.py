@@ -3,7 +3,7 @@ row has no timestamp, so the check carries "held since" forward from its previou
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.adapters.base import Adapter, LedgerSettings, ledger_rows, lock_rows
 from checks.migrations.db import Database, TableRef
 from checks.migrations.model import (
     AppliedMigration,
@@ -20,14 +20,13 @@ class KnexAdapter(Adapter):
     table = "knex_migrations"
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(f"SELECT name, migration_time FROM {db.qualified(ref)} ORDER BY id")
         entries = [
             AppliedMigration(str(as_text(r["name"])), at=as_datetime(r["migration_time"]))
-            for r in rows
+            for r in ledger_rows(db, ref, "name, migration_time", "id")
         ]
         locks = []
-        lock_ref = db.find_table(ref.name + "_lock", [ref.schema])
-        if lock_ref is not None:
-            for r in db.select(f"SELECT is_locked FROM {db.qualified(lock_ref)}"):
-                locks.append(LockState(lock_ref.name, as_bool(r["is_locked"]), None))
+        found = lock_rows(db, ref, "_lock", "is_locked")
+        if found is not None:
+            lock_ref, rows = found
+            locks = [LockState(lock_ref.name, as_bool(r["is_locked"]), None) for r in rows]
         return Ledger(self.name, str(ref), entries, locks=locks)

@@ -3,16 +3,9 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.adapters.base import Adapter, LedgerSettings, ledger_rows, lock_rows
 from checks.migrations.db import Database, TableRef
-from checks.migrations.model import (
-    AppliedMigration,
-    Ledger,
-    LockState,
-    as_bool,
-    as_datetime,
-    as_text,
-)
+from checks.migrations.model import Ledger, LockState, applied, as_bool, as_datetime, as_text
 
 _STATES = {"EXECUTED": "applied", "RERAN": "applied", "MARK_RAN": "applied", "FAILED": "failed"}
 
@@ -22,26 +15,26 @@ class LiquibaseAdapter(Adapter):
     table = "databasechangelog"
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(
-            "SELECT id, author, filename, exectype, md5sum, dateexecuted "
-            f"FROM {db.qualified(ref)} ORDER BY orderexecuted"
-        )
-        entries = []
-        for r in rows:
-            ident = f"{as_text(r['filename'])}::{as_text(r['id'])}::{as_text(r['author'])}"
-            state = _STATES.get(str(as_text(r["exectype"]) or "").upper(), "skipped")
-            entries.append(
-                AppliedMigration(ident, state, as_text(r["md5sum"]), as_datetime(r["dateexecuted"]))
+        columns = "id, author, filename, exectype, md5sum, dateexecuted"
+        entries = [
+            applied(
+                f"{as_text(r['filename'])}::{as_text(r['id'])}::{as_text(r['author'])}",
+                _STATES.get(str(as_text(r["exectype"]) or "").upper(), "skipped"),
+                r["md5sum"],
+                r["dateexecuted"],
             )
+            for r in ledger_rows(db, ref, columns, "orderexecuted")
+        ]
         locks = []
-        lock_ref = db.find_table(ref.name + "lock", [ref.schema])
-        if lock_ref is not None:
-            for r in db.select(f"SELECT id, locked, lockgranted FROM {db.qualified(lock_ref)}"):
-                locks.append(
-                    LockState(
-                        f"{lock_ref.name}#{r['id']}",
-                        as_bool(r["locked"]),
-                        as_datetime(r["lockgranted"]),
-                    )
+        found = lock_rows(db, ref, "lock", "id, locked, lockgranted")
+        if found is not None:
+            lock_ref, rows = found
+            locks = [
+                LockState(
+                    f"{lock_ref.name}#{r['id']}",
+                    as_bool(r["locked"]),
+                    as_datetime(r["lockgranted"]),
                 )
+                for r in rows
+            ]
         return Ledger(self.name, str(ref), entries, locks=locks)

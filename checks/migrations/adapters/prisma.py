@@ -3,9 +3,9 @@ is a failed migration once it is older than a grace (a young one may still be ru
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.adapters.base import Adapter, LedgerSettings, ledger_rows
 from checks.migrations.db import Database, TableRef
-from checks.migrations.model import AppliedMigration, Ledger, as_datetime, as_text
+from checks.migrations.model import Ledger, applied, as_text
 
 
 class PrismaAdapter(Adapter):
@@ -13,21 +13,16 @@ class PrismaAdapter(Adapter):
     table = "_prisma_migrations"
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(
-            "SELECT migration_name, checksum, started_at, finished_at, rolled_back_at "
-            f"FROM {db.qualified(ref)} ORDER BY started_at"
-        )
-        entries = []
-        for r in rows:
-            if r["rolled_back_at"] is not None:
-                continue  # resolved as rolled back: ignored by `migrate deploy`
-            state = "applied" if r["finished_at"] is not None else "unfinished"
-            entries.append(
-                AppliedMigration(
-                    str(as_text(r["migration_name"])),
-                    state,
-                    as_text(r["checksum"]),
-                    as_datetime(r["started_at"]),
-                )
+        columns = "migration_name, checksum, started_at, finished_at, rolled_back_at"
+        entries = [
+            applied(
+                str(as_text(r["migration_name"])),
+                "applied" if r["finished_at"] is not None else "unfinished",
+                r["checksum"],
+                r["started_at"],
             )
+            for r in ledger_rows(db, ref, columns, "started_at")
+            # a row resolved as rolled back is ignored by `migrate deploy`
+            if r["rolled_back_at"] is None
+        ]
         return Ledger(self.name, str(ref), entries)

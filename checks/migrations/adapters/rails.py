@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.adapters.base import Adapter, LedgerSettings, ledger_rows
 from checks.migrations.db import Database, TableRef
 from checks.migrations.model import AppliedMigration, Ledger, as_text
 
@@ -20,7 +20,7 @@ class RailsAdapter(Adapter):
         return ref if meta is not None else None
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(f"SELECT version FROM {db.qualified(ref)} ORDER BY version")
+        rows = ledger_rows(db, ref, "version", "version")
         notes = {}
         meta = db.find_table("ar_internal_metadata", [ref.schema])
         if meta is not None:
