@@ -3,9 +3,18 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings, ledger_rows, lock_rows
+from typing import Any
+
+from checks.migrations.adapters.base import Adapter, lock_rows
 from checks.migrations.db import Database, TableRef
-from checks.migrations.model import Ledger, LockState, applied, as_bool, as_datetime, as_text
+from checks.migrations.model import (
+    AppliedMigration,
+    LockState,
+    applied,
+    as_bool,
+    as_datetime,
+    as_text,
+)
 
 _STATES = {"EXECUTED": "applied", "RERAN": "applied", "MARK_RAN": "applied", "FAILED": "failed"}
 
@@ -13,28 +22,22 @@ _STATES = {"EXECUTED": "applied", "RERAN": "applied", "MARK_RAN": "applied", "FA
 class LiquibaseAdapter(Adapter):
     name = "liquibase"
     table = "databasechangelog"
+    columns = "id, author, filename, exectype, md5sum, dateexecuted"
+    order = "orderexecuted"
 
-    def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        columns = "id, author, filename, exectype, md5sum, dateexecuted"
-        entries = [
-            applied(
-                f"{as_text(r['filename'])}::{as_text(r['id'])}::{as_text(r['author'])}",
-                _STATES.get(str(as_text(r["exectype"]) or "").upper(), "skipped"),
-                r["md5sum"],
-                r["dateexecuted"],
-            )
-            for r in ledger_rows(db, ref, columns, "orderexecuted")
-        ]
-        locks = []
+    def entry(self, row: dict[str, Any]) -> AppliedMigration | None:
+        ident = f"{as_text(row['filename'])}::{as_text(row['id'])}::{as_text(row['author'])}"
+        state = _STATES.get(str(as_text(row["exectype"]) or "").upper(), "skipped")
+        return applied(ident, state, row["md5sum"], row["dateexecuted"])
+
+    def locks(self, db: Database, ref: TableRef) -> list[LockState]:
         found = lock_rows(db, ref, "lock", "id, locked, lockgranted")
-        if found is not None:
-            lock_ref, rows = found
-            locks = [
-                LockState(
-                    f"{lock_ref.name}#{r['id']}",
-                    as_bool(r["locked"]),
-                    as_datetime(r["lockgranted"]),
-                )
-                for r in rows
-            ]
-        return Ledger(self.name, str(ref), entries, locks=locks)
+        if found is None:
+            return []
+        lock_ref, rows = found
+        return [
+            LockState(
+                f"{lock_ref.name}#{r['id']}", as_bool(r["locked"]), as_datetime(r["lockgranted"])
+            )
+            for r in rows
+        ]
