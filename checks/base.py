@@ -32,6 +32,7 @@ __all__ = [
     "Finding",
     "History",
     "HttpOptions",
+    "Judged",
     "Options",
     "Outcome",
     "ProbeContext",
@@ -39,6 +40,7 @@ __all__ = [
     "RunStatus",
     "Severity",
     "Target",
+    "judged",
     "outcome_from_findings",
     "worst_status",
 ]
@@ -58,13 +60,23 @@ class Outcome:
     facts: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: a finding and the status it gives the run: what ``evaluate`` folds into an :class:`Outcome`
+Judged = tuple[RunStatus, Finding]
+
+
+def judged(kind: str, status: RunStatus, name: str, severity: str, message: str) -> Judged:
+    """The finding ``<kind>.<name>`` and the status it gives the run; each kind binds its
+    own name (``partial(judged, "tls")``)."""
+    return status, Finding(f"{kind}.{name}", str(severity), message)
+
+
 def worst_status(statuses: Sequence[RunStatus]) -> RunStatus:
     """The most severe status, ``pass`` for an empty list."""
     return max(statuses, key=lambda s: STATUS_RANK[s], default=RunStatus.PASS)
 
 
 def outcome_from_findings(
-    findings: Sequence[tuple[RunStatus, Finding]],
+    findings: Sequence[Judged],
     ok_summary: str,
     facts: Mapping[str, Any] | None = None,
 ) -> Outcome:
