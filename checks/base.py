@@ -11,10 +11,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from auditor.probe.interface import Prober
 from auditor.probe.outcome import (
     STATUS_RANK,
     Finding,
@@ -31,6 +32,7 @@ __all__ = [
     "Finding",
     "History",
     "HttpOptions",
+    "Judged",
     "Options",
     "Outcome",
     "ProbeContext",
@@ -38,12 +40,10 @@ __all__ = [
     "RunStatus",
     "Severity",
     "Target",
+    "judged",
     "outcome_from_findings",
     "worst_status",
 ]
-
-if TYPE_CHECKING:
-    from auditor.probe.http import HttpProber
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,23 @@ class Outcome:
     facts: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: a finding and the status it gives the run: what ``evaluate`` folds into an :class:`Outcome`
+Judged = tuple[RunStatus, Finding]
+
+
+def judged(kind: str, status: RunStatus, name: str, severity: str, message: str) -> Judged:
+    """The finding ``<kind>.<name>`` and the status it gives the run; each kind binds its
+    own name (``partial(judged, "tls")``)."""
+    return status, Finding(f"{kind}.{name}", str(severity), message)
+
+
 def worst_status(statuses: Sequence[RunStatus]) -> RunStatus:
     """The most severe status, ``pass`` for an empty list."""
     return max(statuses, key=lambda s: STATUS_RANK[s], default=RunStatus.PASS)
 
 
 def outcome_from_findings(
-    findings: Sequence[tuple[RunStatus, Finding]],
+    findings: Sequence[Judged],
     ok_summary: str,
     facts: Mapping[str, Any] | None = None,
 ) -> Outcome:
@@ -129,7 +139,7 @@ class EmptyHistory(History):
 class ProbeContext:
     """What the runner hands a check: the shared HTTP prober, deadline, clock and history."""
 
-    http: HttpProber
+    http: Prober
     timeout: float
     deadline: float
     now: Callable[[], datetime]

@@ -1,7 +1,7 @@
 """The ``health`` kind: a health/readiness endpoint answers in time, with the right status and body.
 
 The reference implementation of the check contract (DESIGN §3): ``collect`` does one request
-through the shared :class:`~auditor.probe.http.HttpProber` (address policy, redirects, body
+through the shared :class:`~auditor.probe.interface.Prober` (address policy, redirects, body
 cap) and records facts; ``evaluate`` is pure: expected status, latency, Gatus-style
 conditions (:mod:`checks.conditions`) and an ``application/health+json`` body's own status
 (draft-inadarei-api-health-check).
@@ -13,7 +13,7 @@ import http
 import json
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
@@ -22,11 +22,13 @@ from checks.base import (
     Check,
     Finding,
     HttpOptions,
+    Judged,
     Outcome,
     ProbeContext,
     RunStatus,
     Severity,
     Target,
+    judged,
     outcome_from_findings,
 )
 from checks.conditions import (
@@ -206,7 +208,7 @@ class HealthCheck(Check[HealthOptions]):
         return facts
 
     def evaluate(self, facts: Mapping[str, Any], options: HealthOptions) -> Outcome:
-        problems: list[tuple[RunStatus, Finding]] = []
+        problems: list[Judged] = []
         status = facts.get("status")
         if not isinstance(status, int):
             finding = Finding("health.invalid_response", Severity.HIGH, "no HTTP status recorded")
@@ -250,10 +252,7 @@ class HealthCheck(Check[HealthOptions]):
         return outcome_from_findings(problems, ok, {"conditions": results})
 
 
-def _problem(
-    status: RunStatus, name: str, severity: str, message: str
-) -> tuple[RunStatus, Finding]:
-    return status, Finding(f"health.{name}", severity, message)
+_problem = partial(judged, "health")
 
 
 def _status_expected(status: int, expected: list[int | str]) -> bool:
@@ -272,7 +271,7 @@ def _status_text(status: int) -> str:
         return str(status)
 
 
-def _health_json(facts: Mapping[str, Any]) -> list[tuple[RunStatus, Finding]]:
+def _health_json(facts: Mapping[str, Any]) -> list[Judged]:
     """draft-inadarei-api-health-check: the body's own ``status`` (case-insensitive)."""
     document = facts.get("body_json")
     reported = document.get("status") if isinstance(document, dict) else None

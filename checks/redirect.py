@@ -8,29 +8,20 @@ another host already fails, as in the HTTP Observatory's redirection test.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, ClassVar
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
 
-from auditor.probe.http import REDIRECT_STATUSES
+from auditor.probe.interface import REDIRECT_STATUSES
 from checks import base
-from checks.base import (
-    Check,
-    Finding,
-    HttpOptions,
-    Outcome,
-    ProbeContext,
-    ProbeError,
-    RunStatus,
-    Severity,
-    Target,
-)
+from checks.base import Outcome, ProbeError, RunStatus, Severity
 
 PERMANENT = frozenset({301, 308})
 
 
-class RedirectOptions(HttpOptions):
+class RedirectOptions(base.HttpOptions):
     #: port of the plain-HTTP listener; None = the service URL's port when it is http://, else 80
     http_port: int | None = Field(None, ge=1, le=65535)
     #: when False (default) a refused HTTP port passes: nothing is served in clear text
@@ -56,7 +47,7 @@ def http_url(service_url: str, path: str, http_port: int | None) -> tuple[str, s
     return f"http://{netloc}/{path.lstrip('/')}", host
 
 
-class RedirectCheck(Check[RedirectOptions]):
+class RedirectCheck(base.Check[RedirectOptions]):
     """One request to ``http://host/``; judges the status and Location of the answer."""
 
     kind: ClassVar[str] = "redirect"
@@ -64,7 +55,7 @@ class RedirectCheck(Check[RedirectOptions]):
     error_codes: ClassVar[dict[str, str]] = {}
 
     async def collect(
-        self, target: Target, options: RedirectOptions, ctx: ProbeContext
+        self, target: base.Target, options: RedirectOptions, ctx: base.ProbeContext
     ) -> dict[str, Any]:
         url, host = http_url(target.url, options.path, options.http_port)
         facts: dict[str, Any] = {"url": url, "host": host, "checked_at": ctx.now().isoformat()}
@@ -111,7 +102,7 @@ class RedirectCheck(Check[RedirectOptions]):
                 ],
                 "",
             )
-        found: list[tuple[RunStatus, Finding]] = []
+        found: list[base.Judged] = []
         parts = urlsplit(target)
         if parts.scheme != "https":
             found.append(
@@ -146,5 +137,4 @@ class RedirectCheck(Check[RedirectOptions]):
         )
 
 
-def _f(status: RunStatus, name: str, severity: Severity, message: str) -> tuple[RunStatus, Finding]:
-    return status, Finding(f"redirect.{name}", str(severity), message)
+_f = partial(base.judged, "redirect")

@@ -21,10 +21,10 @@ import asyncio
 import contextlib
 import os
 import ssl
-import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
+
+from auditor.probe.interface import Session, TlsObservation, TrustKey
 
 #: how old an observation may be and still stand in for the tls check's own handshake: a
 #: probe pass runs a service's checks within seconds; a certificate swapped within this
@@ -35,7 +35,6 @@ SHARED_HANDSHAKE_MAX = 2048
 #: longest a tls check waits for an HTTP probe's handshake in flight before doing its own
 SHARED_HANDSHAKE_WAIT_S = 5.0
 
-TrustKey = tuple[str, str, int, int]
 LedgerKey = tuple[str, int, TrustKey]
 _ENCODING_DER = 2  # _ssl.ENCODING_DER
 
@@ -60,16 +59,6 @@ def chain_der(ssl_object: Any) -> list[bytes]:
     return out
 
 
-@dataclass(frozen=True)
-class Session:
-    """What one completed handshake showed: protocol, cipher and the chain as sent."""
-
-    protocol: str | None
-    cipher: str | None
-    cipher_bits: int | None
-    chain_der: tuple[bytes, ...] = ()
-
-
 def session_of(ssl_object: Any) -> Session:
     """The :class:`Session` of a connected ``ssl.SSLObject``/``SSLSocket``: one reading for
     the prober's observations and the ``tls`` check's own handshakes."""
@@ -87,7 +76,7 @@ def trust_stamp(ca_file: str | None) -> TrustKey:
     ``ca_file``, else the system bundle, by path, mtime and size.
 
     Take it when the context is built and keep it with the context (``ssl_context_and_trust``
-    in ``auditor.probe.http``): a context outlives later changes of its file.
+    in ``auditor.probe.tls_context``): a context outlives later changes of its file.
     """
     kind, path = ("ca_file", ca_file) if ca_file else ("system", system_bundle())
     try:
@@ -102,21 +91,6 @@ def system_bundle() -> str:
     ``SSL_CERT_FILE`` as OpenSSL does, unlike ``openssl_cafile``."""
     paths = ssl.get_default_verify_paths()
     return paths.cafile or paths.capath or ""
-
-
-@dataclass(frozen=True)
-class TlsObservation:
-    """One completed, verified handshake."""
-
-    host: str
-    port: int
-    trust: TrustKey
-    address: str
-    session: Session
-    seen_at: float  # time.monotonic()
-
-    def age(self) -> float:
-        return time.monotonic() - self.seen_at
 
 
 def host_key(host: str) -> str:

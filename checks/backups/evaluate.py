@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from checks.backups.common import age_seconds, human_age, human_size
-from checks.base import Finding, Outcome, RunStatus, Severity, outcome_from_findings
+from checks.base import Judged, Outcome, RunStatus, Severity, judged, outcome_from_findings
 
-Pairs = list[tuple[RunStatus, Finding]]
+Pairs = list[Judged]
 
-
-def _f(status: RunStatus, code: str, severity: str, message: str) -> tuple[RunStatus, Finding]:
-    return status, Finding(f"backups.{code}", severity, message)
+_f = partial(judged, "backups")
 
 
 def heartbeat_findings(facts: Mapping[str, Any], period: float, grace: float) -> Pairs:

@@ -13,23 +13,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 from pydantic import Field
 
-from auditor.probe.http import HttpResult
+from auditor.probe.interface import HttpResult
 from checks import base
-from checks.base import (
-    Check,
-    Finding,
-    HttpOptions,
-    Outcome,
-    ProbeContext,
-    ProbeError,
-    RunStatus,
-    Severity,
-    Target,
-)
+from checks.base import Outcome, ProbeError, RunStatus, Severity
 from checks.exposure.exposition import check_exposition
 from checks.exposure.signatures import (
     DEBUG_PAGE,
@@ -46,7 +37,7 @@ DEFAULT_BAD_QUERY = "id=%27%22%5C&page=-1&limit=not-a-number&q=%FF%FE"
 BAD_JSON = b'{"auditor": [1, 2,'
 
 
-class ExposureOptions(HttpOptions):
+class ExposureOptions(base.HttpOptions):
     #: path for the "cannot exist" probe; None = a fresh random path each run
     not_found_path: str | None = None
     malformed_query: str = DEFAULT_BAD_QUERY
@@ -59,13 +50,13 @@ class ExposureOptions(HttpOptions):
     rate_limit_path: str | None = None
 
 
-class ExposureCheck(Check[ExposureOptions]):
+class ExposureCheck(base.Check[ExposureOptions]):
     kind: ClassVar[str] = "exposure"
     Options: ClassVar[type[base.Options]] = ExposureOptions
     error_codes: ClassVar[dict[str, str]] = {}
 
     async def collect(
-        self, target: Target, options: ExposureOptions, ctx: ProbeContext
+        self, target: base.Target, options: ExposureOptions, ctx: base.ProbeContext
     ) -> dict[str, Any]:
         headers = dict(options.headers)
 
@@ -139,7 +130,7 @@ class ExposureCheck(Check[ExposureOptions]):
         return facts
 
     def evaluate(self, facts: Mapping[str, Any], options: ExposureOptions) -> Outcome:
-        found: list[tuple[RunStatus, Finding]] = []
+        found: list[base.Judged] = []
         by_code: dict[str, list[str]] = {DEBUG_PAGE: [], STACK_TRACE: []}
         for probe in facts.get("probes") or []:
             for sig in probe.get("signatures") or []:
@@ -176,8 +167,7 @@ class ExposureCheck(Check[ExposureOptions]):
         )
 
 
-def _f(status: RunStatus, name: str, severity: Severity, message: str) -> tuple[RunStatus, Finding]:
-    return status, Finding(f"exposure.{name}", str(severity), message)
+_f = partial(base.judged, "exposure")
 
 
 def _probe_facts(name: str, method: str, url: str, res: HttpResult) -> dict[str, Any]:

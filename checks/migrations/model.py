@@ -123,3 +123,8 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, bytes | bytearray):
         return value.decode("utf-8", errors="replace")
     return str(value)
+
+
+def applied(ident: str, state: str, checksum: Any, at: Any) -> AppliedMigration:
+    """An entry from a ledger row's raw driver values (checksum as text, time as UTC)."""
+    return AppliedMigration(ident, state, as_text(checksum), as_datetime(at))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol
 
-from checks.base import Finding, RunStatus, Severity
+from checks.base import Judged, RunStatus, Severity, judged
 from checks.tls.limits import SECONDS_PER_DAY, lifetime_days, max_validity_days
 
 WEAK_HASHES = frozenset({"md2", "md4", "md5", "sha1"})
@@ -19,7 +20,7 @@ MIN_RSA_BITS = 2048
 MIN_DSA_BITS = 2048
 MIN_EC_BITS = 256
 
-Result = tuple[RunStatus, Finding]
+Result = Judged
 
 
 class TlsLimits(Protocol):
@@ -33,8 +34,7 @@ class TlsLimits(Protocol):
     def max_validity_days(self) -> int | None: ...
 
 
-def _f(status: RunStatus, name: str, severity: Severity, message: str) -> Result:
-    return status, Finding(f"tls.{name}", str(severity), message)
+_f = partial(judged, "tls")
 
 
 # --- identity -------------------------------------------------------------------------

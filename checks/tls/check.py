@@ -15,12 +15,7 @@ from checks import base
 from checks.base import Check, Outcome, ProbeContext, ProbeError, RunStatus, Target
 from checks.tls import analysis
 from checks.tls.anchors import anchors_for
-from checks.tls.handshake import (
-    is_ip,
-    resolve_allowed,
-    strict_trust,
-    verified_handshake,
-)
+from checks.tls.handshake import is_ip, resolve_allowed, verified_handshake
 from checks.tls.legacy import legacy_versions
 from checks.tls.x509info import (
     TrustResult,
@@ -95,10 +90,11 @@ class TlsCheck(Check[TlsOptions]):
     ) -> dict[str, Any]:
         host, port = host_port(target.url, options.port)
         checked_at = ctx.now()
-        addresses = await resolve_allowed(host, port, ctx.http.policy, ctx.remaining)
+        addresses = await resolve_allowed(host, port, ctx.http, ctx.remaining)
+        tls = ctx.http.tls
         shared = (
-            await ctx.http.handshakes.shared(
-                host, port, strict_trust(options.ca_file), addresses, ctx.remaining()
+            await tls.shared(
+                host, port, tls.strict_trust(options.ca_file), addresses, ctx.remaining()
             )
             if options.share_handshake
             else None
@@ -110,7 +106,7 @@ class TlsCheck(Check[TlsOptions]):
             handshake_facts = {"shared": True, "age_s": round(shared.age(), 3)}
         else:
             addr, hs, client_verify = await verified_handshake(
-                addresses, port, host, options.ca_file, ctx.remaining
+                tls, addresses, port, host, options.ca_file, ctx.remaining
             )
             handshake_facts = {"shared": False, "age_s": 0.0}
         certs: list[x509.Certificate] = []

@@ -1,8 +1,10 @@
 """TLS I/O for the ``tls`` check: policy-checked connects and raw ``ssl`` handshakes.
 
 Everything here runs inside the runner's total deadline: every await is bounded by
-``ctx.remaining()``. Connections go to an address the policy accepted (never a second DNS
-lookup), with SNI set to the hostname. The permissive handshake captures the chain the
+``ctx.remaining()``. Connections go to an address the prober's policy accepted
+(``ctx.http.allowed_addresses``, never a second DNS lookup), with SNI set to the hostname;
+strict contexts come from the prober (``ctx.http.tls``) so a probe's verified handshake can
+stand in for this check's own. The permissive handshake captures the chain the
 server presents even when it would not verify; the strict one records what a normal
 Python/OpenSSL client concludes. TLS 1.0/1.1 are tested without a handshake (``legacy``).
 """
@@ -11,16 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import socket
 import ssl
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from auditor.probe.addresses import AddressPolicy
-from auditor.probe.handshakes import Session, TrustKey, session_of
-from auditor.probe.http import build_ssl_context, ssl_context_and_trust
+from auditor.probe.interface import Prober, Session, TlsHandshakes
 from checks.base import ProbeError, RunStatus
 
 #: OpenSSL 3 refuses TLS < 1.2 and SHA-1/MD5/small-key chains above security level 0.
@@ -40,38 +39,11 @@ def is_ip(host: str) -> bool:
 
 
 async def resolve_allowed(
-    host: str, port: int, policy: AddressPolicy, remaining: Callable[[], float]
+    host: str, port: int, prober: Prober, remaining: Callable[[], float]
 ) -> list[str]:
     """Addresses of ``host`` the policy allows; raises ``dns`` / ``blocked_by_policy``."""
-    if is_ip(host):
-        addresses = [host]
-    else:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(remaining()):
-                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise ProbeError("dns", f"cannot resolve {host}: {exc.strerror or exc}") from exc
-        except UnicodeError as exc:  # a label IDNA cannot encode (empty, over 63 characters)
-            raise ProbeError(
-                "dns", f"cannot resolve {host}: not a valid host name ({exc})"
-            ) from exc
-        addresses = []
-        for info in infos:
-            addr = str(info[4][0])
-            if addr not in addresses:
-                addresses.append(addr)
-    allowed, refusals = [], []
-    for addr in addresses:
-        reason = policy.verdict(addr)
-        if reason is None:
-            allowed.append(addr)
-        else:
-            refusals.append(reason)
-    if not allowed:
-        detail = "; ".join(refusals) or "no address"
-        raise ProbeError("blocked_by_policy", f"{host}: blocked by the address policy ({detail})")
-    return allowed
+    async with asyncio.timeout(remaining()):
+        return await prober.allowed_addresses(host, port)
 
 
 @lru_cache(maxsize=1)
@@ -91,27 +63,13 @@ def permissive_context() -> ssl.SSLContext:
     return ctx
 
 
-def strict_context(ca_file: str | None) -> ssl.SSLContext:
-    """What a careful client does: system roots (or ``ca_file``), hostname check, no CN fallback."""
-    return build_ssl_context(True, ca_file)
-
-
-def strict_trust(ca_file: str | None) -> TrustKey | None:
-    """The trust key of the context :func:`strict_context` hands out now: a shared handshake
-    must have been verified against that same store version. None when the store cannot
-    be loaded (the handshake and the anchors report that)."""
-    try:
-        return ssl_context_and_trust(True, ca_file)[1]
-    except (OSError, ssl.SSLError, ValueError):
-        return None
-
-
 async def handshake(
     addr: str,
     port: int,
     server_hostname: str,
     ctx: ssl.SSLContext,
     remaining: Callable[[], float],
+    tls: TlsHandshakes,
 ) -> Handshake:
     """Connect and complete one TLS handshake.
 
@@ -128,7 +86,7 @@ async def handshake(
         try:
             await writer.start_tls(ctx, server_hostname=server_hostname)
             obj = writer.get_extra_info("ssl_object")
-            return session_of(obj) if obj is not None else Handshake(None, None, None)
+            return tls.session_of(obj) if obj is not None else Handshake(None, None, None)
         finally:
             # abort, not close: a graceful TLS shutdown can wait for the peer far too long
             writer.transport.abort()
@@ -153,6 +111,7 @@ def _verdict_of(exc: BaseException) -> dict[str, Any]:
 
 
 async def verified_handshake(
+    tls: TlsHandshakes,
     addresses: list[str],
     port: int,
     host: str,
@@ -171,7 +130,7 @@ async def verified_handshake(
     last: ProbeError | None = None
     for addr in addresses:
         try:
-            hs = await handshake(addr, port, host, strict_context(ca_file), remaining)
+            hs = await handshake(addr, port, host, tls.strict_context(ca_file), remaining, tls)
             return addr, hs, {"ok": True, "code": 0, "message": "ok"}
         except ProbeError as exc:  # TCP failed on this address: try the next one
             last = exc
@@ -181,7 +140,7 @@ async def verified_handshake(
         except (ssl.SSLError, OSError, EOFError, asyncio.IncompleteReadError) as exc:
             verdict = _verdict_of(exc)
         try:
-            hs = await handshake(addr, port, host, permissive_context(), remaining)
+            hs = await handshake(addr, port, host, permissive_context(), remaining, tls)
         except ProbeError as exc:  # TCP failed on the second connection: the next address
             last = exc
             continue

@@ -3,7 +3,11 @@ into the collector only; the collector judges them at once and keeps the verdict
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.base import ProbeError
 
 
 class Masked:
@@ -29,3 +33,24 @@ class SourceRead:
 
     def __repr__(self) -> str:  # never let a value reach a log through repr()
         return f"SourceRead(kind={self.kind!r}, names={len(self.values)})"
+
+
+def read_file_source(
+    kind: str,
+    path: Path,
+    parse: Callable[[bytes], dict[str, str]],
+    explain: Callable[[OSError], str | None] = lambda exc: None,
+    shown: str | None = None,
+) -> SourceRead:
+    """A local file's names and values, parsed at once; the raw buffer is dropped before
+    this returns and an error names the file (``shown``, else ``path``), never its contents.
+    ``explain`` words the errors a source knows better than "cannot read"."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        name = path if shown is None else shown
+        reason = explain(exc) or f"cannot read {name}: {exc.strerror or type(exc).__name__}"
+        raise ProbeError("unreadable", reason) from None
+    values: dict[str, str | Masked] = dict(parse(raw))
+    del raw
+    return SourceRead(kind, values)

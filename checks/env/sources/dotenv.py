@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from checks.base import ProbeError
-from checks.env.sources import Masked, SourceRead
+from checks.env.sources import SourceRead, read_file_source
 
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.\-]*)\s*=\s*(.*)$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
@@ -54,12 +53,9 @@ def _closing(body: str, quote: str) -> int:
 
 
 def read_dotenv(path: str) -> SourceRead:
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise ProbeError(
-            "unreadable", f"cannot read {path}: {exc.strerror or type(exc).__name__}"
-        ) from None
-    values: dict[str, str | Masked] = dict(parse_dotenv(text))
-    del text
-    return SourceRead("dotenv", values)
+    return read_file_source(
+        "dotenv",
+        Path(path),
+        lambda raw: parse_dotenv(raw.decode("utf-8", errors="replace")),
+        shown=path,
+    )

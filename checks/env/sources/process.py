@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checks.base import ProbeError
-from checks.env.sources import Masked, SourceRead
+from checks.env.sources import SourceRead, read_file_source
 
 PROC = Path("/proc")
 
@@ -25,19 +24,12 @@ def parse_environ(raw: bytes) -> dict[str, str]:
 
 def read_process(pid: int, proc: Path = PROC) -> SourceRead:
     path = proc / str(pid) / "environ"
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ProbeError("unreadable", f"no process {pid} ({path} does not exist)") from None
-    except PermissionError:
-        raise ProbeError(
-            "unreadable",
-            f"not allowed to read {path} (needs the same user or CAP_SYS_PTRACE)",
-        ) from None
-    except OSError as exc:
-        raise ProbeError(
-            "unreadable", f"cannot read {path}: {exc.strerror or type(exc).__name__}"
-        ) from None
-    values: dict[str, str | Masked] = dict(parse_environ(raw))
-    del raw
-    return SourceRead("process", values)
+
+    def explain(exc: OSError) -> str | None:
+        if isinstance(exc, FileNotFoundError):
+            return f"no process {pid} ({path} does not exist)"
+        if isinstance(exc, PermissionError):
+            return f"not allowed to read {path} (needs the same user or CAP_SYS_PTRACE)"
+        return None
+
+    return read_file_source("process", path, parse_environ, explain)

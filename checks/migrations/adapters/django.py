@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
-from checks.migrations.db import Database, TableRef
-from checks.migrations.model import AppliedMigration, Ledger, as_datetime
+from typing import Any
+
+from checks.migrations.adapters.base import Adapter
+from checks.migrations.model import AppliedMigration, as_datetime
 
 
 class DjangoAdapter(Adapter):
     name = "django"
     table = "django_migrations"
+    columns = "app, name, applied"
+    order = "id"
 
-    def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(f"SELECT app, name, applied FROM {db.qualified(ref)} ORDER BY id")
+    def entry(self, row: dict[str, Any]) -> AppliedMigration | None:
         # ids as "<app>.<name>", the form `manage.py showmigrations --plan` prints
-        return Ledger(
-            self.name,
-            str(ref),
-            [
-                AppliedMigration(f"{r['app']}.{r['name']}", at=as_datetime(r["applied"]))
-                for r in rows
-            ],
-        )
+        return AppliedMigration(f"{row['app']}.{row['name']}", at=as_datetime(row["applied"]))

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.adapters.base import Adapter, LedgerSettings, ledger_rows
 from checks.migrations.db import Database, TableRef
-from checks.migrations.model import AppliedMigration, Ledger, as_bool, as_datetime, as_text
+from checks.migrations.model import AppliedMigration, Ledger, applied, as_bool, as_text
 
 
 class FlywayAdapter(Adapter):
@@ -21,10 +21,8 @@ class FlywayAdapter(Adapter):
         return found
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(
-            "SELECT installed_rank, version, type, script, checksum, success, installed_on "
-            f"FROM {db.qualified(ref)} ORDER BY installed_rank"
-        )
+        columns = "installed_rank, version, type, script, checksum, success, installed_on"
+        rows = ledger_rows(db, ref, columns, "installed_rank")
         latest: dict[str, AppliedMigration] = {}
         baseline = None
         for r in rows:
@@ -36,12 +34,11 @@ class FlywayAdapter(Adapter):
                 continue
             if "BASELINE" in kind:
                 baseline = ident
-            checksum = as_text(r["checksum"])
             latest.pop(ident, None)  # keep installed_rank order of the latest row per id
-            latest[ident] = AppliedMigration(
+            latest[ident] = applied(
                 ident,
                 "applied" if as_bool(r["success"]) else "failed",
-                checksum,
-                as_datetime(r["installed_on"]),
+                r["checksum"],
+                r["installed_on"],
             )
         return Ledger(self.name, str(ref), list(latest.values()), baseline=baseline)

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from typing import Any
+
+from checks.migrations.adapters.base import Adapter, lock_rows
 from checks.migrations.db import Database, TableRef
 from checks.migrations.model import (
     AppliedMigration,
-    Ledger,
     LockState,
+    applied,
     as_bool,
     as_datetime,
     as_text,
@@ -20,28 +22,22 @@ _STATES = {"EXECUTED": "applied", "RERAN": "applied", "MARK_RAN": "applied", "FA
 class LiquibaseAdapter(Adapter):
     name = "liquibase"
     table = "databasechangelog"
+    columns = "id, author, filename, exectype, md5sum, dateexecuted"
+    order = "orderexecuted"
 
-    def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(
-            "SELECT id, author, filename, exectype, md5sum, dateexecuted "
-            f"FROM {db.qualified(ref)} ORDER BY orderexecuted"
-        )
-        entries = []
-        for r in rows:
-            ident = f"{as_text(r['filename'])}::{as_text(r['id'])}::{as_text(r['author'])}"
-            state = _STATES.get(str(as_text(r["exectype"]) or "").upper(), "skipped")
-            entries.append(
-                AppliedMigration(ident, state, as_text(r["md5sum"]), as_datetime(r["dateexecuted"]))
+    def entry(self, row: dict[str, Any]) -> AppliedMigration | None:
+        ident = f"{as_text(row['filename'])}::{as_text(row['id'])}::{as_text(row['author'])}"
+        state = _STATES.get(str(as_text(row["exectype"]) or "").upper(), "skipped")
+        return applied(ident, state, row["md5sum"], row["dateexecuted"])
+
+    def locks(self, db: Database, ref: TableRef) -> list[LockState]:
+        found = lock_rows(db, ref, "lock", "id, locked, lockgranted")
+        if found is None:
+            return []
+        lock_ref, rows = found
+        return [
+            LockState(
+                f"{lock_ref.name}#{r['id']}", as_bool(r["locked"]), as_datetime(r["lockgranted"])
             )
-        locks = []
-        lock_ref = db.find_table(ref.name + "lock", [ref.schema])
-        if lock_ref is not None:
-            for r in db.select(f"SELECT id, locked, lockgranted FROM {db.qualified(lock_ref)}"):
-                locks.append(
-                    LockState(
-                        f"{lock_ref.name}#{r['id']}",
-                        as_bool(r["locked"]),
-                        as_datetime(r["lockgranted"]),
-                    )
-                )
-        return Ledger(self.name, str(ref), entries, locks=locks)
+            for r in rows
+        ]

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
+from checks.migrations.adapters.base import LedgerSettings, VersionsAdapter
 from checks.migrations.db import Database, TableRef
-from checks.migrations.model import AppliedMigration, Ledger, as_text
+from checks.migrations.model import Ledger, as_text
 
 
-class RailsAdapter(Adapter):
+class RailsAdapter(VersionsAdapter):
     name = "rails"
-    table = "schema_migrations"
 
     def detect(self, db: Database, settings: LedgerSettings) -> TableRef | None:
         ref = self.locate(db, settings)
@@ -20,8 +19,7 @@ class RailsAdapter(Adapter):
         return ref if meta is not None else None
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(f"SELECT version FROM {db.qualified(ref)} ORDER BY version")
-        notes = {}
+        ledger = super().read(db, ref, settings)
         meta = db.find_table("ar_internal_metadata", [ref.schema])
         if meta is not None:
             env = db.select(
@@ -29,6 +27,5 @@ class RailsAdapter(Adapter):
                 ("environment",),
             )
             if env:
-                notes["environment"] = as_text(env[0]["value"])
-        entries = [AppliedMigration(str(as_text(r["version"]))) for r in rows]
-        return Ledger(self.name, str(ref), entries, notes=notes)
+                ledger.notes["environment"] = as_text(env[0]["value"])
+        return ledger

@@ -3,17 +3,17 @@ the library's ``executed()`` runs ``sync()`` (CREATE TABLE)."""
 
 from __future__ import annotations
 
-from checks.migrations.adapters.base import Adapter, LedgerSettings
-from checks.migrations.db import Database, TableRef
-from checks.migrations.model import AppliedMigration, Ledger, as_text
+from typing import Any
+
+from checks.migrations.adapters.base import Adapter
+from checks.migrations.model import AppliedMigration, as_text
 
 
 class SequelizeAdapter(Adapter):
     name = "sequelize"
     table = "SequelizeMeta"
+    columns = "name"
+    order = "name"
 
-    def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
-        rows = db.select(f"SELECT name FROM {db.qualified(ref)} ORDER BY name")
-        return Ledger(
-            self.name, str(ref), [AppliedMigration(str(as_text(r["name"]))) for r in rows]
-        )
+    def entry(self, row: dict[str, Any]) -> AppliedMigration | None:
+        return AppliedMigration(str(as_text(row["name"])))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from checks.migrations.adapters.base import Adapter, LedgerSettings
 from checks.migrations.db import Database, TableRef
-from checks.migrations.model import AppliedMigration, Ledger, as_datetime, as_text
+from checks.migrations.model import AppliedMigration, Ledger, applied, as_text
 
 
 class SqitchAdapter(Adapter):
@@ -30,12 +30,7 @@ class SqitchAdapter(Adapter):
             params,
         )
         entries = [
-            AppliedMigration(
-                str(as_text(r["name"])),
-                "applied",
-                as_text(r["script_hash"]),
-                as_datetime(r["committed_at"]),
-            )
+            applied(str(as_text(r["name"])), "applied", r["script_hash"], r["committed_at"])
             for r in rows
         ]
         events_ref = db.find_table("events", [ref.schema])

@@ -19,17 +19,17 @@ from typing import Any
 
 import pytest
 
-from auditor.probe import handshakes
-from auditor.probe import http as httpprobe
-from auditor.probe.handshakes import HandshakeLedger, Session, TlsObservation, trust_stamp
+from auditor.probe import handshakes, tls_context
+from auditor.probe.handshakes import HandshakeLedger, trust_stamp
 from auditor.probe.http import HttpProber
+from auditor.probe.interface import Session, TlsObservation
+from auditor.probe.tls_context import strict_trust
 from auditor.schedule.runner import RunResult, run_check
 from checks.base import Target
 from checks.health import HealthCheck, HealthOptions
 from checks.tls import TlsCheck, TlsOptions
 from checks.tls.anchors import system_anchors
 from checks.tls.check import host_port
-from checks.tls.handshake import strict_trust
 from tests.checks.tls import pki
 from tests.checks.tls.conftest import Corpus
 from tests.checks.tls.servers import ThreadedServer, server_context
@@ -326,7 +326,7 @@ def system_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Pa
     """A system CA bundle of the test's own (``SSL_CERT_FILE``), no context built from it yet."""
     bundle = tmp_path / "system.pem"
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
-    monkeypatch.setattr(httpprobe, "_ssl_contexts", {})
+    monkeypatch.setattr(tls_context, "_ssl_contexts", {})
     system_anchors.cache_clear()
     yield bundle
     system_anchors.cache_clear()
@@ -338,13 +338,13 @@ async def test_a_context_older_than_the_store_keeps_its_key(
     """The system store drops a root while a cached context still trusts it: a client made
     from that context must not vouch for the chain to a tls check built on the new store."""
     system_store.write_bytes(corpus.root.pem)
-    httpprobe.build_ssl_context(True, None)  # cached: trusts the root for the next 300 s
+    tls_context.build_ssl_context(True, None)  # cached: trusts the root for the next 300 s
     system_store.write_bytes(pki.make_ca("Some Other Root").pem)  # the root is distrusted
     url = f"https://localhost:{https.port}"
     prober = HttpProber()
     try:
         health = await run(prober, "health", url)  # a new client gets the cached context
-        monkeypatch.setattr(httpprobe, "SSL_CONTEXT_TTL_S", 0.0)  # ...which now expires
+        monkeypatch.setattr(tls_context, "SSL_CONTEXT_TTL_S", 0.0)  # ...which now expires
         tls = await run(prober, "tls", url)
     finally:
         await prober.aclose()
@@ -370,7 +370,7 @@ async def test_system_store_key_follows_ssl_cert_file(
     assert (str(tls.status), codes(tls)) == ("pass", [])
     assert tls.facts["handshake"]["shared"] is True
     assert https.handshakes == 1
-    trust = httpprobe.ssl_context_and_trust(True, None)[1]
+    trust = tls_context.ssl_context_and_trust(True, None)[1]
     assert trust is not None and trust[:2] == ("system", str(system_store))
 
 
@@ -441,7 +441,7 @@ async def test_unreadable_session_facts_neither_fail_the_request_nor_hold_tls(
     try:
         with monkeypatch.context() as patch:
             patch.setattr(handshakes, "chain_der", unreadable)
-            patch.setattr(httpprobe, "chain_der", unreadable, raising=False)
+            patch.setattr(tls_context, "chain_der", unreadable, raising=False)
             fetch = asyncio.create_task(prober.fetch(url + "/", ca_file=corpus.ca_file))
             await asyncio.sleep(0)  # the request announced its handshake
             trust = strict_trust(corpus.ca_file)

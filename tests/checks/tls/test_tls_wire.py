@@ -203,6 +203,7 @@ async def test_a_refused_second_connection_tries_the_next_address(corpus: Corpus
     end = time.monotonic() + 5
     try:
         addr, hs, verdict = await verified_handshake(
+            HttpProber().tls,
             ["127.0.0.1", "127.0.0.2"],
             first.port,
             "localhost",
