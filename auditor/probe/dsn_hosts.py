@@ -17,11 +17,11 @@ import os
 import re
 import socket
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from auditor.probe.addresses import AddressPolicy
+from auditor.probe.interface import DsnHost, Endpoint
 from auditor.probe.outcome import ProbeError
 
 #: what a Unix socket is judged as
@@ -30,35 +30,6 @@ _DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306}
 _KEYWORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^'\\]|\\.)*'|(?:[^\s\\]|\\.)*)")
 
 Resolver = Callable[..., Sequence[tuple[Any, ...]]]
-
-
-@dataclass(frozen=True)
-class DsnHost:
-    """One server a DSN names: a host name, an IP literal or a socket path ("" = default socket).
-
-    ``hostaddr`` is libpq's numeric address for that entry; when set, it is what is connected.
-    """
-
-    host: str
-    port: int
-    hostaddr: str = ""
-
-    @property
-    def target(self) -> str:
-        """What the driver actually connects to."""
-        return self.hostaddr or self.host
-
-    @property
-    def is_socket(self) -> bool:
-        return not self.target or self.target.startswith(("/", "@"))
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A DSN host the policy allowed, with the address to pin (None for a local socket)."""
-
-    host: DsnHost
-    address: str | None
 
 
 def dialect_of(dsn: str) -> str | None:

@@ -24,12 +24,14 @@ import httpx
 
 from auditor.probe.addresses import AddressPolicy
 from auditor.probe.body import read_capped
+from auditor.probe.dsn_hosts import allowed_endpoints
 from auditor.probe.errors import classify_exception
 from auditor.probe.handshakes import HandshakeLedger, LedgerKey
 from auditor.probe.interface import (
     DEFAULT_BODY_CAP,
     DEFAULT_MAX_REDIRECTS,
     REDIRECT_STATUSES,
+    Endpoint,
     Hop,
     HttpResult,
     TlsObservation,
@@ -119,6 +121,10 @@ class HttpProber:
         checks that connect themselves; raises ``dns`` / ``blocked_by_policy``."""
         addresses = [host] if ip_literal(host) is not None else await resolve(host, port)
         return admit(host, addresses, self.policy)
+
+    def database_endpoints(self, dsn: str) -> list[Endpoint]:
+        """Every server ``dsn`` names, pinned to an allowed address (blocking: resolves)."""
+        return allowed_endpoints(dsn, self.policy)
 
     async def fetch(
         self,

@@ -119,6 +119,35 @@ class TlsHandshakes(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class DsnHost:
+    """One server a DSN names: a host name, an IP literal or a socket path ("" = default socket).
+
+    ``hostaddr`` is libpq's numeric address for that entry; when set, it is what is connected.
+    """
+
+    host: str
+    port: int
+    hostaddr: str = ""
+
+    @property
+    def target(self) -> str:
+        """What the driver actually connects to."""
+        return self.hostaddr or self.host
+
+    @property
+    def is_socket(self) -> bool:
+        return not self.target or self.target.startswith(("/", "@"))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A DSN host the policy allowed, with the address to pin (None for a local socket)."""
+
+    host: DsnHost
+    address: str | None
+
+
 class Prober(Protocol):
     """The shared, policy-enforcing prober a check reaches as ``ctx.http``."""
 
@@ -130,6 +159,13 @@ class Prober(Protocol):
 
     async def allowed_addresses(self, host: str, port: int) -> list[str]:
         """Addresses of ``host`` the policy allows; raises ``dns`` / ``blocked_by_policy``."""
+        ...
+
+    def database_endpoints(self, dsn: str) -> list[Endpoint]:
+        """Every server ``dsn`` names, each pinned to an address the policy allows.
+
+        Blocking (it resolves names): call it from a worker thread. Raises ``dns`` /
+        ``blocked_by_policy`` before any connection is opened."""
         ...
 
     async def fetch(

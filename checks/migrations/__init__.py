@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from auditor.probe.interface import Endpoint
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
 from checks.migrations.adapters import ADAPTERS, LedgerSettings, detect
 from checks.migrations.db import connect
@@ -91,7 +92,9 @@ class MigrationsCheck(Check[MigrationsOptions]):
         previous = ctx.history.previous_facts(target.check_id) if target.check_id else []
         budget = max(0.5, ctx.remaining() * 0.8)
         observed = ctx.now()
-        facts = await asyncio.to_thread(_read_ledger, dsn, options, budget, ctx.http.policy)
+        facts = await asyncio.to_thread(
+            _read_ledger, dsn, options, budget, ctx.http.database_endpoints
+        )
         facts["observed_at"] = observed.isoformat()
         if expected is not None:
             facts["expected"] = expected.to_facts()
@@ -128,12 +131,15 @@ def _expectation(options: MigrationsOptions) -> Expectation | None:
 
 
 def _read_ledger(
-    dsn: str, options: MigrationsOptions, budget: float, policy: Any = None
+    dsn: str,
+    options: MigrationsOptions,
+    budget: float,
+    endpoints_of: Callable[[str], list[Endpoint]],
 ) -> dict[str, Any]:
     """Blocking part: connect, find the ledger, read it. Runs in a worker thread."""
     settings = LedgerSettings(options.table, options.db_schema, options.project)
     started = time.monotonic()
-    with connect(dsn, options.dsn_env, budget, policy) as db:
+    with connect(dsn, options.dsn_env, budget, endpoints_of) as db:
         facts: dict[str, Any] = {"dialect": db.dialect, "tool": options.tool}
         if options.tool == "auto":
             found = detect(db, settings)

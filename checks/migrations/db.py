@@ -12,13 +12,13 @@ import contextlib
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from auditor.probe.dsn_hosts import Endpoint, allowed_endpoints, dsn_hosts
+from auditor.probe.interface import Endpoint
 from checks.base import ProbeError
 
 _PG_PASSTHROUGH = {
@@ -134,20 +134,19 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
 
 
 @contextmanager
-def connect(dsn: str, env_name: str, timeout: float, policy: Any = None) -> Iterator[Database]:
+def connect(
+    dsn: str, env_name: str, timeout: float, endpoints_of: Callable[[str], list[Endpoint]]
+) -> Iterator[Database]:
     """Open ``dsn`` read-only with connect and statement timeouts of at most ``timeout`` s.
 
     Raises ProbeError(``config``) for a bad URL and ProbeError(``unreachable`` / ``timeout``)
     when the server cannot be used; messages never contain the DSN or its password. Every host
-    the DSN names is checked against ``policy`` first (ProbeError ``blocked_by_policy``, no
+    the DSN names is checked by ``endpoints_of`` (the prober's address policy) first (ProbeError ``blocked_by_policy``, no
     connection) and the driver is pointed at the pinned, allowed addresses only.
     """
     from sqlalchemy.engine import make_url
 
-    if policy is None:
-        endpoints = [Endpoint(host, None) for host in dsn_hosts(dsn)]
-    else:
-        endpoints = allowed_endpoints(dsn, policy)
+    endpoints = endpoints_of(dsn)
     try:
         url = make_url(dsn)
     except Exception:

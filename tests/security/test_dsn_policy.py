@@ -16,7 +16,8 @@ import psycopg
 import pytest
 
 from auditor.probe.addresses import AddressPolicy
-from auditor.probe.dsn_hosts import DsnHost, allowed_endpoints, dsn_hosts
+from auditor.probe.dsn_hosts import allowed_endpoints, dsn_hosts
+from auditor.probe.interface import DsnHost
 from auditor.probe.http import HttpProber
 from auditor.probe.outcome import ProbeError
 from auditor.schedule.runner import RunResult, run_check
