@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck bench demo clean install
+.PHONY: run test test-fast lint typecheck bench demo clean install
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,7 @@ run: $(STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
@@ -35,6 +36,10 @@ typecheck: $(TEST_STAMP)
 ## test: lint, type-check and run the whole test suite
 test: $(TEST_STAMP) lint typecheck
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
+
+## test-fast: the same without the slow real-tool suites (browser, crash loops, served daemons)
+test-fast: $(TEST_STAMP) lint typecheck
+	$(BIN)/pytest -q -ra -m "not slow" $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)
 	benchmarks/ensure-tools.sh
