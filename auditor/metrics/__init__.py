@@ -25,7 +25,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from auditor.metrics.collector import FleetLoader, ReadinessLoader, StoreCollector
-from auditor.metrics.worker import SharedWorkerHistograms, WorkerMetrics
+from auditor.schedule.instruments import SharedWorkerHistograms, WorkerMetrics
 from auditor.store.db import Database
 from auditor.store.models import utcnow
 

@@ -27,8 +27,8 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from auditor.metrics import WorkerMetrics
 from auditor.probe.http import HttpProber
+from auditor.schedule.instruments import WorkerMetrics
 from auditor.schedule.runner import RunResult, run_check
 from auditor.store.core import Claim, Store
 from auditor.store.models import utcnow

@@ -17,8 +17,8 @@ import pytest
 
 from auditor.probe.addresses import AddressPolicy
 from auditor.probe.dsn_hosts import allowed_endpoints, dsn_hosts
-from auditor.probe.interface import DsnHost
 from auditor.probe.http import HttpProber
+from auditor.probe.interface import DsnHost
 from auditor.probe.outcome import ProbeError
 from auditor.schedule.runner import RunResult, run_check
 from checks.base import RunStatus, Target

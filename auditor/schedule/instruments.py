@@ -1,4 +1,4 @@
-"""This process's own observations (scheduler lag, run duration) as histograms.
+"""The worker's own observations (scheduler lag, run duration) as histograms.
 
 :class:`WorkerMetrics` keeps them on a private registry owned by the worker;
 :class:`SharedWorkerHistograms` mirrors them in shared memory for the web processes ``serve``
