@@ -72,7 +72,7 @@ def claim_key(db: Database, req: KeyRequest, now: datetime, ttl_s: float) -> Ide
         return held if held is not None else req.placeholder()
 
 
-def _held(key: str, principal: str) -> list[object]:
+def _held(key: str, principal: str) -> list[sa.ColumnElement[bool]]:
     return [
         col(IdempotencyKey.key) == key,
         col(IdempotencyKey.principal) == principal,
