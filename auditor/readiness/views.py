@@ -46,6 +46,11 @@ class ServiceReads:
     deliveries: dict[str, list[AlertDelivery]]
     acks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def names(self) -> dict[str, str]:
+        """Check names by id (transitions name their check by id)."""
+        return {c.id: c.name for c in self.checks.values()}
+
 
 @dataclass(frozen=True)
 class HistoryRows:

@@ -71,6 +71,28 @@ LINKS = {
 }
 
 
+# the check keys the API shares with ``[[services.checks]]`` → the stored field
+_SHARED = {
+    "kind": "kind",
+    "name": "name",
+    "interval": "interval_s",
+    "timeout": "timeout_s",
+    "jitter": "jitter_s",
+    "severity": "severity",
+    "level": "level",
+    "failure_threshold": "failure_threshold",
+    "success_threshold": "success_threshold",
+    "consecutive_error_limit": "consecutive_error_limit",
+    "enabled": "enabled",
+    "blocking": "blocking",
+    "description": "description",
+}
+
+
+def _shared_keys(chk: Check) -> dict[str, Any]:
+    return {key: getattr(chk, attr) for key, attr in _SHARED.items()}
+
+
 def check_json(chk: Check, state: CheckState | None) -> dict[str, Any]:
     secret: dict[str, Any] = {}
     if chk.secret_options:
@@ -83,22 +105,10 @@ def check_json(chk: Check, state: CheckState | None) -> dict[str, Any]:
     data = {
         "id": chk.id,
         "service_id": chk.service_id,
-        "name": chk.name,
-        "kind": chk.kind,
+        **_shared_keys(chk),
         "options": vault.redact_options(chk.options, secret),
         "secret_fields": vault.secret_paths(secret),
-        "interval": chk.interval_s,
         "schedule": chk.schedule,
-        "timeout": chk.timeout_s,
-        "jitter": chk.jitter_s,
-        "severity": chk.severity,
-        "level": chk.level,
-        "failure_threshold": chk.failure_threshold,
-        "success_threshold": chk.success_threshold,
-        "consecutive_error_limit": chk.consecutive_error_limit,
-        "enabled": chk.enabled,
-        "blocking": chk.blocking,
-        "description": chk.description,
         "source": chk.source,
         "heartbeat_token": chk.heartbeat_token if show_token else None,
         "next_run_at": chk.next_run_at,
@@ -213,21 +223,7 @@ def _apply(chk: Check, built: Any, options: dict[str, Any], now: Any, *, resched
 
 
 def _common_of(chk: Check) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "kind": chk.kind,
-        "name": chk.name,
-        "interval": chk.interval_s,
-        "timeout": chk.timeout_s,
-        "jitter": chk.jitter_s,
-        "severity": chk.severity,
-        "level": chk.level,
-        "failure_threshold": chk.failure_threshold,
-        "success_threshold": chk.success_threshold,
-        "consecutive_error_limit": chk.consecutive_error_limit,
-        "enabled": chk.enabled,
-        "blocking": chk.blocking,
-        "description": chk.description,
-    }
+    out = _shared_keys(chk)
     if chk.schedule is not None:
         out["schedule"] = chk.schedule
     return out

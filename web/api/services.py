@@ -50,30 +50,15 @@ LIST_SPEC = ListSpec(
 )
 
 LINKS = {
-    "GetService": {
-        "operationId": "getService",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "UpdateService": {
-        "operationId": "patchService",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "DeleteService": {
-        "operationId": "deleteService",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "ListChecks": {
-        "operationId": "listChecks",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "CreateCheck": {
-        "operationId": "createCheck",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "Readiness": {
-        "operationId": "getReadiness",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
+    name: {"operationId": op_id, "parameters": {"service_id": "$response.body#/data/id"}}
+    for name, op_id in (
+        ("GetService", "getService"),
+        ("UpdateService", "patchService"),
+        ("DeleteService", "deleteService"),
+        ("ListChecks", "listChecks"),
+        ("CreateCheck", "createCheck"),
+        ("Readiness", "getReadiness"),
+    )
 }
 
 

@@ -18,13 +18,14 @@ from auditor.readiness.queries import load_all_readiness_cached
 from auditor.readiness.score import ServiceReadiness
 from auditor.readiness.views import (
     HistoryRows,
+    ServiceReads,
     history_rows,
     read_service_page,
     run_facts,
     run_with_owners,
 )
 from auditor.store.db import Database
-from auditor.store.models import AlertDelivery, Check, CheckState, Run, Service, Transition
+from auditor.store.models import Check, Run, Service
 from auditor.store.service_admin import live_services
 from web import charts
 
@@ -211,16 +212,8 @@ def kinds_in(rows: Iterable[Row]) -> list[str]:
 # -- one service ------------------------------------------------------------------------
 
 
-@dataclass
-class ServicePage:
-    service: Service
-    readiness: ServiceReadiness
-    checks: dict[str, Check]
-    states: dict[str, CheckState]
-    transitions: list[Transition]
-    deliveries: dict[str, list[AlertDelivery]]
-    names: dict[str, str]
-    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+# the service page's data: one service, its checks, states and recent alert activity
+ServicePage = ServiceReads
 
 
 def load_service_page(
@@ -231,12 +224,8 @@ def load_service_page(
     found = read_service_page(store, name, now, now - window, period)
     if found is None:
         return None
-    r, rows = found
-    names = {c.id: c.name for c in r.checks.values()}
-    page = ServicePage(
-        r.service, r.readiness, r.checks, r.states, r.transitions, r.deliveries, names, r.acks
-    )
-    check_ids = [c.check_id for c in r.readiness.checks if c.check_id]
+    page, rows = found
+    check_ids = [c.check_id for c in page.readiness.checks if c.check_id]
     return page, _chart(check_ids, rng, now, rows)
 
 
