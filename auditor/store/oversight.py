@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from auditor.store.db import Database
 from auditor.store.errors import NotFound
-from auditor.store.models import Attestation, Check, HeartbeatPing, Service, Waiver
+from auditor.store.models import Attestation, Check, HeartbeatPing, Waiver
 from auditor.store.service_admin import load_service
 
 Signed = TypeVar("Signed", Waiver, Attestation)
@@ -90,7 +90,3 @@ def record_ping(
         s.add(ping)
     return ping
 
-
-def service_of(db: Database, service_id: str) -> Service | None:
-    with db.read() as s:
-        return s.get(Service, service_id)
