@@ -89,4 +89,3 @@ def record_ping(
         )
         s.add(ping)
     return ping
-
