@@ -38,12 +38,20 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from sqlmodel import col, select
 from werkzeug.wrappers import Response
 
-from auditor.store.accounts import check_password, end_sessions, hash_password, role_at_least
+from auditor.store.accounts import (
+    change_user,
+    check_password,
+    get_user,
+    hash_password,
+    role_at_least,
+    user_named,
+)
+from auditor.store.errors import NotFound
 from auditor.store.lastuse import last_use
 from auditor.store.models import User, WebSession, utcnow
+from auditor.store.sessions import close_session, open_session, revoke_sessions, session_with_user
 from web import get_config, get_store
 
 bp = Blueprint("auth", __name__)
@@ -153,18 +161,18 @@ def start_session(response: Response, user: User, *, mfa_pending: bool = False) 
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = utcnow()
-    with get_store().write() as s:
-        s.add(
-            WebSession(
-                id=_digest(token),
-                user_id=user.id,
-                csrf_token=csrf,
-                mfa_pending=mfa_pending,
-                created_at=now,
-                expires_at=now + (timedelta(minutes=10) if mfa_pending else SESSION_ABSOLUTE),
-                last_seen_at=now,
-            )
-        )
+    open_session(
+        get_store(),
+        WebSession(
+            id=_digest(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            mfa_pending=mfa_pending,
+            created_at=now,
+            expires_at=now + (timedelta(minutes=10) if mfa_pending else SESSION_ABSOLUTE),
+            last_seen_at=now,
+        ),
+    )
     _set_cookie(response, cookie_name(), token, None)
     return csrf
 
@@ -172,18 +180,13 @@ def start_session(response: Response, user: User, *, mfa_pending: bool = False) 
 def end_session(response: Response) -> None:
     token = request.cookies.get(cookie_name())
     if token:
-        with get_store().write() as s:
-            row = s.get(WebSession, _digest(token))
-            if row is not None and row.revoked_at is None:
-                row.revoked_at = utcnow()
-                s.add(row)
+        close_session(get_store(), _digest(token), utcnow())
     response.delete_cookie(cookie_name(), path="/", secure=is_https(), samesite="Lax")
 
 
 def revoke_user_sessions(user_id: str, *, keep: str | None = None) -> int:
     """End every live session of ``user_id`` (except ``keep``); returns how many."""
-    with get_store().write() as s:
-        return end_sessions(s, user_id, utcnow(), keep=keep)
+    return revoke_sessions(get_store(), user_id, utcnow(), keep=keep)
 
 
 def _load_session(*, allow_pending: bool = False) -> tuple[WebSession, User] | None:
@@ -192,17 +195,18 @@ def _load_session(*, allow_pending: bool = False) -> tuple[WebSession, User] | N
         return None
     now = utcnow()
     store = get_store()
-    with store.read() as s:
-        row = s.get(WebSession, _digest(token))
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
-            return None
-        if row.last_seen_at is not None and now - row.last_seen_at > SESSION_IDLE:
-            return None
-        if row.mfa_pending and not allow_pending:
-            return None
-        user = s.get(User, row.user_id)
-        if user is None or user.deleted_at is not None:
-            return None
+    found = session_with_user(store, _digest(token))
+    if found is None:
+        return None
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= now:
+        return None
+    if row.last_seen_at is not None and now - row.last_seen_at > SESSION_IDLE:
+        return None
+    if row.mfa_pending and not allow_pending:
+        return None
+    if user is None or user.deleted_at is not None:
+        return None
     if row.last_seen_at is None or (now - row.last_seen_at).total_seconds() > 60:
         # bookkeeping, written in the background: a request never waits for the write lock
         last_use(store).note("web_session", row.id, now)
@@ -305,19 +309,23 @@ def new_recovery_codes() -> tuple[list[str], list[str]]:
 
 def use_recovery_code(user_id: str, code: str) -> bool:
     digest = _hash_code(code)
-    with get_store().write() as s:
-        user = s.get(User, user_id)
-        if user is None:
-            return False
+    used: list[str] = []
+
+    def spend(user: User) -> None:
         codes = list(user.recovery_codes or [])
         for stored in codes:
             if hmac.compare_digest(stored, digest):
                 codes.remove(stored)
                 user.recovery_codes = codes
                 user.updated_at = utcnow()
-                s.add(user)
-                return True
-    return False
+                used.append(stored)
+                return
+
+    try:
+        change_user(get_store(), user_id, spend, utcnow())
+    except NotFound:
+        return False
+    return bool(used)
 
 
 # -- views --------------------------------------------------------------------------------
@@ -363,10 +371,7 @@ def login() -> ResponseReturnValue:
         )
         resp.headers["Retry-After"] = str(wait)
         return resp
-    with get_store().read() as s:
-        user = s.exec(
-            select(User).where(User.username == username, col(User.deleted_at).is_(None))
-        ).first()
+    user = user_named(get_store(), username)
     if user is None:
         check_password(_DUMMY_HASH(), password)  # same work whether or not the user exists
         ok = False
@@ -429,11 +434,8 @@ def login_totp() -> ResponseReturnValue:
         ), 401
     limiter().reset(key)
     response = redirect(target)
-    with get_store().write() as s:  # the half-authenticated session is replaced, not upgraded
-        pending = s.get(WebSession, row.id)
-        if pending is not None:
-            pending.revoked_at = utcnow()
-            s.add(pending)
+    # the half-authenticated session is replaced, not upgraded
+    close_session(get_store(), row.id, utcnow())
     start_session(response, user)
     return response
 
@@ -472,34 +474,45 @@ def account() -> ResponseReturnValue:
         current = request.form.get("current_password", "")
         new = request.form.get("new_password", "")
         confirm = request.form.get("confirm", "")
-        with get_store().read() as s:
-            user = s.get(User, principal.user_id)
-        assert user is not None
+        user = get_user(get_store(), principal.user_id)
         if not check_password(user.password_hash, current):
             errors["current_password"] = "The current password is wrong."
         errors.update(_validate_new_password(new, confirm, user.username))
         if not errors:
             now = utcnow()
-            with get_store().write() as s:
-                fresh = s.get(User, user.id)
-                assert fresh is not None
+
+            def set_password(fresh: User) -> None:
                 fresh.password_hash = hash_password(new)
                 fresh.password_changed_at = now
                 fresh.updated_at = now
-                s.add(fresh)
+
+            change_user(get_store(), user.id, set_password, now)
             revoke_user_sessions(user.id)  # every session, this one included
             response = redirect(url_for("auth.account", done="password"))
             start_session(response, user)
             return response
-    with get_store().read() as s:
-        user = s.get(User, principal.user_id)
+    try:
+        shown: User | None = get_user(get_store(), principal.user_id)
+    except NotFound:
+        shown = None
     return render_template(
         "auth/account.html",
         errors=errors,
         done=done,
-        totp_enabled=bool(user and user.totp_secret),
-        recovery_left=len(user.recovery_codes or []) if user else 0,
+        totp_enabled=bool(shown and shown.totp_secret),
+        recovery_left=len(shown.recovery_codes or []) if shown else 0,
     ), (400 if errors else 200)
+
+
+def _set_totp(user_id: str, secret: str | None, recovery_codes: list[str]) -> None:
+    """Turn two-factor sign-in on (a stored secret) or off (None) with its recovery codes."""
+
+    def change(user: User) -> None:
+        user.totp_secret = secret
+        user.recovery_codes = recovery_codes
+        user.updated_at = utcnow()
+
+    change_user(get_store(), user_id, change, utcnow())
 
 
 @bp.route("/account/totp", methods=["GET", "POST"])
@@ -512,18 +525,10 @@ def totp_enrol() -> ResponseReturnValue:
     assert principal is not None and principal.user_id is not None
     error: str | None = None
     if request.method == "POST" and request.form.get("action") == "disable":
-        with get_store().read() as s:
-            user = s.get(User, principal.user_id)
-        assert user is not None
+        user = get_user(get_store(), principal.user_id)
         if not check_password(user.password_hash, request.form.get("password", "")):
             return redirect(url_for("auth.account", done="totp_wrong_password"))
-        with get_store().write() as s:
-            fresh = s.get(User, principal.user_id)
-            assert fresh is not None
-            fresh.totp_secret = None
-            fresh.recovery_codes = []
-            fresh.updated_at = utcnow()
-            s.add(fresh)
+        _set_totp(principal.user_id, None, [])
         return redirect(url_for("auth.account", done="totp_off"))
     secret = request.form.get("secret", "") if request.method == "POST" else ""
     if not secret or len(secret) > 64:
@@ -539,13 +544,7 @@ def totp_enrol() -> ResponseReturnValue:
                 error = f"Two-factor sign-in cannot be stored: {exc}"
             else:
                 plain, hashed = new_recovery_codes()
-                with get_store().write() as s:
-                    fresh = s.get(User, principal.user_id)
-                    assert fresh is not None
-                    fresh.totp_secret = stored
-                    fresh.recovery_codes = hashed
-                    fresh.updated_at = utcnow()
-                    s.add(fresh)
+                _set_totp(principal.user_id, stored, hashed)
                 revoke_user_sessions(principal.user_id, keep=principal.session_id)
                 return render_template("auth/recovery.html", codes=plain)
     uri = pyotp.TOTP(secret).provisioning_uri(name=principal.username, issuer_name="Auditor")

@@ -11,21 +11,37 @@ from __future__ import annotations
 import asyncio
 import re
 import tomllib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
-from sqlmodel import col, select
 
 from auditor.alerting.outbox import acknowledge as acknowledge_alerts
 from auditor.config import PRODUCTION_PROFILE, ServiceModel, build_check, validation_problems
 from auditor.readiness.waivers import MAX_WAIVER_DAYS, validate_waiver
-from auditor.store.accounts import ROLES, create_token, create_user
+from auditor.store.accounts import (
+    ROLES,
+    all_tokens,
+    change_user,
+    create_token,
+    create_user,
+    live_users,
+    revoke_token,
+)
+from auditor.store.check_admin import (
+    add_check,
+    change_check,
+    check_named,
+    checks_of_kind,
+    find_check,
+)
 from auditor.store.core import apply_check_config
+from auditor.store.errors import NotFound
+from auditor.store.listing import get_row
 from auditor.store.models import (
-    ApiToken,
     Attestation,
     Check,
     CheckState,
@@ -34,6 +50,15 @@ from auditor.store.models import (
     User,
     Waiver,
     utcnow,
+)
+from auditor.store.oversight import add_attestation, add_waiver, withdraw_check_waivers
+from auditor.store.service_admin import (
+    Taken,
+    add_service,
+    change_service,
+    live_check_counts,
+    live_services,
+    service_named,
 )
 from web import get_config, get_store
 from web.auth import current_principal, login_required, revoke_user_sessions
@@ -80,22 +105,25 @@ def field_errors(problems: list[str], prefix: str, fields: tuple[str, ...]) -> d
 
 
 def _svc_or_404(name: str) -> Service:
-    with get_store().read() as s:
-        svc = s.exec(
-            select(Service).where(Service.name == name, col(Service.deleted_at).is_(None))
-        ).first()
+    svc = service_named(get_store(), name)
     if svc is None:
         abort(404, description=f"No service named {name!r}.")
     return svc
 
 
 def _check_or_404(check_id: str) -> tuple[Check, Service]:
-    with get_store().read() as s:
-        chk = s.get(Check, check_id) if len(check_id) <= 36 else None
-        svc = s.get(Service, chk.service_id) if chk else None
-    if chk is None or svc is None or chk.deleted_at is not None:
+    found = find_check(get_store(), check_id) if len(check_id) <= 36 else None
+    if found is None:
         abort(404, description="No such check.")
-    return chk, svc
+    return found
+
+
+def _stored(write: Callable[[], object], missing: str = "No such check.") -> None:
+    """Run a repository write; a row deleted meanwhile is the page's 404."""
+    try:
+        write()
+    except NotFound:
+        abort(404, description=missing)
 
 
 # -- index --------------------------------------------------------------------------------
@@ -104,13 +132,8 @@ def _check_or_404(check_id: str) -> tuple[Check, Service]:
 @bp.get("/")
 @login_required("operator")
 def index() -> ResponseReturnValue:
-    with get_store().read() as s:
-        services = s.exec(
-            select(Service).where(col(Service.deleted_at).is_(None)).order_by(col(Service.name))
-        ).all()
-        counts: dict[str, int] = {}
-        for sid in s.exec(select(Check.service_id).where(col(Check.deleted_at).is_(None))).all():
-            counts[sid] = counts.get(sid, 0) + 1
+    services = live_services(get_store())
+    counts = live_check_counts(get_store())
     return render_template(
         "manage/index.html", services=services, counts=counts, done=request.args.get("done")
     )
@@ -141,8 +164,7 @@ def validate_service(raw: dict[str, Any], *, existing_id: str | None) -> dict[st
         ServiceModel.model_validate(raw)
     except ValidationError as exc:
         return field_errors(validation_problems("service", exc), "service", SERVICE_FIELDS)
-    with get_store().read() as s:
-        other = s.exec(select(Service).where(Service.name == raw["name"])).first()
+    other = service_named(get_store(), raw["name"], include_deleted=True)
     if other is not None and other.id != existing_id:
         return {"name": "another service already has this name"}
     return {}
@@ -186,15 +208,8 @@ def service_new() -> ResponseReturnValue:
                 created_at=now,
                 updated_at=now,
             )
-            with get_store().write() as s:
-                s.add(svc)
-                s.flush()
-                if values.get("profile") == "production":
-                    for chk, st in _profile_checks(svc, now):
-                        s.add(chk)
-                        s.flush()
-                        st.check_id = chk.id
-                        s.add(st)
+            first = _profile_checks(svc, now) if values.get("profile") == "production" else []
+            add_service(get_store(), svc, first)
             return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
     return render_template("manage/service_form.html", errors=errors, values=values, svc=None), (
         400 if errors else 200
@@ -211,23 +226,18 @@ def service_edit(name: str) -> ResponseReturnValue:
         values = _service_raw(request.form)
         errors = validate_service(values, existing_id=svc.id)
         if not errors:
-            now = utcnow()
-            with get_store().write() as s:
-                row = s.get(Service, svc.id)
-                assert row is not None
+
+            def change(row: Service, _taken: Taken) -> None:
                 for key in ("name", "environment", "owner", "tags", "public", "description"):
                     setattr(row, key, values[key])
                 row.url = ServiceModel.model_validate(values).url
                 row.profile = values.get("profile")
-                if row.enabled != values["enabled"]:
-                    row.enabled = values["enabled"]
-                    for chk in s.exec(select(Check).where(Check.service_id == row.id)).all():
-                        chk.enabled = values["enabled"]
-                        chk.next_run_at = now if values["enabled"] else chk.next_run_at
-                        chk.updated_at = now
-                        s.add(chk)
-                row.updated_at = now
-                s.add(row)
+                row.enabled = values["enabled"]
+
+            _stored(
+                lambda: change_service(get_store(), svc.id, change, cascade_enabled=True),
+                "No such service.",
+            )
             return redirect(url_for("dashboard.service", name=values["name"], done="saved"))
     return render_template("manage/service_form.html", errors=errors, values=values, svc=svc), (
         400 if errors else 200
@@ -315,10 +325,7 @@ def validate_check(
             f"{', '.join(sorted(secret))}: secrets are never stored in plain text; "
             "use the option's *_env form naming an environment variable"
         )
-    with get_store().read() as s:
-        other = s.exec(
-            select(Check).where(Check.service_id == svc.id, Check.name == cfg.name)
-        ).first()
+    other = check_named(get_store(), svc.id, cfg.name)
     if other is not None and other.id != existing_id:
         errors["name"] = f"this service already has a check named {cfg.name!r}"
     return None if errors else cfg
@@ -348,14 +355,15 @@ def check_new(name: str) -> ResponseReturnValue:
         cfg = validate_check(raw, errors, svc, None)
         if cfg is not None:
             now = utcnow()
-            with get_store().write() as s:
-                chk = Check(service_id=svc.id, name=cfg.name, kind=cfg.kind)
-                enabled = cfg.common.enabled and svc.enabled
+
+            def make(live: Service, _taken: Taken) -> Check:
+                chk = Check(service_id=live.id, name=cfg.name, kind=cfg.kind)
+                enabled = cfg.common.enabled and live.enabled
                 apply_check_config(chk, cfg, enabled=enabled, now=now, source="api")
                 chk.next_run_at = now
-                s.add(chk)
-                s.flush()
-                s.add(CheckState(check_id=chk.id, service_id=svc.id, updated_at=now))
+                return chk
+
+            _stored(lambda: add_check(get_store(), svc.id, make, now))
             return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
     return render_template(
         "manage/check_form.html", errors=errors, values=values, svc=svc, chk=None, kinds=_kinds()
@@ -390,13 +398,13 @@ def check_edit(check_id: str) -> ResponseReturnValue:
         cfg = validate_check(raw, errors, svc, chk.id)
         if cfg is not None:
             now = utcnow()
-            with get_store().write() as s:
-                row = s.get(Check, chk.id)
-                assert row is not None
+
+            def change(row: Check, _taken: Taken) -> None:
                 enabled = cfg.common.enabled and svc.enabled
                 if apply_check_config(row, cfg, enabled=enabled, now=now, source="api"):
                     row.next_run_at = now
-                s.add(row)
+
+            _stored(lambda: change_check(get_store(), svc.id, chk.id, change))
             return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
     return render_template(
         "manage/check_form.html", errors=errors, values=values, svc=svc, chk=chk, kinds=_kinds()
@@ -456,17 +464,15 @@ def waive(check_id: str) -> ResponseReturnValue:
             msg = str(exc)
             errors["reason" if "reason" in msg else "expires"] = msg
         if not errors and expires is not None:
-            with get_store().write() as s:
-                s.add(
-                    Waiver(
-                        check_id=chk.id,
-                        reason=values["reason"][:2000],
-                        created_by=_who(),
-                        expires_at=expires,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            waiver = Waiver(
+                check_id=chk.id,
+                reason=values["reason"][:2000],
+                created_by=_who(),
+                expires_at=expires,
+                created_at=now,
+                updated_at=now,
+            )
+            _stored(lambda: add_waiver(get_store(), waiver))
             return redirect(url_for("dashboard.service", name=svc.name, done="waived"))
     return render_template(
         "manage/waive.html",
@@ -482,14 +488,7 @@ def waive(check_id: str) -> ResponseReturnValue:
 @login_required("operator")
 def unwaive(check_id: str) -> ResponseReturnValue:
     chk, svc = _check_or_404(check_id)
-    now = utcnow()
-    with get_store().write() as s:
-        for w in s.exec(
-            select(Waiver).where(Waiver.check_id == chk.id, col(Waiver.deleted_at).is_(None))
-        ).all():
-            w.deleted_at = now
-            w.updated_at = now
-            s.add(w)
+    withdraw_check_waivers(get_store(), chk.id, utcnow())
     return redirect(url_for("dashboard.service", name=svc.name, done="unwaived"))
 
 
@@ -497,20 +496,13 @@ def unwaive(check_id: str) -> ResponseReturnValue:
 @login_required("operator")
 def attest(name: str) -> ResponseReturnValue:
     svc = _svc_or_404(name)
-    with get_store().read() as s:
-        items = sorted(
-            {
-                str((c.options or {}).get("item", ""))
-                for c in s.exec(
-                    select(Check).where(
-                        Check.service_id == svc.id,
-                        Check.kind == "attestation",
-                        col(Check.deleted_at).is_(None),
-                    )
-                ).all()
-            }
-            - {""}
-        )
+    items = sorted(
+        {
+            str((c.options or {}).get("item", ""))
+            for c in checks_of_kind(get_store(), svc.id, "attestation")
+        }
+        - {""}
+    )
     errors: dict[str, str] = {}
     values = {
         "item": request.args.get("item", items[0] if items else ""),
@@ -534,20 +526,18 @@ def attest(name: str) -> ResponseReturnValue:
             errors["valid_days"] = "a whole number of days between 1 and 730"
         if not errors:
             now = utcnow()
-            with get_store().write() as s:
-                s.add(
-                    Attestation(
-                        service_id=svc.id,
-                        item=values["item"],
-                        signed_by=_who(),
-                        evidence_url=url or None,
-                        comment=values["comment"][:4000],
-                        signed_at=now,
-                        expires_at=now + timedelta(days=int(days)),
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            signed = Attestation(
+                service_id=svc.id,
+                item=values["item"],
+                signed_by=_who(),
+                evidence_url=url or None,
+                comment=values["comment"][:4000],
+                signed_at=now,
+                expires_at=now + timedelta(days=int(days)),
+                created_at=now,
+                updated_at=now,
+            )
+            _stored(lambda: add_attestation(get_store(), signed), "No such service.")
             return redirect(url_for("dashboard.service", name=svc.name, done="attested"))
     return render_template(
         "manage/attest.html", errors=errors, values=values, svc=svc, items=items
@@ -558,9 +548,8 @@ def attest(name: str) -> ResponseReturnValue:
 @login_required("operator")
 def acknowledge(transition_id: str) -> ResponseReturnValue:
     """Record who acknowledged a state change on the check's alert state (notes.ack)."""
-    with get_store().read() as s:
-        tr = s.get(Transition, transition_id) if len(transition_id) <= 36 else None
-        svc = s.get(Service, tr.service_id) if tr else None
+    tr = get_row(get_store(), Transition, transition_id) if len(transition_id) <= 36 else None
+    svc = get_row(get_store(), Service, tr.service_id) if tr else None
     if tr is None or svc is None:
         abort(404, description="No such transition.")
     acknowledge_alerts(get_store(), tr.check_id, tr.id, _who(), utcnow())
@@ -596,10 +585,7 @@ def users() -> ResponseReturnValue:
                 errors["username"] = str(exc)
             else:
                 return redirect(url_for("manage.users", done="created"))
-    with get_store().read() as s:
-        rows = s.exec(
-            select(User).where(col(User.deleted_at).is_(None)).order_by(col(User.username))
-        ).all()
+    rows = live_users(get_store())
     return render_template(
         "manage/users.html",
         users=rows,
@@ -616,10 +602,8 @@ def user_update(user_id: str) -> ResponseReturnValue:
     action = request.form.get("action", "")
     me = current_principal()
     now = utcnow()
-    with get_store().write() as s:
-        user = s.get(User, user_id) if len(user_id) <= 36 else None
-        if user is None or user.deleted_at is not None:
-            abort(404, description="No such user.")
+
+    def change(user: User) -> None:
         if me is not None and user.id == me.user_id and action in ("role", "delete"):
             abort(400, description="You cannot change your own role or delete yourself.")
         if action == "role":
@@ -635,7 +619,10 @@ def user_update(user_id: str) -> ResponseReturnValue:
         elif action != "revoke":
             abort(400, description="Unknown action.")
         user.updated_at = now
-        s.add(user)
+
+    if len(user_id) > 36:
+        abort(404, description="No such user.")
+    _stored(lambda: change_user(get_store(), user_id, change, now), "No such user.")
     revoke_user_sessions(user_id)  # any change to a user ends their sessions
     return redirect(url_for("manage.users", done=action))
 
@@ -663,8 +650,7 @@ def tokens() -> ResponseReturnValue:
                 expires_at=utcnow() + timedelta(days=int(days)) if days else None,
                 created_by=_who(),
             )
-    with get_store().read() as s:
-        rows = s.exec(select(ApiToken).order_by(col(ApiToken.created_at).desc())).all()
+    rows = all_tokens(get_store())
     return render_template(
         "manage/tokens.html",
         tokens=rows,
@@ -679,13 +665,7 @@ def tokens() -> ResponseReturnValue:
 @bp.post("/tokens/<token_id>/revoke")
 @login_required("admin")
 def token_revoke(token_id: str) -> ResponseReturnValue:
-    now = utcnow()
-    with get_store().write() as s:
-        row = s.get(ApiToken, token_id) if len(token_id) <= 36 else None
-        if row is None:
-            abort(404, description="No such token.")
-        if row.revoked_at is None:
-            row.revoked_at = now
-            row.updated_at = now
-            s.add(row)
+    if len(token_id) > 36:
+        abort(404, description="No such token.")
+    _stored(lambda: revoke_token(get_store(), token_id, utcnow()), "No such token.")
     return redirect(url_for("manage.tokens"))

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from auditor.store.db import Database
+from auditor.store.errors import NameTaken, NotFound
 from auditor.store.lastuse import last_use
-from auditor.store.models import ApiToken, User, WebSession, utcnow
+from auditor.store.models import ApiToken, User, utcnow
+from auditor.store.sessions import end_sessions
 
 ROLES = ("viewer", "operator", "admin")
 ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
@@ -88,34 +92,89 @@ def create_user(store: Database, *, username: str, role: str, password: str) -> 
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < 12:
         raise ValueError("password must be at least 12 characters")
-    with store.write() as s:
-        if s.exec(select(User).where(col(User.username) == username)).first() is not None:
-            raise ValueError(f"user {username!r} already exists")
-        user = User(
-            username=username,
-            role=role,
-            password_hash=hash_password(password),
-            password_changed_at=utcnow(),
-        )
-        s.add(user)
+    user = User(
+        username=username,
+        role=role,
+        password_hash=hash_password(password),
+        password_changed_at=utcnow(),
+    )
+    try:
+        return add_user(store, user)
+    except NameTaken as exc:
+        raise ValueError(f"user {username!r} already exists") from exc
+
+
+def add_user(db: Database, user: User) -> User:
+    """Store a user built by the caller; :class:`NameTaken` when the username is in use."""
+    try:
+        with db.write() as s:
+            if s.exec(select(User.id).where(col(User.username) == user.username)).first():
+                raise NameTaken
+            s.add(user)
+    except sa.exc.IntegrityError as exc:
+        raise NameTaken from exc
     return user
 
 
-def end_sessions(s: Session, user_id: str, now: datetime, *, keep: str | None = None) -> int:
-    """Revoke every live dashboard session of ``user_id`` (except ``keep``) in transaction ``s``.
+def get_user(db: Database, user_id: str) -> User:
+    """The user not deleted, else :class:`NotFound` ("user")."""
+    with db.read() as s:
+        user = s.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("user")
+    return user
 
-    Password, role and account changes call this in the same transaction as the change, so
-    no old session outlives it.
-    """
-    n = 0
-    live = s.exec(
-        select(WebSession).where(
-            WebSession.user_id == user_id, col(WebSession.revoked_at).is_(None)
-        )
-    ).all()
-    for row in live:
-        if row.id != keep:
+
+def user_named(db: Database, username: str) -> User | None:
+    """The user not deleted with this username (signing in)."""
+    with db.read() as s:
+        stmt = select(User).where(col(User.username) == username, col(User.deleted_at).is_(None))
+        return s.exec(stmt).first()
+
+
+def change_user(
+    db: Database,
+    user_id: str,
+    change: Callable[[User], None],
+    now: datetime,
+    *,
+    end_sessions_too: bool = False,
+    keep: str | None = None,
+) -> User:
+    """Let ``change`` edit the user not deleted (it keeps ``updated_at`` itself);
+    ``end_sessions_too`` revokes their sessions (but ``keep``) in the same transaction."""
+    with db.write() as s:
+        user = s.get(User, user_id)
+        if user is None or user.deleted_at is not None:
+            raise NotFound("user")
+        change(user)
+        s.add(user)
+        if end_sessions_too:
+            end_sessions(s, user.id, now, keep=keep)
+    return user
+
+
+def live_users(db: Database) -> list[User]:
+    """Every user not deleted, by username."""
+    with db.read() as s:
+        stmt = select(User).where(col(User.deleted_at).is_(None)).order_by(col(User.username))
+        return list(s.exec(stmt).all())
+
+
+def all_tokens(db: Database) -> list[ApiToken]:
+    """Every API token, newest first (revoked and expired ones too)."""
+    with db.read() as s:
+        return list(s.exec(select(ApiToken).order_by(col(ApiToken.created_at).desc())).all())
+
+
+def revoke_token(db: Database, token_id: str, now: datetime) -> ApiToken:
+    """Revoke a token (effective at once); one revoked already keeps its time."""
+    with db.write() as s:
+        row = s.get(ApiToken, token_id)
+        if row is None:
+            raise NotFound("token")
+        if row.revoked_at is None:
             row.revoked_at = now
+            row.updated_at = now
             s.add(row)
-            n += 1
-    return n
+    return row

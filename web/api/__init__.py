@@ -14,14 +14,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
 from flask import Blueprint, Flask, Response, current_app, g, request, send_from_directory
-from sqlmodel import col
 from werkzeug.exceptions import HTTPException
 
 from auditor.store.db import Database
-from auditor.store.models import IdempotencyKey, utcnow
+from auditor.store.errors import NotFound
+from auditor.store.idempotency import (
+    IN_FLIGHT,
+    KeyRequest,
+    claim_key,
+    complete_key,
+    release_key,
+)
+from auditor.store.models import utcnow
 from web import get_store
 from web.api.auth import authenticate, check_rate_limit, current_token
 from web.api.envelope import (
@@ -30,6 +36,7 @@ from web.api.envelope import (
     error_body,
     error_response,
     json_response,
+    not_found,
     request_id,
 )
 from web.api.openapi import API_PREFIX, Operation, build_document
@@ -95,7 +102,8 @@ def run_operation(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any
         b"\0".join([op.method.encode(), request.path.encode(), request.get_data(cache=True)])
     ).hexdigest()
     store = get_store()
-    prior = _claim_key(store, key, token.id, op.method, digest)
+    claim = KeyRequest(key, token.id, op.method, request.path, digest)
+    prior = claim_key(store, claim, utcnow(), IN_FLIGHT_TTL_S)
     if prior is not None:
         if prior.request_hash != digest or prior.path != request.path:
             raise ApiError(
@@ -125,83 +133,16 @@ def run_operation(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any
     if not 200 <= response.status_code < 300:
         _release_key(store, key, token.id)  # only a success is replayed; a retry runs again
         return response
-    with store.write() as s:
-        s.execute(
-            sa.update(IdempotencyKey)
-            .where(
-                col(IdempotencyKey.key) == key,
-                col(IdempotencyKey.principal) == token.id,
-                col(IdempotencyKey.status_code) == IN_FLIGHT,
-            )
-            .values(status_code=response.status_code, response_body=response.get_data(as_text=True))
-        )
+    complete_key(store, key, token.id, response.status_code, response.get_data(as_text=True))
     return response
 
 
-# status_code of the placeholder row that holds an Idempotency-Key while its request runs;
-# one older than IN_FLIGHT_TTL_S is taken to be left by a crashed process and is taken over
-IN_FLIGHT = 0
+# a placeholder older than this is taken to be left by a crashed process and is taken over
 IN_FLIGHT_TTL_S = 300.0
 
 
-def _claim_key(
-    store: Database, key: str, principal: str, method: str, digest: str
-) -> IdempotencyKey | None:
-    """Insert the in-flight placeholder (unique key + principal) before the view runs; None
-    when this request now holds the key, else the row of the request that holds or held it."""
-    now = utcnow()
-    try:
-        with store.write() as s:
-            stale = s.get(IdempotencyKey, (key, principal), with_for_update=True)
-            if (
-                stale is not None
-                and stale.status_code == IN_FLIGHT
-                and stale.request_hash == digest
-                and (now - stale.created_at).total_seconds() > IN_FLIGHT_TTL_S
-            ):
-                stale.created_at = now  # abandoned by a crashed request: take it over
-                s.add(stale)
-                return None
-            if stale is not None:
-                return stale
-            s.add(
-                IdempotencyKey(
-                    key=key,
-                    principal=principal,
-                    method=method,
-                    path=request.path,
-                    request_hash=digest,
-                    status_code=IN_FLIGHT,
-                    response_body="",
-                    created_at=now,
-                )
-            )
-        return None
-    except sa.exc.IntegrityError:
-        with store.read() as s:
-            held = s.get(IdempotencyKey, (key, principal))
-        if held is None:  # released meanwhile: treat as still in flight, the client retries
-            held = IdempotencyKey(
-                key=key,
-                principal=principal,
-                method=method,
-                path=request.path,
-                request_hash=digest,
-                status_code=IN_FLIGHT,
-                response_body="",
-            )
-        return held
-
-
 def _release_key(store: Database, key: str, principal: str) -> None:
-    with store.write() as s:
-        s.execute(
-            sa.delete(IdempotencyKey).where(
-                col(IdempotencyKey.key) == key,
-                col(IdempotencyKey.principal) == principal,
-                col(IdempotencyKey.status_code) == IN_FLIGHT,
-            )
-        )
+    release_key(store, key, principal)
 
 
 def _call(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Response:
@@ -268,6 +209,10 @@ def _api_error(exc: ApiError) -> Response:
     return error_response(exc)
 
 
+def _missing(exc: NotFound) -> Response:
+    return error_response(not_found(exc.what))
+
+
 def _http_error(exc: HTTPException) -> Response:
     code = exc.code or 500
     if code >= 500:
@@ -300,6 +245,7 @@ def _app_http_error(exc: HTTPException) -> Any:
 
 
 bp.register_error_handler(ApiError, _api_error)
+bp.register_error_handler(NotFound, _missing)
 bp.register_error_handler(HTTPException, _http_error)
 bp.register_error_handler(Exception, _unexpected)
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from sqlmodel import col, select
 
-from auditor.store.accounts import create_token, end_sessions, hash_password
+from auditor.store.accounts import (
+    add_user,
+    change_user,
+    create_token,
+    get_user,
+    hash_password,
+    revoke_token,
+)
+from auditor.store.errors import NameTaken
+from auditor.store.listing import get_row
 from auditor.store.models import ApiToken, User, utcnow
 from web import get_store
 from web.api import bp
@@ -31,22 +39,17 @@ TOKENS = ListSpec(
     sort_fields=("created_at", "name", "last_used_at"),
     default_sort="-created_at",
     filters={
-        "role": Filter("enum", ROLES, column=ApiToken.role),
-        "name": Filter(column=ApiToken.name),
-        "revoked": Filter(
-            "bool",
-            apply=lambda st, v: st.where(
-                col(ApiToken.revoked_at).is_not(None) if v else col(ApiToken.revoked_at).is_(None)
-            ),
-        ),
+        "role": Filter("enum", ROLES),
+        "name": Filter(),
+        "revoked": Filter("bool", field="revoked_at", op="set"),
     },
 )
 USERS = ListSpec(
     sort_fields=("username", "created_at"),
     default_sort="username",
     filters={
-        "role": Filter("enum", ROLES, column=User.role),
-        "include_deleted": Filter("bool", apply=lambda st, v: st),
+        "role": Filter("enum", ROLES),
+        "include_deleted": Filter("bool"),
     },
 )
 
@@ -74,9 +77,7 @@ def user_json(row: User) -> dict[str, Any]:
     list_spec=TOKENS,
 )
 def list_tokens() -> Response:
-    page, sort, filters = parse_list_args(TOKENS)
-    with get_store().read() as s:
-        return paginate(s, select(ApiToken), ApiToken, TOKENS, page, sort, filters, token_json)
+    return paginate(ApiToken, TOKENS, *parse_list_args(TOKENS), token_json)
 
 
 @route(
@@ -128,11 +129,10 @@ def create_api_token(body: TokenCreate) -> Response:
     response=TokenOut,
 )
 def get_api_token(token_id: str) -> Response:
-    with get_store().read() as s:
-        row = s.get(ApiToken, token_id)
-        if row is None:
-            raise not_found("token")
-        return ok(token_json(row))
+    row = get_row(get_store(), ApiToken, token_id)
+    if row is None:
+        raise not_found("token")
+    return ok(token_json(row))
 
 
 @route(
@@ -146,16 +146,7 @@ def get_api_token(token_id: str) -> Response:
     response=TokenOut,
 )
 def revoke_api_token(token_id: str) -> Response:
-    now = utcnow()
-    with get_store().write() as s:
-        row = s.get(ApiToken, token_id)
-        if row is None:
-            raise not_found("token")
-        if row.revoked_at is None:
-            row.revoked_at = now
-            row.updated_at = now
-            s.add(row)
-    return ok(token_json(row))
+    return ok(token_json(revoke_token(get_store(), token_id, utcnow())))
 
 
 @route(
@@ -171,12 +162,7 @@ def revoke_api_token(token_id: str) -> Response:
     list_spec=USERS,
 )
 def list_users() -> Response:
-    page, sort, filters = parse_list_args(USERS)
-    stmt = select(User)
-    if not filters.pop("include_deleted", False):
-        stmt = stmt.where(col(User.deleted_at).is_(None))
-    with get_store().read() as s:
-        return paginate(s, stmt, User, USERS, page, sort, filters, user_json)
+    return paginate(User, USERS, *parse_list_args(USERS), user_json)
 
 
 @route(
@@ -209,23 +195,16 @@ def create_app_user(body: UserCreate) -> Response:
         created_at=now,
         updated_at=now,
     )
-    with get_store().write() as s:
-        if s.exec(select(User.id).where(col(User.username) == body.username)).first():
-            raise ApiError(
-                409,
-                "conflict",
-                f"user {body.username!r} already exists",
-                [{"field": "username", "message": "already exists"}],
-            )
-        s.add(row)
+    try:
+        add_user(get_store(), row)
+    except NameTaken as exc:
+        raise ApiError(
+            409,
+            "conflict",
+            f"user {body.username!r} already exists",
+            [{"field": "username", "message": "already exists"}],
+        ) from exc
     return ok(user_json(row), 201)
-
-
-def _load_user(s: Any, user_id: str) -> User:
-    row = s.get(User, user_id)
-    if row is None or row.deleted_at is not None:
-        raise not_found("user")
-    return row  # type: ignore[no-any-return]
 
 
 @route(
@@ -239,8 +218,7 @@ def _load_user(s: Any, user_id: str) -> User:
     response=UserOut,
 )
 def get_app_user(user_id: str) -> Response:
-    with get_store().read() as s:
-        return ok(user_json(_load_user(s, user_id)))
+    return ok(user_json(get_user(get_store(), user_id)))
 
 
 @route(
@@ -257,17 +235,17 @@ def get_app_user(user_id: str) -> Response:
 def patch_app_user(user_id: str, body: UserPatch) -> Response:
 
     now = utcnow()
-    with get_store().write() as s:
-        row = _load_user(s, user_id)
+
+    def change(row: User) -> None:
         if body.role is not None:
             row.role = body.role
         if body.password is not None:
             row.password_hash = hash_password(body.password)
             row.password_changed_at = now
-        if body.password is not None or body.role is not None:
-            end_sessions(s, row.id, now)
         row.updated_at = now
-        s.add(row)
+
+    ends = body.password is not None or body.role is not None
+    row = change_user(get_store(), user_id, change, now, end_sessions_too=ends)
     return ok(user_json(row))
 
 
@@ -284,10 +262,9 @@ def patch_app_user(user_id: str, body: UserPatch) -> Response:
 def delete_app_user(user_id: str) -> Response:
 
     now = utcnow()
-    with get_store().write() as s:
-        row = _load_user(s, user_id)
+
+    def delete(row: User) -> None:
         row.deleted_at = now
         row.updated_at = now
-        s.add(row)
-        end_sessions(s, row.id, now)
-    return ok(user_json(row))
+
+    return ok(user_json(change_user(get_store(), user_id, delete, now, end_sessions_too=True)))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response
-from sqlmodel import col, select
 
+from auditor.store.listing import get_row
 from auditor.store.models import AlertDelivery, Transition
 from web import get_store
 from web.api import bp
@@ -21,12 +22,12 @@ TRANSITIONS = ListSpec(
     sort_fields=("at", "created_at"),
     default_sort="-at",
     filters={
-        "service_id": Filter("uuid", column=Transition.service_id),
-        "check_id": Filter("uuid", column=Transition.check_id),
-        "state": Filter("enum", STATES, column=Transition.state),
-        "previous_state": Filter("enum", STATES, column=Transition.previous_state),
-        "since": Filter("datetime", apply=lambda st, v: st.where(col(Transition.at) >= v)),
-        "until": Filter("datetime", apply=lambda st, v: st.where(col(Transition.at) < v)),
+        "service_id": Filter("uuid"),
+        "check_id": Filter("uuid"),
+        "state": Filter("enum", STATES),
+        "previous_state": Filter("enum", STATES),
+        "since": Filter("datetime", field="at", op="ge"),
+        "until": Filter("datetime", field="at", op="lt"),
     },
 )
 
@@ -34,12 +35,10 @@ DELIVERIES = ListSpec(
     sort_fields=("created_at", "updated_at", "delivered_at"),
     default_sort="-created_at",
     filters={
-        "transition_id": Filter("uuid", column=AlertDelivery.transition_id),
-        "receiver": Filter(column=AlertDelivery.receiver),
-        "status": Filter(
-            "enum", ("pending", "delivered", "failed", "suppressed"), column=AlertDelivery.status
-        ),
-        "purpose": Filter("enum", ("notify", "reminder"), column=AlertDelivery.purpose),
+        "transition_id": Filter("uuid"),
+        "receiver": Filter(),
+        "status": Filter("enum", ("pending", "delivered", "failed", "suppressed")),
+        "purpose": Filter("enum", ("notify", "reminder")),
     },
 )
 
@@ -58,6 +57,13 @@ def delivery_json(row: AlertDelivery) -> dict[str, Any]:
     return AlertDeliveryOut.model_validate(row, from_attributes=True).model_dump(mode="json")
 
 
+def _one(model: Any, row_id: str, what: str, serialize: Callable[[Any], Any]) -> Response:
+    row = get_row(get_store(), model, row_id)
+    if row is None:
+        raise not_found(what)
+    return ok(serialize(row))
+
+
 @route(
     bp,
     "/transitions",
@@ -70,11 +76,7 @@ def delivery_json(row: AlertDelivery) -> dict[str, Any]:
     list_spec=TRANSITIONS,
 )
 def list_transitions() -> Response:
-    page, sort, filters = parse_list_args(TRANSITIONS)
-    with get_store().read() as s:
-        return paginate(
-            s, select(Transition), Transition, TRANSITIONS, page, sort, filters, transition_json
-        )
+    return paginate(Transition, TRANSITIONS, *parse_list_args(TRANSITIONS), transition_json)
 
 
 @route(
@@ -87,11 +89,7 @@ def list_transitions() -> Response:
     response=TransitionOut,
 )
 def get_transition(transition_id: str) -> Response:
-    with get_store().read() as s:
-        row = s.get(Transition, transition_id)
-        if row is None:
-            raise not_found("transition")
-        return ok(transition_json(row))
+    return _one(Transition, transition_id, "transition", transition_json)
 
 
 @route(
@@ -106,11 +104,7 @@ def get_transition(transition_id: str) -> Response:
     list_spec=DELIVERIES,
 )
 def list_deliveries() -> Response:
-    page, sort, filters = parse_list_args(DELIVERIES)
-    with get_store().read() as s:
-        return paginate(
-            s, select(AlertDelivery), AlertDelivery, DELIVERIES, page, sort, filters, delivery_json
-        )
+    return paginate(AlertDelivery, DELIVERIES, *parse_list_args(DELIVERIES), delivery_json)
 
 
 @route(
@@ -123,8 +117,4 @@ def list_deliveries() -> Response:
     response=AlertDeliveryOut,
 )
 def get_delivery(delivery_id: str) -> Response:
-    with get_store().read() as s:
-        row = s.get(AlertDelivery, delivery_id)
-        if row is None:
-            raise not_found("alert delivery")
-        return ok(delivery_json(row))
+    return _one(AlertDelivery, delivery_id, "alert delivery", delivery_json)

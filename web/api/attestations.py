@@ -5,26 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from sqlmodel import col, select
 
 from auditor.store.models import Attestation, utcnow
+from auditor.store.oversight import add_attestation, get_live, withdraw
 from web import get_store
 from web.api import bp
 from web.api.auth import current_token
-from web.api.envelope import Filter, ListSpec, not_found, ok, parse_list_args
+from web.api.envelope import Filter, ListSpec, ok, parse_list_args
 from web.api.openapi import route
 from web.api.query import paginate
 from web.api.schemas import AttestationCreate, AttestationOut, validation_error
-from web.api.services import load_service
 
 LIST_SPEC = ListSpec(
     sort_fields=("signed_at", "created_at", "item", "expires_at"),
     default_sort="-signed_at",
     filters={
-        "service_id": Filter("uuid", column=Attestation.service_id),
-        "item": Filter(column=Attestation.item),
-        "signed_by": Filter(column=Attestation.signed_by),
-        "include_deleted": Filter("bool", apply=lambda st, v: st),
+        "service_id": Filter("uuid"),
+        "item": Filter(),
+        "signed_by": Filter(),
+        "include_deleted": Filter("bool"),
     },
 )
 
@@ -46,11 +45,7 @@ def attestation_json(row: Attestation) -> dict[str, Any]:
 )
 def list_attestations() -> Response:
     page, sort, filters = parse_list_args(LIST_SPEC)
-    stmt = select(Attestation)
-    if not filters.pop("include_deleted", False):
-        stmt = stmt.where(col(Attestation.deleted_at).is_(None))
-    with get_store().read() as s:
-        return paginate(s, stmt, Attestation, LIST_SPEC, page, sort, filters, attestation_json)
+    return paginate(Attestation, LIST_SPEC, page, sort, filters, attestation_json)
 
 
 @route(
@@ -95,9 +90,7 @@ def create_attestation(body: AttestationCreate) -> Response:
         created_at=now,
         updated_at=now,
     )
-    with get_store().write() as s:
-        load_service(s, row.service_id)
-        s.add(row)
+    add_attestation(get_store(), row)
     return ok(attestation_json(row), 201)
 
 
@@ -111,11 +104,8 @@ def create_attestation(body: AttestationCreate) -> Response:
     response=AttestationOut,
 )
 def get_attestation(attestation_id: str) -> Response:
-    with get_store().read() as s:
-        row = s.get(Attestation, attestation_id)
-        if row is None or row.deleted_at is not None:
-            raise not_found("attestation")
-        return ok(attestation_json(row))
+    row = get_live(get_store(), Attestation, attestation_id, "attestation")
+    return ok(attestation_json(row))
 
 
 @route(
@@ -129,12 +119,5 @@ def get_attestation(attestation_id: str) -> Response:
     response=AttestationOut,
 )
 def delete_attestation(attestation_id: str) -> Response:
-    now = utcnow()
-    with get_store().write() as s:
-        row = s.get(Attestation, attestation_id)
-        if row is None or row.deleted_at is not None:
-            raise not_found("attestation")
-        row.deleted_at = now
-        row.updated_at = now
-        s.add(row)
+    row = withdraw(get_store(), Attestation, attestation_id, "attestation", utcnow())
     return ok(attestation_json(row))

@@ -10,20 +10,30 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response, current_app
-from sqlmodel import Session, col, select
 
 from auditor.config import COMMON_CHECK_KEYS, build_check
+from auditor.store import check_admin
 from auditor.store import secrets as vault
+from auditor.store.check_admin import (
+    CheckRecord,
+    add_check,
+    change_check,
+    get_run,
+    retire_check,
+    states_of,
+)
 from auditor.store.core import apply_check_config
-from auditor.store.models import Check, CheckState, Run, utcnow
+from auditor.store.errors import NameTaken
+from auditor.store.listing import Criterion
+from auditor.store.models import Check, CheckState, Service, utcnow
+from auditor.store.service_admin import Taken
 from web import get_config, get_store
 from web.api import bp
 from web.api.auth import current_token
-from web.api.envelope import ApiError, Filter, ListSpec, not_found, ok, parse_list_args
+from web.api.envelope import ApiError, Filter, ListSpec, listing, ok, parse_list_args
 from web.api.openapi import route
-from web.api.query import paginate
+from web.api.query import fetch
 from web.api.runs import run_json
 from web.api.schemas import CheckCreate, CheckOut, CheckPatch, RunOut, validation_error
 from web.api.services import load_service
@@ -31,31 +41,17 @@ from web.api.services import load_service
 STATES = ("pass", "warn", "fail", "error", "unknown")
 
 
-def _state_filter(stmt: Any, value: str) -> Any:
-    sub = select(CheckState.check_id).where(
-        col(CheckState.check_id) == col(Check.id), col(CheckState.state) == value
-    )
-    if value == "unknown":
-        none = ~sa.exists(
-            select(CheckState.check_id).where(col(CheckState.check_id) == col(Check.id))
-        )
-        return stmt.where(sa.or_(sa.exists(sub), none))
-    return stmt.where(sa.exists(sub))
-
-
 LIST_SPEC = ListSpec(
     sort_fields=("name", "kind", "created_at", "updated_at", "next_run_at"),
     default_sort="name",
     filters={
-        "kind": Filter(column=Check.kind),
-        "name": Filter(column=Check.name),
-        "enabled": Filter("bool", column=Check.enabled),
-        "severity": Filter(
-            "enum", ("critical", "high", "medium", "low", "info"), column=Check.severity
-        ),
-        "level": Filter("enum", ("bronze", "silver", "gold"), column=Check.level),
-        "state": Filter("enum", STATES, description="latest stored state", apply=_state_filter),
-        "include_deleted": Filter("bool", apply=lambda st, v: st),
+        "kind": Filter(),
+        "name": Filter(),
+        "enabled": Filter("bool"),
+        "severity": Filter("enum", ("critical", "high", "medium", "low", "info")),
+        "level": Filter("enum", ("bronze", "silver", "gold")),
+        "state": Filter("enum", STATES, description="latest stored state", op="check_in_state"),
+        "include_deleted": Filter("bool"),
     },
 )
 
@@ -75,6 +71,28 @@ LINKS = {
 }
 
 
+# the check keys the API shares with ``[[services.checks]]`` → the stored field
+_SHARED = {
+    "kind": "kind",
+    "name": "name",
+    "interval": "interval_s",
+    "timeout": "timeout_s",
+    "jitter": "jitter_s",
+    "severity": "severity",
+    "level": "level",
+    "failure_threshold": "failure_threshold",
+    "success_threshold": "success_threshold",
+    "consecutive_error_limit": "consecutive_error_limit",
+    "enabled": "enabled",
+    "blocking": "blocking",
+    "description": "description",
+}
+
+
+def _shared_keys(chk: Check) -> dict[str, Any]:
+    return {key: getattr(chk, attr) for key, attr in _SHARED.items()}
+
+
 def check_json(chk: Check, state: CheckState | None) -> dict[str, Any]:
     secret: dict[str, Any] = {}
     if chk.secret_options:
@@ -87,22 +105,10 @@ def check_json(chk: Check, state: CheckState | None) -> dict[str, Any]:
     data = {
         "id": chk.id,
         "service_id": chk.service_id,
-        "name": chk.name,
-        "kind": chk.kind,
+        **_shared_keys(chk),
         "options": vault.redact_options(chk.options, secret),
         "secret_fields": vault.secret_paths(secret),
-        "interval": chk.interval_s,
         "schedule": chk.schedule,
-        "timeout": chk.timeout_s,
-        "jitter": chk.jitter_s,
-        "severity": chk.severity,
-        "level": chk.level,
-        "failure_threshold": chk.failure_threshold,
-        "success_threshold": chk.success_threshold,
-        "consecutive_error_limit": chk.consecutive_error_limit,
-        "enabled": chk.enabled,
-        "blocking": chk.blocking,
-        "description": chk.description,
         "source": chk.source,
         "heartbeat_token": chk.heartbeat_token if show_token else None,
         "next_run_at": chk.next_run_at,
@@ -132,17 +138,9 @@ def check_json(chk: Check, state: CheckState | None) -> dict[str, Any]:
     return CheckOut.model_validate(data).model_dump(mode="json")
 
 
-def load_check(
-    s: Session, service_id: str, check_id: str, *, include_deleted: bool = False
-) -> Check:
-    chk = s.get(Check, check_id)
-    if (
-        chk is None
-        or chk.service_id != service_id
-        or (chk.deleted_at is not None and not include_deleted)
-    ):
-        raise not_found("check")
-    return chk
+def load_check(service_id: str, check_id: str) -> CheckRecord:
+    """The live check of a live service, else ``NotFound`` (the API's 404)."""
+    return check_admin.get_check(get_store(), service_id, check_id)
 
 
 def _stored_secrets(chk: Check | None) -> dict[str, Any]:
@@ -225,21 +223,7 @@ def _apply(chk: Check, built: Any, options: dict[str, Any], now: Any, *, resched
 
 
 def _common_of(chk: Check) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "kind": chk.kind,
-        "name": chk.name,
-        "interval": chk.interval_s,
-        "timeout": chk.timeout_s,
-        "jitter": chk.jitter_s,
-        "severity": chk.severity,
-        "level": chk.level,
-        "failure_threshold": chk.failure_threshold,
-        "success_threshold": chk.success_threshold,
-        "consecutive_error_limit": chk.consecutive_error_limit,
-        "enabled": chk.enabled,
-        "blocking": chk.blocking,
-        "description": chk.description,
-    }
+    out = _shared_keys(chk)
     if chk.schedule is not None:
         out["schedule"] = chk.schedule
     return out
@@ -254,20 +238,13 @@ def _conflict(name: str) -> ApiError:
     )
 
 
-def _name_taken(s: Session, service_id: str, name: str, exclude: str | None = None) -> bool:
-    stmt = select(Check.id).where(col(Check.service_id) == service_id, col(Check.name) == name)
-    if exclude:
-        stmt = stmt.where(col(Check.id) != exclude)
-    return s.exec(stmt).first() is not None
-
-
 def _ensure_api_managed(chk: Check) -> None:
     if chk.source == "config":
         raise ApiError(409, "managed_by_config", "this check is defined in the configuration file")
 
 
-def _with_state(s: Session, chk: Check) -> dict[str, Any]:
-    return check_json(chk, s.get(CheckState, chk.id))
+def record_json(found: CheckRecord) -> dict[str, Any]:
+    return check_json(found.check, found.state)
 
 
 @route(
@@ -283,12 +260,12 @@ def _with_state(s: Session, chk: Check) -> dict[str, Any]:
 )
 def list_checks(service_id: str) -> Response:
     page, sort, filters = parse_list_args(LIST_SPEC)
-    with get_store().read() as s:
-        load_service(s, service_id)
-        stmt = select(Check).where(col(Check.service_id) == service_id)
-        if not filters.pop("include_deleted", False):
-            stmt = stmt.where(col(Check.deleted_at).is_(None))
-        return paginate(s, stmt, Check, LIST_SPEC, page, sort, filters, lambda c: _with_state(s, c))
+    load_service(service_id)
+    found = fetch(
+        Check, LIST_SPEC, page, sort, filters, [Criterion("service_id", "eq", service_id)]
+    )
+    states = states_of(get_store(), (c.id for c in found.rows))
+    return listing([check_json(c, states.get(c.id)) for c in found.rows], page, found.total)
 
 
 @route(
@@ -310,22 +287,19 @@ def create_check(service_id: str, body: CheckCreate) -> Response:
     common["kind"] = body.kind
     built = _validate(common, dict(body.options))
     now = utcnow()
-    store = get_store()
+
+    def make(svc: Service, taken: Taken) -> Check:
+        if taken(built.name):
+            raise _conflict(built.name)
+        chk = Check(service_id=svc.id, name=built.name, kind=built.kind, created_at=now)
+        _apply(chk, built, dict(body.options), now, reschedule=True)
+        return chk
+
     try:
-        with store.write() as s:
-            svc = load_service(s, service_id)
-            if _name_taken(s, svc.id, built.name):
-                raise _conflict(built.name)
-            chk = Check(service_id=svc.id, name=built.name, kind=built.kind, created_at=now)
-            _apply(chk, built, dict(body.options), now, reschedule=True)
-            s.add(chk)
-            s.flush()
-            state = CheckState(check_id=chk.id, service_id=svc.id, updated_at=now)
-            s.add(state)
-            data = check_json(chk, state)
-    except sa.exc.IntegrityError as exc:
+        chk, state = add_check(get_store(), service_id, make, now)
+    except NameTaken as exc:
         raise _conflict(built.name) from exc
-    return ok(data, 201)
+    return ok(check_json(chk, state), 201)
 
 
 @route(
@@ -338,9 +312,7 @@ def create_check(service_id: str, body: CheckCreate) -> Response:
     response=CheckOut,
 )
 def get_check(service_id: str, check_id: str) -> Response:
-    with get_store().read() as s:
-        load_service(s, service_id)
-        return ok(_with_state(s, load_check(s, service_id, check_id)))
+    return ok(record_json(load_check(service_id, check_id)))
 
 
 def _update(
@@ -352,26 +324,24 @@ def _update(
     full: bool,
 ) -> Response:
     now = utcnow()
+
+    def change(chk: Check, taken: Taken) -> None:
+        _ensure_api_managed(chk)
+        stored = _stored_secrets(chk)
+        sent = vault.merge_options(chk.options, stored) if options is None else options
+        kept = _restore_redacted(sent, stored)
+        merged = dict(common) if full else {**_common_of(chk), **common}
+        merged.setdefault("kind", chk.kind)
+        built = _validate(merged, kept)
+        if built.name != chk.name and taken(built.name):
+            raise _conflict(built.name)
+        _apply(chk, built, kept, now, reschedule=False)
+
     try:
-        with get_store().write() as s:
-            load_service(s, service_id)
-            chk = load_check(s, service_id, check_id)
-            _ensure_api_managed(chk)
-            stored = _stored_secrets(chk)
-            if options is None:
-                options = vault.merge_options(chk.options, stored)
-            options = _restore_redacted(options, stored)
-            merged = dict(common) if full else {**_common_of(chk), **common}
-            merged.setdefault("kind", chk.kind)
-            built = _validate(merged, options)
-            if built.name != chk.name and _name_taken(s, service_id, built.name, chk.id):
-                raise _conflict(built.name)
-            _apply(chk, built, options, now, reschedule=False)
-            s.add(chk)
-            data = _with_state(s, chk)
-    except sa.exc.IntegrityError as exc:
+        found = change_check(get_store(), service_id, check_id, change)
+    except NameTaken as exc:
         raise _conflict(str(common.get("name"))) from exc
-    return ok(data)
+    return ok(record_json(found))
 
 
 @route(
@@ -424,17 +394,8 @@ def patch_check(service_id: str, check_id: str, body: CheckPatch) -> Response:
     errors=(409,),
 )
 def delete_check(service_id: str, check_id: str) -> Response:
-    now = utcnow()
-    with get_store().write() as s:
-        load_service(s, service_id)
-        chk = load_check(s, service_id, check_id)
-        _ensure_api_managed(chk)
-        chk.deleted_at = now
-        chk.enabled = False
-        chk.updated_at = now
-        s.add(chk)
-        data = _with_state(s, chk)
-    return ok(data)
+    found = retire_check(get_store(), service_id, check_id, _ensure_api_managed, utcnow())
+    return ok(record_json(found))
 
 
 # -- run now --------------------------------------------------------------------------------
@@ -462,17 +423,14 @@ def default_run_now(check_id: str) -> str | None:
     errors=(409,),
 )
 def run_check_now(service_id: str, check_id: str) -> Response:
-    with get_store().read() as s:
-        svc = load_service(s, service_id)
-        chk = load_check(s, service_id, check_id)
-        if not chk.enabled or not svc.enabled:
-            raise ApiError(409, "disabled", "the check or its service is disabled")
+    found = load_check(service_id, check_id)
+    if not found.check.enabled or not found.service.enabled:
+        raise ApiError(409, "disabled", "the check or its service is disabled")
     runner = current_app.extensions.get("auditor.api.run_now", default_run_now)
     run_id = runner(check_id)
     if run_id is None:
         raise ApiError(409, "not_run", "the check could not be run now; retry")
-    with get_store().read() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            raise ApiError(409, "not_run", "the run was not stored; retry")
-        return ok(run_json(run), 201)
+    run = get_run(get_store(), run_id)
+    if run is None:
+        raise ApiError(409, "not_run", "the run was not stored; retry")
+    return ok(run_json(run), 201)

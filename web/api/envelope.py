@@ -6,7 +6,7 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -147,8 +147,8 @@ class Filter:
     kind: str = "string"  # string | enum | bool | uuid | datetime
     choices: tuple[str, ...] = ()
     description: str = ""
-    apply: Callable[[Any, Any], Any] | None = None  # (statement, value) -> statement
-    column: Any = None
+    field: str = ""  # the model field it compares (``auditor.store.listing.Criterion``)
+    op: str = "eq"  # eq | ge | lt | set | a named predicate of ``auditor.store.listing``
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ import re
 from typing import Any
 
 from flask import Response, request
-from sqlmodel import col, select
 
-from auditor.store.models import Check, HeartbeatPing, utcnow
+from auditor.store.models import utcnow
+from auditor.store.oversight import record_ping
 from web import get_store
 from web.api import bp
-from web.api.envelope import ApiError, not_found, ok
+from web.api.envelope import ApiError, ok
 from web.api.openapi import Param, route
 from web.api.schemas import HeartbeatOut
 
@@ -46,23 +46,8 @@ def _ping(token: str, kind: str, exit_code: int | None = None) -> Response:
             "malformed heartbeat token",
             [{"field": "token", "message": "must be 16-64 URL-safe characters"}],
         )
-    store = get_store()
-    with store.write() as s:
-        chk = s.exec(
-            select(Check).where(
-                col(Check.heartbeat_token) == token, col(Check.deleted_at).is_(None)
-            )
-        ).first()
-        if chk is None:
-            raise not_found("heartbeat token")
-        ping = HeartbeatPing(
-            check_id=chk.id,
-            kind=kind,
-            exit_code=exit_code,
-            at=utcnow(),
-            remote_addr=(request.remote_addr or "")[:64] or None,
-        )
-        s.add(ping)
+    remote = (request.remote_addr or "")[:64] or None
+    ping = record_ping(get_store(), token, kind, exit_code, remote, utcnow())
     return ok(HeartbeatOut.model_validate(ping, from_attributes=True).model_dump(mode="json"))
 
 

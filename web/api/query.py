@@ -1,38 +1,51 @@
-"""List queries: filters, stable sort (the id breaks ties) and pagination in the envelope."""
+"""List endpoints: the declared filters become store criteria; the rows go in the envelope."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response
-from sqlmodel import Session, col, select
 
+from auditor.store.listing import Criterion, Listing, list_rows
+from web import get_store
 from web.api.envelope import ListSpec, Page, listing
 
 
+def fetch(
+    model: Any,
+    spec: ListSpec,
+    page: Page,
+    sort: str,
+    filters: dict[str, Any],
+    scope: Sequence[Criterion] = (),
+) -> Listing:
+    """One page of ``model``; ``include_deleted`` (when the spec declares it) keeps the
+    soft-deleted rows, which are left out otherwise; ``scope`` narrows to a parent."""
+    live_only = "include_deleted" in spec.filters and not filters.pop("include_deleted", False)
+    criteria = [*scope]
+    for name, value in filters.items():
+        flt = spec.filters[name]
+        criteria.append(Criterion(flt.field or name, flt.op, value))
+    return list_rows(
+        get_store(),
+        model,
+        criteria,
+        sort=sort,
+        offset=page.offset,
+        limit=page.limit,
+        live_only=live_only,
+    )
+
+
 def paginate(
-    s: Session,
-    stmt: Any,
     model: Any,
     spec: ListSpec,
     page: Page,
     sort: str,
     filters: dict[str, Any],
     serialize: Callable[[Any], dict[str, Any]],
-    id_column: Any = None,
+    scope: Sequence[Criterion] = (),
 ) -> Response:
-    for name, value in filters.items():
-        flt = spec.filters[name]
-        if flt.apply is not None:
-            stmt = flt.apply(stmt, value)
-        elif flt.column is not None:
-            stmt = stmt.where(flt.column == value)
-    total = int(s.exec(select(sa.func.count()).select_from(stmt.subquery())).one())
-    descending = sort.startswith("-")
-    column = col(getattr(model, sort.lstrip("-")))
-    tiebreak = col(id_column if id_column is not None else model.id)
-    order = [column.desc(), tiebreak.desc()] if descending else [column.asc(), tiebreak.asc()]
-    rows = s.exec(stmt.order_by(*order).offset(page.offset).limit(page.limit)).all()
-    return listing([serialize(r) for r in rows], page, total)
+    found = fetch(model, spec, page, sort, filters, scope)
+    return listing([serialize(r) for r in found.rows], page, found.total)

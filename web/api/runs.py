@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from sqlmodel import col, select
 
-from auditor.store.models import Check, Run
+from auditor.store.check_admin import check_exists
+from auditor.store.listing import Criterion
+from auditor.store.models import Run
 from web import get_store
 from web.api import bp
 from web.api.envelope import Filter, ListSpec, not_found, parse_list_args
@@ -19,16 +20,18 @@ LIST_SPEC = ListSpec(
     sort_fields=("started_at", "duration_ms", "created_at"),
     default_sort="-started_at",
     filters={
-        "status": Filter("enum", ("pass", "warn", "fail", "error"), column=Run.status),
+        "status": Filter("enum", ("pass", "warn", "fail", "error")),
         "since": Filter(
             "datetime",
             description="runs started at or after this time (RFC 3339)",
-            apply=lambda st, v: st.where(col(Run.started_at) >= v),
+            field="started_at",
+            op="ge",
         ),
         "until": Filter(
             "datetime",
             description="runs started before this time (RFC 3339)",
-            apply=lambda st, v: st.where(col(Run.started_at) < v),
+            field="started_at",
+            op="lt",
         ),
     },
 )
@@ -55,8 +58,7 @@ def run_json(run: Run) -> dict[str, Any]:
 )
 def list_runs(check_id: str) -> Response:
     page, sort, filters = parse_list_args(LIST_SPEC)
-    with get_store().read() as s:
-        if s.get(Check, check_id) is None:
-            raise not_found("check")
-        stmt = select(Run).where(col(Run.check_id) == check_id)
-        return paginate(s, stmt, Run, LIST_SPEC, page, sort, filters, run_json)
+    if not check_exists(get_store(), check_id):
+        raise not_found("check")
+    scope = [Criterion("check_id", "eq", check_id)]
+    return paginate(Run, LIST_SPEC, page, sort, filters, run_json, scope)

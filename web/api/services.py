@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
 
 from auditor.config import ServiceModel
-from auditor.store.models import Check, CheckState, Service, utcnow
+from auditor.store import service_admin
+from auditor.store.errors import NameTaken
+from auditor.store.models import Service, utcnow
+from auditor.store.service_admin import (
+    Taken,
+    add_service,
+    change_service,
+    checks_with_states,
+    retire_service,
+)
 from web import get_store
 from web.api import bp
 from web.api.envelope import ApiError, Filter, ListSpec, not_found, ok, parse_list_args
@@ -22,66 +29,36 @@ from web.api.schemas import ReadinessOut, ServiceCreate, ServiceOut, ServicePatc
 STATES = ("pass", "warn", "fail", "error", "unknown")
 
 
-def _has_state(stmt: Any, value: str) -> Any:
-    sub = (
-        select(CheckState.check_id)
-        .join(Check, col(Check.id) == col(CheckState.check_id))
-        .where(
-            col(CheckState.service_id) == col(Service.id),
-            col(CheckState.state) == value,
-            col(Check.deleted_at).is_(None),
-        )
-    )
-    return stmt.where(sa.exists(sub))
-
-
 LIST_SPEC = ListSpec(
     sort_fields=("name", "environment", "created_at", "updated_at"),
     default_sort="name",
     filters={
-        "name": Filter(column=Service.name),
-        "environment": Filter(column=Service.environment),
-        "owner": Filter(column=Service.owner),
-        "enabled": Filter("bool", column=Service.enabled),
-        "public": Filter("bool", column=Service.public),
-        "source": Filter("enum", ("config", "api"), column=Service.source),
+        "name": Filter(),
+        "environment": Filter(),
+        "owner": Filter(),
+        "enabled": Filter("bool"),
+        "public": Filter("bool"),
+        "source": Filter("enum", ("config", "api")),
         "state": Filter(
             "enum",
             STATES,
             description="services with at least one check in this state",
-            apply=_has_state,
+            op="service_has_state",
         ),
-        "include_deleted": Filter(
-            "bool", description="also list soft-deleted services", apply=lambda st, v: st
-        ),
+        "include_deleted": Filter("bool", description="also list soft-deleted services"),
     },
 )
 
 LINKS = {
-    "GetService": {
-        "operationId": "getService",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "UpdateService": {
-        "operationId": "patchService",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "DeleteService": {
-        "operationId": "deleteService",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "ListChecks": {
-        "operationId": "listChecks",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "CreateCheck": {
-        "operationId": "createCheck",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
-    "Readiness": {
-        "operationId": "getReadiness",
-        "parameters": {"service_id": "$response.body#/data/id"},
-    },
+    name: {"operationId": op_id, "parameters": {"service_id": "$response.body#/data/id"}}
+    for name, op_id in (
+        ("GetService", "getService"),
+        ("UpdateService", "patchService"),
+        ("DeleteService", "deleteService"),
+        ("ListChecks", "listChecks"),
+        ("CreateCheck", "createCheck"),
+        ("Readiness", "getReadiness"),
+    )
 }
 
 
@@ -89,11 +66,9 @@ def service_json(svc: Service) -> dict[str, Any]:
     return ServiceOut.model_validate(svc, from_attributes=True).model_dump(mode="json")
 
 
-def load_service(s: Session, service_id: str, *, include_deleted: bool = False) -> Service:
-    svc = s.get(Service, service_id)
-    if svc is None or (svc.deleted_at is not None and not include_deleted):
-        raise not_found("service")
-    return svc
+def load_service(service_id: str) -> Service:
+    """The live service, else ``NotFound`` (the API's 404)."""
+    return service_admin.get_service(get_store(), service_id)
 
 
 def _normalise(values: dict[str, Any]) -> dict[str, Any]:
@@ -118,13 +93,6 @@ def _ensure_api_managed(svc: Service) -> None:
         )
 
 
-def _name_taken(s: Session, name: str, exclude_id: str | None = None) -> bool:
-    stmt = select(Service.id).where(col(Service.name) == name)
-    if exclude_id:
-        stmt = stmt.where(col(Service.id) != exclude_id)
-    return s.exec(stmt).first() is not None
-
-
 def _conflict(name: str) -> ApiError:
     return ApiError(
         409,
@@ -147,11 +115,7 @@ def _conflict(name: str) -> ApiError:
 )
 def list_services() -> Response:
     page, sort, filters = parse_list_args(LIST_SPEC)
-    stmt = select(Service)
-    if not filters.pop("include_deleted", False):
-        stmt = stmt.where(col(Service.deleted_at).is_(None))
-    with get_store().read() as s:
-        return paginate(s, stmt, Service, LIST_SPEC, page, sort, filters, service_json)
+    return paginate(Service, LIST_SPEC, page, sort, filters, service_json)
 
 
 @route(
@@ -173,11 +137,8 @@ def create_service(body: ServiceCreate) -> Response:
     now = utcnow()
     svc = Service(**values, source="api", created_at=now, updated_at=now)
     try:
-        with get_store().write() as s:
-            if _name_taken(s, svc.name):
-                raise _conflict(svc.name)
-            s.add(svc)
-    except sa.exc.IntegrityError as exc:
+        add_service(get_store(), svc)
+    except NameTaken as exc:
         raise _conflict(svc.name) from exc
     return ok(service_json(svc), 201)
 
@@ -192,24 +153,22 @@ def create_service(body: ServiceCreate) -> Response:
     response=ServiceOut,
 )
 def get_service(service_id: str) -> Response:
-    with get_store().read() as s:
-        return ok(service_json(load_service(s, service_id)))
+    return ok(service_json(load_service(service_id)))
 
 
 def _update(service_id: str, values: dict[str, Any]) -> Response:
-    now = utcnow()
+
+    def change(svc: Service, taken: Taken) -> None:
+        _ensure_api_managed(svc)
+        merged = _normalise({k: getattr(svc, k) for k in ServiceCreate.model_fields} | values)
+        if merged["name"] != svc.name and taken(merged["name"]):
+            raise _conflict(merged["name"])
+        for key, value in merged.items():
+            setattr(svc, key, value)
+
     try:
-        with get_store().write() as s:
-            svc = load_service(s, service_id)
-            _ensure_api_managed(svc)
-            merged = _normalise({k: getattr(svc, k) for k in ServiceCreate.model_fields} | values)
-            if merged["name"] != svc.name and _name_taken(s, merged["name"], svc.id):
-                raise _conflict(merged["name"])
-            for key, value in merged.items():
-                setattr(svc, key, value)
-            svc.updated_at = now
-            s.add(svc)
-    except sa.exc.IntegrityError as exc:
+        svc = change_service(get_store(), service_id, change)
+    except NameTaken as exc:
         raise _conflict(str(values.get("name"))) from exc
     return ok(service_json(svc))
 
@@ -258,20 +217,7 @@ def patch_service(service_id: str, body: ServicePatch) -> Response:
     errors=(409,),
 )
 def delete_service(service_id: str) -> Response:
-    now = utcnow()
-    with get_store().write() as s:
-        svc = load_service(s, service_id)
-        _ensure_api_managed(svc)
-        svc.deleted_at = now
-        svc.enabled = False
-        svc.updated_at = now
-        s.add(svc)
-        for chk in s.exec(select(Check).where(col(Check.service_id) == svc.id)).all():
-            if chk.deleted_at is None:
-                chk.deleted_at = now
-                chk.enabled = False
-                chk.updated_at = now
-                s.add(chk)
+    svc = retire_service(get_store(), service_id, _ensure_api_managed, utcnow())
     return ok(service_json(svc))
 
 
@@ -327,12 +273,7 @@ _CREDIT = {"pass": 1.0, "warn": 0.5}
 def _provisional_readiness(store: Any, service_id: str, now: datetime) -> dict[str, Any]:
     from auditor.schedule.state import effective
 
-    with store.read() as s:
-        rows = s.exec(
-            select(Check, CheckState)
-            .join(CheckState, col(CheckState.check_id) == col(Check.id), isouter=True)
-            .where(col(Check.service_id) == service_id, col(Check.deleted_at).is_(None))
-        ).all()
+    rows = checks_with_states(store, service_id)
     checks = []
     num = den = 0.0
     states = []
@@ -377,8 +318,7 @@ def _provisional_readiness(store: Any, service_id: str, now: datetime) -> dict[s
     response=ReadinessOut,
 )
 def get_readiness(service_id: str) -> Response:
-    with get_store().read() as s:
-        load_service(s, service_id)
+    load_service(service_id)
     data = compute_readiness(service_id, utcnow())
     data.setdefault("service_id", service_id)
     return ok(data)

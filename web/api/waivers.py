@@ -5,31 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from sqlmodel import col, select
 
-from auditor.store.models import Check, Waiver, utcnow
+from auditor.store.errors import NotFound
+from auditor.store.models import Waiver, utcnow
+from auditor.store.oversight import add_waiver, get_live, withdraw
 from web import get_store
 from web.api import bp
 from web.api.auth import current_token
-from web.api.envelope import ApiError, Filter, ListSpec, not_found, ok, parse_list_args
+from web.api.envelope import ApiError, Filter, ListSpec, ok, parse_list_args
 from web.api.openapi import route
 from web.api.query import paginate
 from web.api.schemas import WaiverCreate, WaiverOut, validation_error
-
-
-def _active(stmt: Any, value: bool) -> Any:
-    now = utcnow()
-    live = (col(Waiver.deleted_at).is_(None)) & (col(Waiver.expires_at) > now)
-    return stmt.where(live if value else ~live)
-
 
 LIST_SPEC = ListSpec(
     sort_fields=("created_at", "expires_at"),
     default_sort="-created_at",
     filters={
-        "check_id": Filter("uuid", column=Waiver.check_id),
-        "active": Filter("bool", description="not withdrawn and not expired", apply=_active),
-        "include_deleted": Filter("bool", apply=lambda st, v: st),
+        "check_id": Filter("uuid"),
+        "active": Filter("bool", description="not withdrawn and not expired", op="waiver_active"),
+        "include_deleted": Filter("bool"),
     },
 )
 
@@ -53,11 +47,7 @@ def waiver_json(row: Waiver) -> dict[str, Any]:
 )
 def list_waivers() -> Response:
     page, sort, filters = parse_list_args(LIST_SPEC)
-    stmt = select(Waiver)
-    if not filters.pop("include_deleted", False):
-        stmt = stmt.where(col(Waiver.deleted_at).is_(None))
-    with get_store().read() as s:
-        return paginate(s, stmt, Waiver, LIST_SPEC, page, sort, filters, waiver_json)
+    return paginate(Waiver, LIST_SPEC, page, sort, filters, waiver_json)
 
 
 @route(
@@ -96,16 +86,15 @@ def create_waiver(body: WaiverCreate) -> Response:
         created_at=now,
         updated_at=now,
     )
-    with get_store().write() as s:
-        chk = s.get(Check, row.check_id)
-        if chk is None or chk.deleted_at is not None:
-            raise ApiError(
-                404,
-                "not_found",
-                "check not found",
-                [{"field": "check_id", "message": "no such check"}],
-            )
-        s.add(row)
+    try:
+        add_waiver(get_store(), row)
+    except NotFound as exc:
+        raise ApiError(
+            404,
+            "not_found",
+            "check not found",
+            [{"field": "check_id", "message": "no such check"}],
+        ) from exc
     return ok(waiver_json(row), 201)
 
 
@@ -119,11 +108,7 @@ def create_waiver(body: WaiverCreate) -> Response:
     response=WaiverOut,
 )
 def get_waiver(waiver_id: str) -> Response:
-    with get_store().read() as s:
-        row = s.get(Waiver, waiver_id)
-        if row is None or row.deleted_at is not None:
-            raise not_found("waiver")
-        return ok(waiver_json(row))
+    return ok(waiver_json(get_live(get_store(), Waiver, waiver_id, "waiver")))
 
 
 @route(
@@ -137,12 +122,4 @@ def get_waiver(waiver_id: str) -> Response:
     response=WaiverOut,
 )
 def delete_waiver(waiver_id: str) -> Response:
-    now = utcnow()
-    with get_store().write() as s:
-        row = s.get(Waiver, waiver_id)
-        if row is None or row.deleted_at is not None:
-            raise not_found("waiver")
-        row.deleted_at = now
-        row.updated_at = now
-        s.add(row)
-    return ok(waiver_json(row))
+    return ok(waiver_json(withdraw(get_store(), Waiver, waiver_id, "waiver", utcnow())))

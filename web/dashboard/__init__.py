@@ -208,17 +208,15 @@ def overview_fragment() -> ResponseReturnValue:
 @bp.get("/services/<name>")
 @login_required("viewer")
 def service(name: str) -> ResponseReturnValue:
-    store = get_store()
-    with store.read() as s:  # one pooled connection for the page's dozen small reads
-        svc = data.find_service(store, name, session=s)
-        if svc is None:
-            abort(404, description=f"No service named {name!r}.")
-        now = utcnow()
-        page = data.service_page(store, svc, now, session=s)
-        rng = request.args.get("range", "24h")
-        rng = rng if rng in data.RANGES else "24h"
-        check_ids = [c.check_id for c in page.readiness.checks if c.check_id]
-        hist = data.history(store, check_ids, rng, now, session=s)
+    now = utcnow()
+    rng = request.args.get("range", "24h")
+    rng = rng if rng in data.RANGES else "24h"
+    found = data.load_service_page(get_store(), name, rng, now)
+    if found is None:
+        abort(404, description=f"No service named {name!r}.")
+    page, hist = found
+    svc = page.service
+    check_ids = [c.check_id for c in page.readiness.checks if c.check_id]
     charts_by_check: dict[str, dict[str, Any]] = {}
     for cid in check_ids:
         chk = page.checks.get(cid)

@@ -9,30 +9,24 @@ as the fallback while no roll-ups exist.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
-
 from auditor.readiness.cache import load_all_readiness_cached
 from auditor.readiness.model import ServiceReadiness
-from auditor.readiness.queries import service_readiness_in
-from auditor.store.db import Database
-from auditor.store.models import (
-    AlertDelivery,
-    AlertState,
-    Check,
-    CheckState,
-    Rollup,
-    Run,
-    Service,
-    Transition,
+from auditor.readiness.views import (
+    HistoryRows,
+    ServiceReads,
+    history_rows,
+    read_service_page,
+    run_facts,
+    run_with_owners,
 )
+from auditor.store.db import Database
+from auditor.store.models import Check, Run, Service
+from auditor.store.service_admin import live_services
 from web import charts
 
 KIND_ORDER = (
@@ -57,7 +51,6 @@ VERDICT_LABEL = {
 STATE_ICONS = {"pass": "✓", "warn": "!", "fail": "✗", "error": "⚠", "unknown": "?"}
 SORTS = ("worst", "name", "score", "environment", "owner")
 PAGE_SIZE = 250
-RAW_LIMIT = 3000
 
 RANGES: dict[str, tuple[timedelta, int, str | None]] = {
     # window, buckets, roll-up period
@@ -136,11 +129,7 @@ class Filters:
 
 def build_rows(store: Database, now: datetime) -> list[Row]:
     readiness = load_all_readiness_cached(store, now)
-    with store.read() as s:
-        services = {
-            svc.id: svc
-            for svc in s.exec(select(Service).where(col(Service.deleted_at).is_(None))).all()
-        }
+    services = {svc.id: svc for svc in live_services(store)}
     rows = []
     for sid, r in readiness.items():
         svc = services.get(sid)
@@ -223,80 +212,21 @@ def kinds_in(rows: Iterable[Row]) -> list[str]:
 # -- one service ------------------------------------------------------------------------
 
 
-@dataclass
-class ServicePage:
-    service: Service
-    readiness: ServiceReadiness
-    checks: dict[str, Check]
-    states: dict[str, CheckState]
-    transitions: list[Transition]
-    deliveries: dict[str, list[AlertDelivery]]
-    names: dict[str, str]
-    acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+# the service page's data: one service, its checks, states and recent alert activity
+ServicePage = ServiceReads
 
 
-@contextmanager
-def _reading(store: Database, session: Session | None) -> Iterator[Session]:
-    """The caller's read session, else a new one (the service page shares one)."""
-    if session is not None:
-        yield session
-    else:
-        with store.read() as s:
-            yield s
-
-
-@functools.cache
-def _page_stmts() -> dict[str, Any]:
-    """The service page's reads, built once: building and keying a statement costs more
-    than running it for one service (parameters ``name``, ``sid``, ``ids``)."""
-    ids: Any = sa.bindparam("ids", expanding=True)
-    return {
-        "service": select(Service).where(
-            Service.name == sa.bindparam("name"), col(Service.deleted_at).is_(None)
-        ),
-        "checks": select(Check).where(
-            Check.service_id == sa.bindparam("sid"), col(Check.deleted_at).is_(None)
-        ),
-        "states": select(CheckState).where(CheckState.service_id == sa.bindparam("sid")),
-        "transitions": select(Transition)
-        .where(Transition.service_id == sa.bindparam("sid"))
-        .order_by(col(Transition.at).desc())
-        .limit(20),
-        "deliveries": select(AlertDelivery)
-        .where(col(AlertDelivery.transition_id).in_(ids))
-        .order_by(col(AlertDelivery.created_at).desc())
-        .limit(100),
-        "acks": select(AlertState).where(col(AlertState.check_id).in_(ids)),
-    }
-
-
-def find_service(store: Database, name: str, *, session: Session | None = None) -> Service | None:
-    with _reading(store, session) as s:
-        return s.exec(_page_stmts()["service"], params={"name": name}).first()
-
-
-def service_page(
-    store: Database, svc: Service, now: datetime, *, session: Session | None = None
-) -> ServicePage:
-    q = _page_stmts()
-    with _reading(store, session) as s:
-        readiness = service_readiness_in(s, svc.id, now)
-        one = {"sid": svc.id}
-        checks = {c.id: c for c in s.exec(q["checks"], params=one).all()}
-        states = {st.check_id: st for st in s.exec(q["states"], params=one).all()}
-        transitions = list(s.exec(q["transitions"], params=one).all())
-        deliveries: dict[str, list[AlertDelivery]] = {}
-        if transitions:
-            for d in s.exec(q["deliveries"], params={"ids": [t.id for t in transitions]}).all():
-                deliveries.setdefault(d.transition_id, []).append(d)
-        acks: dict[str, dict[str, Any]] = {}
-        if checks:
-            for a in s.exec(q["acks"], params={"ids": list(checks)}).all():
-                ack = (a.notes or {}).get("ack")
-                if isinstance(ack, dict):
-                    acks[a.check_id] = ack
-    names = {c.id: c.name for c in checks.values()}
-    return ServicePage(svc, readiness, checks, states, transitions, deliveries, names, acks)
+def load_service_page(
+    store: Database, name: str, rng: str, now: datetime
+) -> tuple[ServicePage, History] | None:
+    """The service page's data and its charts for ``rng``; None when there is no such service."""
+    window, _n, period = RANGES.get(rng, RANGES["24h"])
+    found = read_service_page(store, name, now, now - window, period)
+    if found is None:
+        return None
+    page, rows = found
+    check_ids = [c.check_id for c in page.readiness.checks if c.check_id]
+    return page, _chart(check_ids, rng, now, rows)
 
 
 @dataclass
@@ -308,68 +238,33 @@ class History:
     truncated: bool = False
 
 
-def history(
-    store: Database,
-    check_ids: Sequence[str],
-    rng: str,
-    now: datetime,
-    *,
-    session: Session | None = None,
-) -> History:
+def history(store: Database, check_ids: Sequence[str], rng: str, now: datetime) -> History:
     """Per-check buckets for ``rng`` (24h / 7d / 30d / 90d); roll-ups first, else bounded raw runs."""
-    window, n, period = RANGES.get(rng, RANGES["24h"])
-    end = now
-    start = end - window
-    buckets = {cid: charts.empty_buckets(start, end, n) for cid in check_ids}
-    source = "runs"
-    truncated = False
-    if not check_ids:
-        return History(rng, buckets, {}, source)
-    q = _history_stmts()
-    with _reading(store, session) as s:
-        if period is not None:
-            rollups = s.exec(
-                q["rollups"], params={"ids": list(check_ids), "period": period, "start": start}
-            ).all()
-            for r in rollups:
-                charts.add_rollup(
-                    buckets[r.check_id],
-                    _aware(r.bucket_start),
-                    {
-                        "pass": r.count_pass,
-                        "warn": r.count_warn,
-                        "fail": r.count_fail,
-                        "error": r.count_error,
-                    },
-                    r.duration_ms_sum,
-                    r.duration_ms_max,
-                )
-            if rollups:
-                source = "rollup"
-        if source == "runs":
-            runs = s.exec(q["runs"], params={"ids": list(check_ids), "start": start}).all()
-            truncated = len(runs) >= RAW_LIMIT
-            for cid, status, started, dur in runs:
-                charts.add_run(buckets[cid], _aware(started), status, dur or 0.0)
+    window, _n, period = RANGES.get(rng, RANGES["24h"])
+    return _chart(check_ids, rng, now, history_rows(store, check_ids, now - window, period))
+
+
+def _chart(check_ids: Sequence[str], rng: str, now: datetime, rows: HistoryRows) -> History:
+    window, n, _period = RANGES.get(rng, RANGES["24h"])
+    buckets = {cid: charts.empty_buckets(now - window, now, n) for cid in check_ids}
+    for r in rows.rollups:
+        charts.add_rollup(
+            buckets[r.check_id],
+            _aware(r.bucket_start),
+            {
+                "pass": r.count_pass,
+                "warn": r.count_warn,
+                "fail": r.count_fail,
+                "error": r.count_error,
+            },
+            r.duration_ms_sum,
+            r.duration_ms_max,
+        )
+    for cid, status, started, dur in rows.runs:
+        charts.add_run(buckets[cid], _aware(started), status, dur or 0.0)
     latency = {cid: [b.mean_ms for b in bs] for cid, bs in buckets.items()}
-    return History(rng, buckets, latency, source, truncated)
-
-
-@functools.cache
-def _history_stmts() -> dict[str, Any]:
-    """:func:`history`'s two reads, built once (parameters ``ids``, ``start``, ``period``)."""
-    ids: Any = sa.bindparam("ids", expanding=True)
-    return {
-        "rollups": select(Rollup).where(
-            col(Rollup.check_id).in_(ids),
-            Rollup.period == sa.bindparam("period"),
-            col(Rollup.bucket_start) >= sa.bindparam("start"),
-        ),
-        "runs": select(Run.check_id, Run.status, Run.started_at, Run.duration_ms)
-        .where(col(Run.check_id).in_(ids), col(Run.started_at) >= sa.bindparam("start"))
-        .order_by(col(Run.started_at).desc())
-        .limit(RAW_LIMIT),
-    }
+    source = "rollup" if rows.rollups else "runs"
+    return History(rng, buckets, latency, source, rows.truncated)
 
 
 def _aware(at: datetime) -> datetime:
@@ -377,19 +272,14 @@ def _aware(at: datetime) -> datetime:
 
 
 def get_run(store: Database, run_id: str) -> tuple[Run, Check | None, Service | None] | None:
-    with store.read() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            return None
-        return run, s.get(Check, run.check_id), s.get(Service, run.service_id)
+    return run_with_owners(store, run_id)
 
 
 def last_facts(store: Database, run_id: str | None) -> dict[str, Any]:
     if not run_id:
         return {}
-    with store.read() as s:
-        facts = s.exec(select(Run.facts).where(Run.id == run_id)).first()
-    return dict(facts) if isinstance(facts, Mapping) else {}
+    facts = run_facts(store, run_id)
+    return dict(facts) if facts is not None else {}
 
 
 def parse_when(value: Any) -> datetime | None:
