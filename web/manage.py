@@ -21,9 +21,9 @@ from sqlmodel import col, select
 
 from auditor.alerting.dispatcher import acknowledge as acknowledge_alerts
 from auditor.config import PRODUCTION_PROFILE, ServiceModel, _errors, build_check
+from auditor.config.sync import apply_check_config
 from auditor.readiness.score import MAX_WAIVER_DAYS, validate_waiver
 from auditor.store.accounts import ROLES, create_token, create_user
-from auditor.store.core import apply_check_config
 from auditor.store.models import (
     ApiToken,
     Attestation,

@@ -15,8 +15,8 @@ from flask import Response, current_app
 from sqlmodel import Session, col, select
 
 from auditor.config import COMMON_CHECK_KEYS, build_check
+from auditor.config.sync import apply_check_config
 from auditor.store import secrets as vault
-from auditor.store.core import apply_check_config
 from auditor.store.models import Check, CheckState, Run, utcnow
 from web import get_config, get_store
 from web.api import bp
