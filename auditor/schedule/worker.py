@@ -150,7 +150,7 @@ class Worker:
         # full pass here would delay the first claims after a (re)start
         gc.freeze()
         writer = asyncio.create_task(self._writer(stop))
-        node_task = asyncio.create_task(self._node_heartbeat(stop))
+        node_task = asyncio.create_task(node_heartbeat(self.store, self.worker_id, stop))
         log.info("worker_started", worker=self.worker_id, concurrency=self.concurrency)
         try:
             while not stop.is_set():
@@ -345,24 +345,21 @@ class Worker:
             await asyncio.sleep(1.0)
         return leftover
 
-    async def _node_heartbeat(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(
-                    heartbeat_node,
-                    self.store,
-                    self.worker_id,
-                    "worker",
-                    socket.gethostname(),
-                    os.getpid(),
-                )
-            except Exception as exc:
-                log.warning("node_heartbeat_failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=10.0)
-
 
 _FLUSH: Any = object()
+
+
+async def node_heartbeat(store: Database, node_id: str, stop: asyncio.Event) -> None:
+    """Announce this worker as a live node every 10 s until ``stop`` (``/readyz`` reads it)."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(
+                heartbeat_node, store, node_id, "worker", socket.gethostname(), os.getpid()
+            )
+        except Exception as exc:
+            log.warning("node_heartbeat_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=10.0)
 
 
 def _unstorable(result: RunResult) -> RunResult:

@@ -1,6 +1,6 @@
 """The read-only look back checks get through ``ctx.history``: earlier facts, pings, attestations.
 
-Plain queries; ``auditor.schedule.history.StoreHistory`` adapts them to ``checks.base.History``.
+Plain queries; the scheduler's ``StoreHistory`` adapts them to the checks' ``History``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A run is stored together with the check's new latest state, its transition (the alert
 outbox) and its next due time, in one short write transaction. ``run(check_id, due_at)`` is
 unique, so no check is stored twice for one due time. The state machine and the triggers
-are pure rules that live above the store (``auditor.schedule``); completion receives them as
+are pure rules that live above the store, in the scheduler; completion receives them as
 ``CompletionRules``.
 """
 
@@ -50,7 +50,7 @@ class Limits(TypedDict, total=False):
 
 
 class Folded(Protocol):
-    """The counters after one run (``auditor.schedule.state.StateSnapshot``)."""
+    """The counters after one run (the scheduler's ``StateSnapshot``)."""
 
     @property
     def state(self) -> str: ...
@@ -68,7 +68,7 @@ class Folded(Protocol):
 
 @dataclass(frozen=True)
 class CompletionRules:
-    """The pure rules completion applies; built in ``auditor.schedule.rules`` (above the store)."""
+    """The pure rules completion applies; the scheduler builds them (it sits above the store)."""
 
     #: fold one raw status (run start ``at``) into the previous counters
     next_state: Callable[[Counters, str, datetime, Limits], Folded]
