@@ -9,21 +9,24 @@ from collections.abc import Sequence
 from auditor.config import Config
 from auditor.probe.http import HttpProber
 from auditor.probe.outcome import RunResult
+from auditor.schedule.rules import COMPLETION_RULES
 from auditor.schedule.worker import OptionsCache, execute_claim, make_worker_id
-from auditor.store.core import Claim, Store
+from auditor.store.claims import Claim, claims_for
+from auditor.store.db import Database
 from auditor.store.models import utcnow
+from auditor.store.runs import complete
 
 
 async def run_audit(
     config: Config,
-    store: Store,
+    store: Database,
     *,
     services: Sequence[str] = (),
     kinds: Sequence[str] = (),
     progress: bool = False,
 ) -> list[RunResult]:
     """Run every selected enabled check concurrently (bounded by ``concurrency``) and store them."""
-    claims = store.claims_for(services=services, kinds=kinds, now=utcnow())
+    claims = claims_for(store, services=services, kinds=kinds, now=utcnow())
     prober = HttpProber(config.auditor.address_policy())
     cache = OptionsCache()
     slots = asyncio.Semaphore(config.auditor.concurrency)
@@ -54,19 +57,19 @@ async def run_audit(
     worker = make_worker_id("audit")
     # ad-hoc runs are keyed by their own start time so they never collide with scheduled ones
     items = [(_adhoc(c, r), r) for c, r in zip(claims, results, strict=True)]
-    await asyncio.to_thread(store.complete, items, worker, reschedule=False)
+    await asyncio.to_thread(complete, store, COMPLETION_RULES, items, worker, reschedule=False)
     return results
 
 
 async def run_now(
-    config: Config, store: Store, check_id: str, *, role: str = "api"
+    config: Config, store: Database, check_id: str, *, role: str = "api"
 ) -> tuple[RunResult, str | None] | None:
     """Run one enabled check immediately and store it like an audit run.
 
     Returns the result and the stored run id, or None when the check is unknown or disabled
     (it, or its service). Shared by the API's and the dashboard's "run now".
     """
-    claims = store.claims_for(check_ids=[check_id], now=utcnow())
+    claims = claims_for(store, check_ids=[check_id], now=utcnow())
     if not claims:
         return None
     claim = claims[0]
@@ -82,7 +85,12 @@ async def run_now(
     finally:
         await prober.aclose()
     written = await asyncio.to_thread(
-        store.complete, [(_adhoc(claim, result), result)], make_worker_id(role), reschedule=False
+        complete,
+        store,
+        COMPLETION_RULES,
+        [(_adhoc(claim, result), result)],
+        make_worker_id(role),
+        reschedule=False,
     )
     return result, (written[0] if written else None)
 

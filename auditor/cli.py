@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from auditor.config import Config, ConfigError, default_config_path, load_config
+from auditor.config.sync import sync_config
 from auditor.logging import configure_logging
 from checks.units import parse_duration
 
@@ -30,10 +31,10 @@ def _load(path: str | None) -> Config:
 
 
 def _store(config: Config) -> Any:
-    from auditor.store.core import Store
+    from auditor.store.db import Database
 
     try:
-        return Store(
+        return Database(
             config.auditor.database_url, pool_size=max(5, min(config.auditor.concurrency // 10, 20))
         )
     except Exception as exc:
@@ -71,7 +72,7 @@ def _daemon(config_path: str | None, *, with_worker: bool, with_web: bool) -> No
     configure_logging(config.auditor.log_level)
     store = _store(config)
     if with_worker:
-        store.sync_config(config)
+        sync_config(store, config)
     sys.exit(run_daemon(config, store, with_worker=with_worker, with_web=with_web))
 
 
@@ -126,7 +127,7 @@ def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str]
             click.echo(f"--kind: {exc}", err=True)
             sys.exit(2)
     store = _store(config)
-    store.sync_config(config, disable_missing=False)
+    sync_config(store, config, disable_missing=False)
     results = asyncio.run(
         run_audit(
             config,
@@ -344,10 +345,10 @@ def gate(
             click.echo(f"  {problem}", err=True)
         sys.exit(EXIT_USAGE)
     configure_logging("warning")
-    from auditor.store.core import Store
+    from auditor.store.db import Database
 
     try:
-        store = Store(config.auditor.database_url)
+        store = Database(config.auditor.database_url)
     except Exception as exc:
         click.echo(
             f"cannot open the database {_redact(config.auditor.database_url)}: {exc}", err=True
@@ -360,7 +361,7 @@ def gate(
                 sys.exit(EXIT_USAGE)
             from auditor.audit import run_audit
 
-            store.sync_config(config, disable_missing=False)
+            sync_config(store, config, disable_missing=False)
             asyncio.run(run_audit(config, store, services=[service]))
         try:
             readiness = load_service_readiness(

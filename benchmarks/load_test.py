@@ -33,6 +33,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from auditor.config.sync import sync_config
 from tests.hardening.daemon import rss_bytes, start, wait_for, write_config
 from tests.support import json_route, local_server
 
@@ -242,10 +243,10 @@ def main() -> int:
         )
         from auditor.config import load_config
         from auditor.store.accounts import create_token
-        from auditor.store.core import Store
+        from auditor.store.db import Database
 
-        store = Store(f"sqlite:///{db}")
-        store.sync_config(load_config(config, environ={}))
+        store = Database(f"sqlite:///{db}")
+        sync_config(store, load_config(config, environ={}))
         # one token per client: the API's rate limit is per token (a 429 is not load)
         tokens = [
             create_token(store, name=f"load{i}", role="viewer")[1] for i in range(args.clients)

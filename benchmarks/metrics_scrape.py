@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/metrics_scrape.py [--checks 1000,4000,8000] [--runs 5000000]
 
-For each check count: a fresh SQLite store populated through the real Store (sync_config,
+For each check count: a fresh SQLite store populated through the real repositories (sync_config,
 claim_due, complete), then timed cold scrapes (the /metrics registry written as the endpoint
 writes it, process collector excluded, the shared readiness evaluation invalidated first). Then ``--runs`` extra rows are bulk-inserted into ``run`` (the
 counter trigger fires for each) and the largest store is scraped again: the figures must
@@ -25,10 +25,14 @@ import sqlalchemy as sa
 from prometheus_client import generate_latest
 
 from auditor.config import parse_config
+from auditor.config.sync import sync_config
 from auditor.metrics import build_registry
 from auditor.metrics.exposition import render
+from auditor.schedule.rules import COMPLETION_RULES
 from auditor.schedule.runner import RunResult
-from auditor.store.core import Store
+from auditor.store.claims import claim_due
+from auditor.store.db import Database
+from auditor.store.runs import complete
 from checks.base import RunStatus
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -36,7 +40,7 @@ KINDS = ("health", "tls", "headers", "redirect")
 STATUSES = ("pass", "warn", "fail", "error")
 
 
-def populate(url: str, checks: int, per_service: int = 20) -> Store:
+def populate(url: str, checks: int, per_service: int = 20) -> Database:
     services = []
     for i in range(max(1, checks // per_service)):
         services.append(
@@ -49,11 +53,11 @@ def populate(url: str, checks: int, per_service: int = 20) -> Store:
                 ],
             }
         )
-    store = Store(url)
-    store.sync_config(parse_config({"services": services}, environ={}), now=T0)
+    store = Database(url)
+    sync_config(store, parse_config({"services": services}, environ={}), now=T0)
     n = 0
     while True:
-        claims = store.claim_due("bench", T0, 500, 60.0)
+        claims = claim_due(store, "bench", T0, 500, 60.0)
         if not claims:
             break
         items = []
@@ -78,11 +82,11 @@ def populate(url: str, checks: int, per_service: int = 20) -> Store:
                     ),
                 )
             )
-        store.complete(items, "bench", now=T0)
+        complete(store, COMPLETION_RULES, items, "bench", now=T0)
     return store
 
 
-def scrape_times(store: Store, repeat: int) -> tuple[list[float], int]:
+def scrape_times(store: Database, repeat: int) -> tuple[list[float], int]:
     """Cold scrapes as ``/metrics`` serves them (``render``, the fast exposition path): the
     shared fleet evaluation is invalidated before each, so each reads and evaluates anew."""
     registry = build_registry(store, process=False, now=lambda: T0 + timedelta(minutes=1))
@@ -97,7 +101,7 @@ def scrape_times(store: Store, repeat: int) -> tuple[list[float], int]:
     return times, size
 
 
-def add_runs(store: Store, runs: int, batch: int = 50_000) -> float:
+def add_runs(store: Database, runs: int, batch: int = 50_000) -> float:
     with store.read() as s:
         ids = [r[0] for r in s.execute(sa.text("SELECT id, service_id FROM check_def"))]
         svc = dict(s.execute(sa.text("SELECT id, service_id FROM check_def")).all())

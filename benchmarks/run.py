@@ -242,9 +242,9 @@ def child_worker(url: str, seconds: float, concurrency: int, lease: float) -> No
     from auditor.config import AuditorSettings
     from auditor.probe.http import HttpProber
     from auditor.schedule.worker import Worker, make_worker_id
-    from auditor.store.core import Store
+    from auditor.store.db import Database
 
-    store = Store(url, pool_size=max(5, min(concurrency // 10, 20)), migrate=False)
+    store = Database(url, pool_size=max(5, min(concurrency // 10, 20)), migrate=False)
     prober = HttpProber(AuditorSettings().address_policy(), max_connections=concurrency * 2)
     worker = Worker(
         store, prober=prober, concurrency=concurrency, lease_s=lease, worker_id=make_worker_id()
@@ -324,9 +324,9 @@ def run_metrics(store: Any, w0: datetime, w1: datetime, interval_s: float) -> di
 
 
 def scheduler_on(url: str, urls: list[str], ca: str, n: int, seconds: float) -> dict[str, Any]:
-    from auditor.store.core import Store
+    from auditor.store.db import Database
 
-    store = Store(url)
+    store = Database(url)
     t = time.perf_counter()
     seed_checks(store, urls, services=n // 10, per_service=10, interval_s=60, ca_file=ca)
     seeded = time.perf_counter() - t
@@ -383,14 +383,14 @@ def phase_scheduler(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[
 def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from auditor.store.core import Store
+    from auditor.store.db import Database
 
     n = 3000 if args.quick else 10_000
     lease = 30.0
     before_kill = 45.0 if args.quick else 75.0
     after_kill = lease + 25.0
     pg_recreate()
-    store = Store(PG_BENCH_URL)
+    store = Database(PG_BENCH_URL)
     seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=60,
                 ca_file=str(nginx.ca))  # fmt: skip
     cfg = work / "multi.toml"
@@ -479,14 +479,14 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
 def child_web(url: str, port: int) -> None:
     from auditor.config import parse_config
     from auditor.process.daemon import WebServer
-    from auditor.store.core import Store
+    from auditor.store.db import Database
     from web import create_app
 
     config = parse_config(
         {"auditor": {"database_url": url, "anonymous_read": True, "log_level": "error"}},
         environ={},
     )
-    store = Store(url, pool_size=16, migrate=False)
+    store = Database(url, pool_size=16, migrate=False)
     app = create_app(config, store)
     app.config["API_RATE_LIMIT"] = 10**9
     server = WebServer(app, "127.0.0.1", port)
@@ -662,7 +662,7 @@ def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) 
     import httpx
 
     from auditor.store.accounts import create_token
-    from auditor.store.core import Store
+    from auditor.store.db import Database
     from auditor.store.retention import RetentionPolicy, run_retention
 
     n_services = 1000
@@ -682,10 +682,10 @@ def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) 
                 "UPDATE check_state SET last_run_at = now() - random() * interval '240 s',"
                 " since = now() - random() * interval '240 s'"
             )
-        store = Store(url, migrate=False)
+        store = Database(url, migrate=False)
     else:
         pg_recreate(db)
-        store = Store(url)
+        store = Database(url)
         kinds = ["tls", "headers", "redirect", "health", "exposure", "health", "health", "tls"]
         ids = seed_checks(store, ["https://127.0.0.1:1"], services=n_services, per_service=8,
                           interval_s=300, ca_file=None, kinds=kinds)  # fmt: skip
@@ -796,7 +796,7 @@ def phase_storage(args: argparse.Namespace, nginx: Nginx | None, work: Path) -> 
     30/90-day charts at the end. SQLite as the daemon configures it (WAL, no auto_vacuum:
     deleted pages go to the free list and are reused by later inserts)."""
     from auditor.config import AuditorSettings
-    from auditor.store.core import Store
+    from auditor.store.db import Database
     from auditor.store.retention import policy_for, run_retention
     from web.dashboard import data
 
@@ -806,7 +806,7 @@ def phase_storage(args: argparse.Namespace, nginx: Nginx | None, work: Path) -> 
     retention_s = AuditorSettings().retention
     policy = policy_for(retention_s)
     path = work / "storage.db"
-    store = Store(f"sqlite:///{path}")
+    store = Database(f"sqlite:///{path}")
     ids = seed_checks(store, ["https://127.0.0.1:1"], services=20, per_service=10,
                       interval_s=interval, ca_file=None)  # fmt: skip
     start = datetime(2026, 1, 1, tzinfo=UTC)

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from auditor.cli import main
+from auditor.config.sync import sync_config
 from auditor.readiness.gate import (
     SCHEMA,
     exit_code,
@@ -163,12 +164,12 @@ def set_states(path: Path, **states: str) -> None:
     from sqlmodel import select
 
     from auditor.config import load_config
-    from auditor.store.core import Store
+    from auditor.store.db import Database
     from auditor.store.models import Check, CheckState, utcnow
 
     config = load_config(str(path))
-    store = Store(config.auditor.database_url)
-    store.sync_config(config)
+    store = Database(config.auditor.database_url)
+    sync_config(store, config)
     with store.write() as s:
         for chk in s.exec(select(Check)).all():
             st = s.get(CheckState, chk.id)

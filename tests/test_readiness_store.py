@@ -6,14 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from auditor.config.sync import sync_config
 from auditor.readiness.queries import load_all_readiness, load_service_readiness
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import Attestation, Check, CheckState, Run, Service, Waiver
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def seed(store: Store) -> tuple[str, str]:
+def seed(store: Database) -> tuple[str, str]:
     with store.write() as s:
         a = Service(name="alpha", url="https://alpha.test", profile="production")
         b = Service(name="beta", url="https://beta.test")
@@ -79,7 +80,7 @@ def seed(store: Store) -> tuple[str, str]:
 
 
 def test_loaders(db_url: str) -> None:
-    store = Store(db_url)
+    store = Database(db_url)
     try:
         a_id, b_id = seed(store)
         a = load_service_readiness(store, a_id, NOW)
@@ -104,7 +105,7 @@ def test_loaders(db_url: str) -> None:
 
 
 def test_disabled_service_is_left_out_of_load_all_but_still_answers(db_url: str) -> None:
-    store = Store(db_url)
+    store = Database(db_url)
     try:
         a_id, b_id = seed(store)
         with store.write() as s:
@@ -122,7 +123,7 @@ def test_disabled_service_is_left_out_of_load_all_but_still_answers(db_url: str)
 def test_load_all_does_not_touch_run_history(sqlite_url: str) -> None:
     import sqlalchemy as sa
 
-    store = Store(sqlite_url)
+    store = Database(sqlite_url)
     try:
         seed(store)
         statements: list[str] = []
@@ -142,11 +143,11 @@ def test_load_all_does_not_touch_run_history(sqlite_url: str) -> None:
 def test_the_fleet_snapshot_is_shared_but_a_foreground_write_refreshes_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from auditor.config import parse_config
     from auditor.readiness.cache import load_all_readiness_cached
-    from auditor.store.core import Store
+    from auditor.store.db import Database
     from auditor.store.models import Service, utcnow
 
-    store = Store(f"sqlite:///{tmp_path}/c.db")
-    store.sync_config(parse_config({"services": [{"name": "a", "url": "https://a"}]}, environ={}))
+    store = Database(f"sqlite:///{tmp_path}/c.db")
+    sync_config(store, parse_config({"services": [{"name": "a", "url": "https://a"}]}, environ={}))
     first = load_all_readiness_cached(store, utcnow())
     assert load_all_readiness_cached(store, utcnow()) is first  # shared between readers
     with store.write(background=True) as s:  # a worker batch: reaches readers within the TTL

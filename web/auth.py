@@ -466,7 +466,7 @@ def _validate_new_password(new: str, confirm: str, username: str) -> dict[str, s
 def account() -> ResponseReturnValue:
     principal = current_principal()
     assert principal is not None
-    if principal.anonymous:
+    if principal.anonymous or principal.user_id is None:
         return redirect(url_for("auth.login"))
     errors: dict[str, str] = {}
     done = request.args.get("done")

@@ -27,7 +27,9 @@ def readyz() -> ResponseReturnValue:
         checks["scheduler"] = "pass" if alive() else "fail"
     else:
         try:
-            checks["scheduler"] = "pass" if store.live_nodes(within_s=30.0) else "fail"
+            from auditor.store.nodes import live_nodes
+
+            checks["scheduler"] = "pass" if live_nodes(store, within_s=30.0) else "fail"
         except Exception:
             checks["scheduler"] = "fail"
     ok = all(v == "pass" for v in checks.values())

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from auditor.alerting.outbox import acknowledge as acknowledge_alerts
 from auditor.config import PRODUCTION_PROFILE, ServiceModel, build_check, validation_problems
+from auditor.config.sync import apply_check_config
 from auditor.readiness.waivers import MAX_WAIVER_DAYS, validate_waiver
 from auditor.store.accounts import (
     ROLES,
@@ -38,7 +39,6 @@ from auditor.store.check_admin import (
     checks_of_kind,
     find_check,
 )
-from auditor.store.core import apply_check_config
 from auditor.store.errors import NotFound
 from auditor.store.listing import get_row
 from auditor.store.models import (

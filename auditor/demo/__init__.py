@@ -253,15 +253,16 @@ def _demo_user(store: Any, data_dir: Path) -> str:
 
 def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
     from auditor.config import load_config
+    from auditor.config.sync import sync_config
     from auditor.process.daemon import run_daemon
-    from auditor.store.core import Store
+    from auditor.store.db import Database
 
     path, servers, environ = prepare(Path(data_dir), listen)
     os.environ.update(environ)
     try:
         config = load_config(path, environ=os.environ)
-        store = Store(config.auditor.database_url)
-        store.sync_config(config)
+        store = Database(config.auditor.database_url)
+        sync_config(store, config)
         _sign_checklist(store, "payments-api")
         password = _demo_user(store, Path(data_dir))
         if once:

@@ -29,7 +29,7 @@ from auditor.process.web_processes import (
     share_app_state,
 )
 from auditor.schedule.worker import Worker, make_worker_id
-from auditor.store.core import Store
+from auditor.store.db import Database
 
 log = structlog.get_logger("auditor.daemon")
 
@@ -38,7 +38,7 @@ RETENTION_EVERY_S = 600.0
 RETENTION_MAX_S = 300.0
 
 
-async def retention_loop(store: Store, raw_s: float, stop: asyncio.Event) -> None:
+async def retention_loop(store: Database, raw_s: float, stop: asyncio.Event) -> None:
     """Roll up and expire history every few minutes, in a thread (short transactions)."""
     from auditor.store.retention import policy_for, run_retention
 
@@ -152,7 +152,7 @@ def shared_worker_metrics(worker: Worker | None, web_processes: int) -> Any:
     return worker.metrics.shared
 
 
-def run_daemon(config: Config, store: Store, *, with_worker: bool, with_web: bool) -> int:
+def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: bool) -> int:
     settings = config.auditor
     prober = HttpProber(
         settings.address_policy(), max_connections=max(settings.concurrency * 2, 10)

@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.lastuse import flush_pending
 
 log = structlog.get_logger("auditor.prefork")
@@ -217,7 +217,7 @@ def shared_login_limiter(limit: int = 5, window_s: float = 300.0, slots: int = 1
     return SharedLoginLimiter()
 
 
-class _SharedGenerationStore(Store):
+class _SharedGenerationStore(Database):
     """A store whose write generation is one counter shared by every forked process."""
 
     _shared_generation: Any
@@ -228,12 +228,12 @@ class _SharedGenerationStore(Store):
 
     @generation.setter
     def generation(self, _value: int) -> None:
-        # ``Store.write`` does ``generation += 1``: any assignment is one atomic increment
+        # ``Database.write`` does ``generation += 1``: any assignment is one atomic increment
         with self._shared_generation.get_lock():
             self._shared_generation.value += 1
 
 
-def share_generation(store: Store) -> None:
+def share_generation(store: Database) -> None:
     """Make ``store.generation`` a cross-process counter (call before forking)."""
     counter = multiprocessing.Value("q", int(store.generation))
     store.__class__ = _SharedGenerationStore
@@ -241,7 +241,7 @@ def share_generation(store: Store) -> None:
     store._shared_generation = counter  # type: ignore[attr-defined]
 
 
-def share_app_state(app: Any, store: Store) -> None:
+def share_app_state(app: Any, store: Database) -> None:
     """Everything the web processes must agree on, in shared memory (call before forking)."""
     app.extensions["auditor.api.ratelimiter"] = shared_rate_limiter(
         int(app.config.get("API_RATE_LIMIT", 300)), float(app.config.get("API_RATE_WINDOW", 60.0))
@@ -256,7 +256,7 @@ def share_app_state(app: Any, store: Store) -> None:
 class WebProcesses:
     """Forks ``n`` children that each run ``serve(stop)`` until SIGTERM; restarts the dead."""
 
-    def __init__(self, n: int, serve: Callable[[threading.Event], None], store: Store) -> None:
+    def __init__(self, n: int, serve: Callable[[threading.Event], None], store: Database) -> None:
         self.n = n
         self._serve = serve
         self._store = store

@@ -28,10 +28,15 @@ import structlog
 from pydantic import ValidationError
 
 from auditor.probe.http import HttpProber
+from auditor.schedule.history import StoreHistory
 from auditor.schedule.instruments import WorkerMetrics
+from auditor.schedule.rules import COMPLETION_RULES
 from auditor.schedule.runner import RunResult, run_check
-from auditor.store.core import Claim, Store
+from auditor.store.claims import Claim, claim_due, release
+from auditor.store.db import Database
 from auditor.store.models import utcnow
+from auditor.store.nodes import heartbeat_node, remove_node
+from auditor.store.runs import complete
 from checks.base import Finding, Options, RunStatus, Severity
 from checks.registry import get_check
 
@@ -68,7 +73,7 @@ async def execute_claim(
     claim: Claim,
     *,
     prober: HttpProber,
-    store: Store | None,
+    store: Database | None,
     options_cache: OptionsCache,
     environ: Mapping[str, str],
     now: Callable[[], datetime] = utcnow,
@@ -93,7 +98,7 @@ async def execute_claim(
         options,
         prober=prober,
         timeout=claim.timeout_s,
-        history=store.history() if store is not None else None,
+        history=StoreHistory(store) if store is not None else None,
         now=now,
         environ=environ,
     )
@@ -104,7 +109,7 @@ class Worker:
 
     def __init__(
         self,
-        store: Store,
+        store: Database,
         *,
         prober: HttpProber,
         concurrency: int = 100,
@@ -145,7 +150,7 @@ class Worker:
         # full pass here would delay the first claims after a (re)start
         gc.freeze()
         writer = asyncio.create_task(self._writer(stop))
-        node_task = asyncio.create_task(self._node_heartbeat(stop))
+        node_task = asyncio.create_task(node_heartbeat(self.store, self.worker_id, stop))
         log.info("worker_started", worker=self.worker_id, concurrency=self.concurrency)
         try:
             while not stop.is_set():
@@ -157,7 +162,8 @@ class Worker:
                 if room > 0:
                     try:
                         claims = await asyncio.to_thread(
-                            self.store.claim_due,
+                            claim_due,
+                            self.store,
                             self.worker_id,
                             utcnow(),
                             room,
@@ -192,7 +198,7 @@ class Worker:
             await writer
             node_task.cancel()
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(self.store.remove_node, self.worker_id)
+                await asyncio.to_thread(remove_node, self.store, self.worker_id)
             log.info("worker_stopped", worker=self.worker_id, runs=self.runs_completed)
 
     def _arm(self, claim: Claim) -> None:
@@ -225,7 +231,7 @@ class Worker:
             handle.cancel()
         self.waiting.clear()
         try:
-            await asyncio.to_thread(self.store.release, claims, self.worker_id)
+            await asyncio.to_thread(release, self.store, claims, self.worker_id)
         except Exception as exc:  # their leases lapse on their own
             log.warning("release_failed", error=repr(exc), claims=len(claims))
 
@@ -300,7 +306,9 @@ class Worker:
         saying why, so the due time is still accounted for.
         """
         try:
-            await asyncio.to_thread(self.store.complete, batch, self.worker_id, background=True)
+            await asyncio.to_thread(
+                complete, self.store, COMPLETION_RULES, batch, self.worker_id, background=True
+            )
             self.runs_completed += len(batch)
             return []
         except Exception as exc:
@@ -313,7 +321,12 @@ class Worker:
             for attempt in (result, _unstorable(result)):
                 try:
                     await asyncio.to_thread(
-                        self.store.complete, [(claim, attempt)], self.worker_id, background=True
+                        complete,
+                        self.store,
+                        COMPLETION_RULES,
+                        [(claim, attempt)],
+                        self.worker_id,
+                        background=True,
                     )
                 except Exception as exc:
                     log.error(
@@ -332,23 +345,21 @@ class Worker:
             await asyncio.sleep(1.0)
         return leftover
 
-    async def _node_heartbeat(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(
-                    self.store.heartbeat_node,
-                    self.worker_id,
-                    "worker",
-                    socket.gethostname(),
-                    os.getpid(),
-                )
-            except Exception as exc:
-                log.warning("node_heartbeat_failed", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=10.0)
-
 
 _FLUSH: Any = object()
+
+
+async def node_heartbeat(store: Database, node_id: str, stop: asyncio.Event) -> None:
+    """Announce this worker as a live node every 10 s until ``stop`` (``/readyz`` reads it)."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(
+                heartbeat_node, store, node_id, "worker", socket.gethostname(), os.getpid()
+            )
+        except Exception as exc:
+            log.warning("node_heartbeat_failed", error=repr(exc))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=10.0)
 
 
 def _unstorable(result: RunResult) -> RunResult:

@@ -14,7 +14,8 @@ from typing import Any
 
 from auditor.config import AlertingModel, AuditorSettings, Config, ReceiverModel
 from auditor.schedule.runner import RunResult
-from auditor.store.core import Claim, Store
+from auditor.store.claims import Claim
+from auditor.store.db import Database
 from auditor.store.models import Check, CheckState, Service, Transition
 from checks.base import Finding, RunStatus, Target
 
@@ -46,7 +47,7 @@ def make_config(
 
 
 def seed(
-    store: Store,
+    store: Database,
     service: str = "payments-api",
     checks: tuple[str, ...] = ("health",),
     environment: str = "production",
@@ -69,7 +70,7 @@ def seed(
 
 
 def add_transition(
-    store: Store,
+    store: Database,
     chk: Check,
     prev: str,
     state: str,

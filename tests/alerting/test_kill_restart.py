@@ -15,7 +15,7 @@ from pathlib import Path
 
 from auditor.alerting.dispatcher import Dispatcher
 from auditor.alerting.history import list_deliveries
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import utcnow
 from tests.alerting.helpers import Recorder, add_transition, http_receiver, make_config, seed
 
@@ -23,8 +23,8 @@ CHILD = """
 import asyncio, sys
 from auditor.alerting.dispatcher import Dispatcher
 from auditor.config import AlertingModel, AuditorSettings, Config, ReceiverModel
-from auditor.store.core import Store
-store = Store(sys.argv[1])
+from auditor.store.db import Database
+store = Database(sys.argv[1])
 cfg = Config(auditor=AuditorSettings(), services=(), alerting=AlertingModel(receivers=[
     ReceiverModel(name="ops", type="webhook", url=f"http://127.0.0.1:{sys.argv[2]}/hook", timeout=3600)]))
 d = Dispatcher(store, cfg, lease_s=60)
@@ -33,7 +33,7 @@ asyncio.run(d.run(asyncio.Event()))
 
 
 def test_sigkill_between_transition_and_delivery(sqlite_url: str, tmp_path: Path) -> None:
-    store = Store(sqlite_url)
+    store = Database(sqlite_url)
     try:
         checks = seed(store)
         tid = add_transition(store, checks["health"], "pass", "fail", utcnow())

@@ -19,7 +19,9 @@ from auditor.alerting.history import list_deliveries
 from auditor.alerting.maintenance import Window
 from auditor.alerting.outbox import acknowledge
 from auditor.alerting.rules import classify
-from auditor.store.core import Store
+from auditor.schedule.rules import COMPLETION_RULES
+from auditor.store.db import Database
+from auditor.store.runs import complete
 from checks.base import Finding
 from tests.alerting.helpers import (
     T0,
@@ -35,8 +37,8 @@ from tests.alerting.helpers import (
 
 
 @pytest.fixture
-def store(sqlite_url: str) -> Iterator[Store]:
-    st = Store(sqlite_url)
+def store(sqlite_url: str) -> Iterator[Database]:
+    st = Database(sqlite_url)
     yield st
     st.close()
 
@@ -81,7 +83,9 @@ def self_signed(tmp: Path) -> tuple[str, str]:
     return str(cert_path), str(key_path)
 
 
-def test_email_over_starttls(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_email_over_starttls(
+    store: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from aiosmtpd.controller import Controller
 
     cert, key = self_signed(tmp_path)
@@ -137,7 +141,7 @@ def test_email_over_starttls(store: Store, tmp_path: Path, monkeypatch: pytest.M
     )
 
 
-def test_email_refuses_server_without_starttls(store: Store) -> None:
+def test_email_refuses_server_without_starttls(store: Database) -> None:
     from aiosmtpd.controller import Controller
 
     class Handler:
@@ -213,7 +217,7 @@ def validate_postable_alerts(path: str, headers: dict[str, str], body: bytes) ->
     return None
 
 
-def test_alertmanager_firing_then_resolved(store: Store) -> None:
+def test_alertmanager_firing_then_resolved(store: Database) -> None:
     checks = seed(store)
     port = free_port()
     rec = Recorder(validate=validate_postable_alerts)
@@ -234,7 +238,7 @@ def test_alertmanager_firing_then_resolved(store: Store) -> None:
     assert resolved["endsAt"] == "2026-11-27T12:05:00Z"
 
 
-def test_slack_message(store: Store) -> None:
+def test_slack_message(store: Database) -> None:
     checks = seed(store)
     port = free_port()
     rec = Recorder()
@@ -261,7 +265,7 @@ def test_slack_message(store: Store) -> None:
 # -- behaviour: routing, resolve, reminders, maintenance, TLS thresholds --------------------------
 
 
-def test_routing_by_match(store: Store) -> None:
+def test_routing_by_match(store: Database) -> None:
     prod = seed(store, "prod-api")
     stage = seed(store, "stage-api", environment="staging")
     cfgs = [
@@ -296,7 +300,7 @@ def test_routing_by_match(store: Store) -> None:
     ]
 
 
-def test_send_resolved_false_and_no_resolve_without_firing(store: Store) -> None:
+def test_send_resolved_false_and_no_resolve_without_firing(store: Database) -> None:
     checks = seed(store)
     cfg = {
         "name": "quiet",
@@ -316,7 +320,7 @@ def test_send_resolved_false_and_no_resolve_without_firing(store: Store) -> None
     assert [(r["alert_status"], r["previous_state"]) for r in rows] == [("firing", "warn")]
 
 
-def test_reminders_every_repeat_interval(store: Store) -> None:
+def test_reminders_every_repeat_interval(store: Database) -> None:
     checks = seed(store)
     clock = Clock()
     port = free_port()
@@ -348,7 +352,7 @@ def test_reminders_every_repeat_interval(store: Store) -> None:
     assert [json.loads(r["body"])["status"] for r in rec.requests] == ["firing"] * 3 + ["resolved"]
 
 
-def test_a_recovery_still_in_the_outbox_is_resolved_under_its_own_id(store: Store) -> None:
+def test_a_recovery_still_in_the_outbox_is_resolved_under_its_own_id(store: Database) -> None:
     """The reminder pass may run between a run's commit and the transition planner: the
     recovery must go out once, as its own transition, not as a late resolve."""
     checks = seed(store)
@@ -370,7 +374,7 @@ def test_a_recovery_still_in_the_outbox_is_resolved_under_its_own_id(store: Stor
     assert [json.loads(r["body"])["id"] for r in rec.requests] == [fired, recovered]
 
 
-def test_acknowledged_alert_gets_no_reminders_until_it_reopens(store: Store) -> None:
+def test_acknowledged_alert_gets_no_reminders_until_it_reopens(store: Database) -> None:
     checks = seed(store)
     clock = Clock()
     port = free_port()
@@ -396,7 +400,7 @@ def test_acknowledged_alert_gets_no_reminders_until_it_reopens(store: Store) -> 
     assert bodies[-1]["id"].endswith(":reminder:1")
 
 
-def test_maintenance_suppresses_and_delivers_nothing_stale(store: Store) -> None:
+def test_maintenance_suppresses_and_delivers_nothing_stale(store: Database) -> None:
     checks = seed(store)
     clock = Clock()
     port = free_port()
@@ -432,7 +436,7 @@ def test_maintenance_suppresses_and_delivers_nothing_stale(store: Store) -> None
 
 @pytest.mark.parametrize("repeat", [None, "4h"])
 def test_failure_begun_in_window_is_announced_when_it_ends(
-    store: Store, repeat: str | None
+    store: Database, repeat: str | None
 ) -> None:
     checks = seed(store)
     clock = Clock()
@@ -487,7 +491,7 @@ def test_recurring_window() -> None:
     assert not w.active("any", day.replace(hour=1, minute=59))
 
 
-def test_tls_alerts_once_per_threshold(store: Store) -> None:
+def test_tls_alerts_once_per_threshold(store: Database) -> None:
     checks = seed(store, checks=("tls",), kind="tls")
     chk = checks["tls"]
     expiring = [Finding(code="tls.expiring", severity="medium", message="expires soon")]
@@ -496,7 +500,7 @@ def test_tls_alerts_once_per_threshold(store: Store) -> None:
     for i, status in enumerate(runs):
         found = {"warn": expiring, "fail": expired}.get(status, [])
         at = T0 + timedelta(minutes=5 * i)
-        store.complete([run_result(chk, status, at, found)], "w", now=at)
+        complete(store, COMPLETION_RULES, [run_result(chk, status, at, found)], "w", now=at)
     d = Dispatcher(
         store,
         make_config({"name": "ops", "type": "webhook", "url": "http://127.0.0.1:9/x"}),
@@ -510,7 +514,7 @@ def test_tls_alerts_once_per_threshold(store: Store) -> None:
     ]
 
 
-def test_unknown_neither_resolves_nor_refires_an_open_alert(store: Store) -> None:
+def test_unknown_neither_resolves_nor_refires_an_open_alert(store: Database) -> None:
     checks = seed(store)
     clock = Clock()
     port = free_port()

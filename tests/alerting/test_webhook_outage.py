@@ -16,7 +16,7 @@ import pytest
 from auditor.alerting.dispatcher import Dispatcher
 from auditor.alerting.history import list_deliveries
 from auditor.alerting.render import WEBHOOK_KEYS, verify_signature
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import AlertDelivery
 from tests.alerting.helpers import (
     T0,
@@ -33,8 +33,8 @@ SECRET = "s3cret-hmac-key"
 
 
 @pytest.fixture
-def store(db_url: str) -> Store:
-    st = Store(db_url)
+def store(db_url: str) -> Database:
+    st = Database(db_url)
     yield st  # type: ignore[misc]
     st.close()
 
@@ -58,7 +58,7 @@ def verified(rec: Recorder) -> list[dict[str, object]]:
 
 
 def test_outage_then_recovery_delivers_everything_once_in_order(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_OPS_SECRET", SECRET)
     checks = seed(store, checks=("health", "ready"))
@@ -118,7 +118,7 @@ def test_outage_then_recovery_delivers_everything_once_in_order(
 
 
 def test_killed_between_transition_and_delivery_delivers_after_restart(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TEST_OPS_SECRET", SECRET)
     checks = seed(store)
@@ -169,7 +169,7 @@ def test_killed_between_transition_and_delivery_delivers_after_restart(
     assert [b["id"] for b in verified(rec)] == [tid, tid2]
 
 
-def test_non_2xx_is_retried_and_unsigned_without_secret(store: Store) -> None:
+def test_non_2xx_is_retried_and_unsigned_without_secret(store: Database) -> None:
     checks = seed(store)
     port = free_port()
     clock = Clock()
@@ -189,7 +189,7 @@ def test_non_2xx_is_retried_and_unsigned_without_secret(store: Store) -> None:
 
 
 def test_missing_secret_env_fails_permanently(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TEST_OPS_SECRET", raising=False)
     checks = seed(store)
@@ -200,7 +200,7 @@ def test_missing_secret_env_fails_permanently(
     assert rows[0]["status"] == "failed" and "TEST_OPS_SECRET" in rows[0]["last_error"]
 
 
-def test_one_receivers_backlog_does_not_starve_the_others(store: Store) -> None:
+def test_one_receivers_backlog_does_not_starve_the_others(store: Database) -> None:
     """≥5000 pending rows of a dead receiver, all older: the others still get theirs."""
     import sqlalchemy as sa
 
@@ -288,7 +288,7 @@ def _dripping_server(port: int, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def test_a_receiver_dripping_its_reply_is_cut_off_at_its_timeout(store: Store) -> None:
+def test_a_receiver_dripping_its_reply_is_cut_off_at_its_timeout(store: Database) -> None:
     checks = seed(store)
     port = free_port()
     cfg = {"name": "drip", "type": "webhook", "url": f"http://127.0.0.1:{port}/x", "timeout": 1}
@@ -307,7 +307,7 @@ def test_a_receiver_dripping_its_reply_is_cut_off_at_its_timeout(store: Store) -
     assert rows[0]["status"] == "pending" and "timeout" in (rows[0]["last_error"] or "")
 
 
-def test_every_send_has_a_total_deadline_inside_the_lease(store: Store) -> None:
+def test_every_send_has_a_total_deadline_inside_the_lease(store: Database) -> None:
     checks = seed(store)
 
     class Hang:

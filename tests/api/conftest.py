@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from auditor.config import parse_config
 from auditor.store.accounts import create_token
-from auditor.store.core import Store
+from auditor.store.db import Database
 from web import create_app
 
 SECRET_KEY = Fernet.generate_key().decode()
@@ -25,14 +25,14 @@ def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Any) -> Iterator[Store]:
-    st = Store(f"sqlite:///{tmp_path}/api.db")
+def store(tmp_path: Any) -> Iterator[Database]:
+    st = Database(f"sqlite:///{tmp_path}/api.db")
     yield st
     st.close()
 
 
 @pytest.fixture
-def app(store: Store, secret_key: str) -> Flask:
+def app(store: Database, secret_key: str) -> Flask:
     config = parse_config({"auditor": {"default_timeout": "2s"}}, environ={})
     app = create_app(config, store, test_config={"TESTING": True, "API_RATE_LIMIT": 100_000})
     return app
@@ -44,7 +44,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def tokens(store: Store) -> dict[str, str]:
+def tokens(store: Database) -> dict[str, str]:
     return {
         role: create_token(store, name=role, role=role)[1]
         for role in ("viewer", "operator", "admin")

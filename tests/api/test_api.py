@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from auditor.store.core import Store
+from auditor.config.sync import sync_config
+from auditor.store.db import Database
 from auditor.store.models import AlertDelivery, Run, Transition, utcnow
 from tests.api.conftest import make_check, make_service
 
@@ -106,12 +107,13 @@ def test_service_errors(client: FlaskClient, operator: dict, viewer: dict) -> No
 
 
 def test_config_managed_service_is_read_only(
-    client: FlaskClient, store: Store, operator: dict
+    client: FlaskClient, store: Database, operator: dict
 ) -> None:
     from auditor.config import parse_config
 
-    store.sync_config(
-        parse_config({"services": [{"name": "cfg", "url": "https://cfg.example.com"}]}, environ={})
+    sync_config(
+        store,
+        parse_config({"services": [{"name": "cfg", "url": "https://cfg.example.com"}]}, environ={}),
     )
     sid = client.get(f"{V1}/services?name=cfg", headers=operator).json["data"][0]["id"]
     assert_error(
@@ -164,7 +166,7 @@ def test_pagination_sort_filter(client: FlaskClient, operator: dict, viewer: dic
         assert len(err["details"]) == 1
 
 
-def test_state_filter(client: FlaskClient, store: Store, operator: dict) -> None:
+def test_state_filter(client: FlaskClient, store: Database, operator: dict) -> None:
     a = make_service(client, operator, name="a")
     make_service(client, operator, name="b")
     chk = make_check(client, operator, a["id"])
@@ -420,7 +422,7 @@ def test_check_crud_same_validation_as_config(
 
 
 def test_run_now_and_history(
-    app: Flask, client: FlaskClient, store: Store, operator: dict, viewer: dict
+    app: Flask, client: FlaskClient, store: Database, operator: dict, viewer: dict
 ) -> None:
     svc = make_service(client, operator)
     chk = make_check(client, operator, svc["id"])
@@ -557,7 +559,7 @@ def test_waivers(client: FlaskClient, operator: dict, viewer: dict) -> None:
     assert client.get(f"{V1}/waivers?active=true", headers=viewer).json["data"] == []
 
 
-def test_transitions_and_deliveries(client: FlaskClient, store: Store, viewer: dict) -> None:
+def test_transitions_and_deliveries(client: FlaskClient, store: Database, viewer: dict) -> None:
     cid, sid = str(uuid.uuid4()), str(uuid.uuid4())
     with store.write() as s:
         t = Transition(
@@ -582,7 +584,7 @@ def test_transitions_and_deliveries(client: FlaskClient, store: Store, viewer: d
 # -- heartbeats -------------------------------------------------------------------------------
 
 
-def test_heartbeats(client: FlaskClient, store: Store, operator: dict, viewer: dict) -> None:
+def test_heartbeats(client: FlaskClient, store: Database, operator: dict, viewer: dict) -> None:
     from sqlmodel import select
 
     from auditor.store.models import HeartbeatPing

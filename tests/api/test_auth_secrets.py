@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlmodel import select
 
 from auditor.store.accounts import create_token
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import ApiToken, Check, utcnow
 from tests.api.conftest import auth, make_check, make_service
 from web.api.openapi import OPERATIONS
@@ -71,7 +71,7 @@ def test_invalid_token_401(client: FlaskClient) -> None:
 
 
 def test_verify_token_never_writes_and_stamps_last_use_at_most_once_a_minute(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    store: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from auditor.store.accounts import verify_token
     from auditor.store.lastuse import last_use
@@ -104,7 +104,7 @@ def test_verify_token_never_writes_and_stamps_last_use_at_most_once_a_minute(
 
 
 def test_an_api_request_does_not_wait_for_the_write_lock_to_stamp_its_token(
-    client: FlaskClient, store: Store, tokens: dict[str, str], tmp_path: Any
+    client: FlaskClient, store: Database, tokens: dict[str, str], tmp_path: Any
 ) -> None:
     """While another writer (the worker's batch) holds SQLite's write lock, a request whose
     token is due a new ``last_used_at`` answers at once; the stamp is written after."""
@@ -135,7 +135,7 @@ def test_an_api_request_does_not_wait_for_the_write_lock_to_stamp_its_token(
     assert sum(at is not None for at in stamped) == 1
 
 
-def test_token_lifecycle_via_api(client: FlaskClient, store: Store, admin: dict) -> None:
+def test_token_lifecycle_via_api(client: FlaskClient, store: Database, admin: dict) -> None:
     r = client.post(f"{V1}/tokens", json={"name": "ci", "role": "operator"}, headers=admin)
     assert r.status_code == 201
     secret, tid = r.json["data"]["token"], r.json["data"]["id"]
@@ -159,7 +159,7 @@ def test_token_lifecycle_via_api(client: FlaskClient, store: Store, admin: dict)
     assert r.status_code == 422
 
 
-def test_expired_token_401(client: FlaskClient, store: Store) -> None:
+def test_expired_token_401(client: FlaskClient, store: Database) -> None:
     _, secret = create_token(
         store, name="t", role="admin", expires_at=utcnow() + timedelta(seconds=60)
     )
@@ -197,7 +197,7 @@ def test_users(client: FlaskClient, admin: dict, operator: dict) -> None:
 SECRET_HEADER = "Bearer s3cr3t-upstream-token-value"
 
 
-def _raw_dump(store: Store) -> str:
+def _raw_dump(store: Database) -> str:
     path = store.url.split("///", 1)[1]
     con = sqlite3.connect(path)
     try:
@@ -209,7 +209,7 @@ def _raw_dump(store: Store) -> str:
 
 
 def test_secrets_encrypted_at_rest_and_redacted(
-    client: FlaskClient, store: Store, operator: dict, secret_key: str
+    client: FlaskClient, store: Database, operator: dict, secret_key: str
 ) -> None:
     svc = make_service(client, operator)
     chk = make_check(
@@ -264,7 +264,7 @@ def test_secret_needs_key(
 
 def test_secrets_rotate_cli(
     client: FlaskClient,
-    store: Store,
+    store: Database,
     operator: dict,
     secret_key: str,
     monkeypatch: pytest.MonkeyPatch,

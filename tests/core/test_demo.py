@@ -10,8 +10,9 @@ import pytest
 
 from auditor.audit import run_audit
 from auditor.config import load_config
+from auditor.config.sync import sync_config
 from auditor.demo import _sign_checklist, prepare
-from auditor.store.core import Store
+from auditor.store.db import Database
 
 
 @pytest.fixture
@@ -21,8 +22,8 @@ def demo_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[
         monkeypatch.setenv(key, value)
     try:
         config = load_config(path, environ=os.environ)
-        store = Store(config.auditor.database_url)
-        store.sync_config(config)
+        store = Database(config.auditor.database_url)
+        sync_config(store, config)
         _sign_checklist(store, "payments-api")
         results = asyncio.run(run_audit(config, store))
     finally:

@@ -9,10 +9,12 @@ from http.server import BaseHTTPRequestHandler
 from sqlmodel import select
 
 from auditor.config import parse_config
+from auditor.config.sync import sync_config
 from auditor.probe.http import HttpProber
 from auditor.schedule.runner import RunResult
 from auditor.schedule.worker import Worker
-from auditor.store.core import Store
+from auditor.store.claims import claim_due
+from auditor.store.db import Database
 from auditor.store.models import Run, utcnow
 from checks.base import RunStatus
 from tests.support import local_server
@@ -48,8 +50,8 @@ async def test_hostile_json_is_stored_cleanly(db_url: str) -> None:
             },
             environ={},
         )
-        store = Store(db_url)
-        store.sync_config(config)
+        store = Database(db_url)
+        sync_config(store, config)
         worker = Worker(store, prober=HttpProber(), concurrency=2, poll_interval=0.1)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
@@ -71,8 +73,9 @@ async def test_hostile_json_is_stored_cleanly(db_url: str) -> None:
 
 
 async def test_a_result_the_database_refuses_is_replaced_not_blocking_the_rest(pg_url: str) -> None:
-    store = Store(pg_url)
-    store.sync_config(
+    store = Database(pg_url)
+    sync_config(
+        store,
         parse_config(
             {
                 "services": [
@@ -81,9 +84,9 @@ async def test_a_result_the_database_refuses_is_replaced_not_blocking_the_rest(p
                 ]
             },
             environ={},
-        )
+        ),
     )
-    claims = store.claim_due("w", utcnow() + timedelta(seconds=1), 10, 60)
+    claims = claim_due(store, "w", utcnow() + timedelta(seconds=1), 10, 60)
     worker = Worker(store, prober=HttpProber(), worker_id="w")
 
     def result(claim, facts, summary="ok"):  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import col, select
 
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import Rollup, Run
 from auditor.store.retention import (
     HOURLY_MIN_S,
@@ -23,7 +23,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STATUSES = ("pass", "pass", "warn", "fail", "error")
 
 
-def _seed(store: Store, checks: list[str], start: datetime, hours: int, per_hour: int) -> int:
+def _seed(store: Database, checks: list[str], start: datetime, hours: int, per_hour: int) -> int:
     """``per_hour`` runs per check per hour, statuses cycling, duration = minute index."""
     rows = []
     for h in range(hours):
@@ -51,7 +51,7 @@ def _seed(store: Store, checks: list[str], start: datetime, hours: int, per_hour
     return len(rows)
 
 
-def _rollups(store: Store, period: str) -> list[Rollup]:
+def _rollups(store: Database, period: str) -> list[Rollup]:
     with store.read() as s:
         return list(
             s.exec(
@@ -70,7 +70,7 @@ POLICY = RetentionPolicy(raw_s=2 * 86400, hourly_s=4 * 86400, daily_s=8 * 86400,
 
 
 def test_raw_runs_roll_up_then_expire_and_history_is_conserved(db_url: str) -> None:
-    store = Store(db_url)
+    store = Database(db_url)
     checks = ["a", "b", "c"]
     n = _seed(store, checks, T0, hours=24 * 3, per_hour=4)  # 3 days
     now = T0 + timedelta(days=3)  # clock moved: day 1 is beyond the 2-day raw window
@@ -106,7 +106,7 @@ def test_raw_runs_roll_up_then_expire_and_history_is_conserved(db_url: str) -> N
 
 
 def test_old_buckets_are_pruned_and_size_stays_bounded(db_url: str) -> None:
-    store = Store(db_url)
+    store = Database(db_url)
     checks = ["a", "b"]
     counts = []
     for day in range(12):  # a run every 15 min for 12 days, retention applied daily
@@ -128,7 +128,7 @@ def test_old_buckets_are_pruned_and_size_stays_bounded(db_url: str) -> None:
 
 
 def test_late_run_in_recent_hour_is_recounted(db_url: str) -> None:
-    store = Store(db_url)
+    store = Database(db_url)
     _seed(store, ["a"], T0, hours=3, per_hour=2)
     now = T0 + timedelta(hours=3)
     run_retention(store, now, POLICY)
@@ -150,7 +150,7 @@ def test_late_run_in_recent_hour_is_recounted(db_url: str) -> None:
 
 
 def test_max_seconds_bounds_a_pass_and_the_next_continues(db_url: str) -> None:
-    store = Store(db_url)
+    store = Database(db_url)
     n = _seed(store, ["a", "b"], T0, hours=48, per_hour=2)
     now = T0 + timedelta(days=5)
     first = run_retention(store, now, POLICY, max_seconds=0.0)
@@ -163,12 +163,12 @@ def test_max_seconds_bounds_a_pass_and_the_next_continues(db_url: str) -> None:
 
 
 def test_two_nodes_at_once_count_every_run_once(db_url: str) -> None:
-    store_a, store_b = Store(db_url), Store(db_url, migrate=False)
+    store_a, store_b = Database(db_url), Database(db_url, migrate=False)
     n = _seed(store_a, ["a", "b", "c", "d"], T0, hours=48, per_hour=4)
     now = T0 + timedelta(days=4)
     errors: list[BaseException] = []
 
-    def node(store: Store) -> None:
+    def node(store: Database) -> None:
         try:
             for _ in range(20):
                 if run_retention(store, now, POLICY).complete:
@@ -200,7 +200,7 @@ def test_daemon_policy_keeps_the_database_flat_and_the_charts_whole(db_url: str)
     policy = policy_for(9 * 86400)  # the smallest window that keeps hourly = raw
     assert policy.hourly_s == policy.raw_s and policy.daily_s >= 400 * 86400
     assert policy_for(3600).hourly_s == HOURLY_MIN_S  # the 7-day chart keeps its buckets
-    store = Store(db_url)
+    store = Database(db_url)
     checks = ["a", "b"]
     rows = []
     for day in range(20):  # a run every 15 min for 20 days, retention applied daily
@@ -220,6 +220,6 @@ def test_daemon_policy_keeps_the_database_flat_and_the_charts_whole(db_url: str)
     assert sum(b.total for b in week.buckets["a"]) >= 7 * 24 * 4 - 4
 
 
-def _runs(store: Store) -> list[str]:
+def _runs(store: Database) -> list[str]:
     with store.read() as s:
         return list(s.exec(select(Run.id)).all())

@@ -9,11 +9,11 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import auditor.store.models  # noqa: F401  (registers every table)
-from auditor.store.core import Store
+from auditor.store.db import Database
 
 
 def test_the_migrated_schema_matches_the_models(db_url: str) -> None:
-    Store(db_url).close()  # upgrade to every head
+    Database(db_url).close()  # upgrade to every head
     engine = sa.create_engine(db_url)
     try:
         with engine.connect() as conn:

@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from auditor.config import load_config
+from auditor.config.sync import sync_config
 from auditor.process.web_processes import AUTO_MAX_PROCESSES, usable_cpus
 from auditor.store.accounts import create_token
-from auditor.store.core import Store
+from auditor.store.db import Database
 from tests.hardening.daemon import start, wait_for, write_config
 from tests.support import json_route, local_server
 
@@ -77,8 +78,8 @@ def web(tmp_path: Path) -> Iterator[Web]:
         },
         [],
     )
-    store = Store(f"sqlite:///{db}")
-    store.sync_config(load_config(config, environ={}))
+    store = Database(f"sqlite:///{db}")
+    sync_config(store, load_config(config, environ={}))
     viewer = create_token(store, name="v", role="viewer")[1]
     operator = create_token(store, name="o", role="operator")[1]
     store.close()

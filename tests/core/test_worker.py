@@ -16,9 +16,10 @@ import pytest
 from sqlmodel import select
 
 from auditor.config import parse_config
+from auditor.config.sync import sync_config
 from auditor.probe.http import HttpProber
 from auditor.schedule.worker import Worker
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import Check, Run, utcnow
 from tests.support import json_route, local_server
 
@@ -44,7 +45,7 @@ async def _run_workers(workers: list[Worker], seconds: float) -> None:
     await asyncio.gather(*tasks)
 
 
-def _runs(store: Store) -> list[Run]:
+def _runs(store: Database) -> list[Run]:
     with store.read() as s:
         return list(s.exec(select(Run)).all())
 
@@ -52,8 +53,8 @@ def _runs(store: Store) -> list[Run]:
 async def test_two_workers_on_postgres_never_run_a_due_time_twice(pg_url: str) -> None:
     with local_server({"/ok": json_route(200, {"status": "pass"}, delay=0.05)}) as base:
         config = parse_config(_services(base, 30), environ={})
-        stores = [Store(pg_url), Store(pg_url, migrate=False)]
-        stores[0].sync_config(config)
+        stores = [Database(pg_url), Database(pg_url, migrate=False)]
+        sync_config(stores[0], config)
         workers = [
             Worker(st, prober=HttpProber(), concurrency=10, worker_id=f"w{i}", poll_interval=0.1)
             for i, st in enumerate(stores)
@@ -103,8 +104,10 @@ def _wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:  # type
 def test_a_killed_workers_checks_are_taken_over(pg_url: str, tmp_path: Path) -> None:
     with local_server({"/slow": json_route(200, {"status": "pass"}, delay=0.8)}) as base:
         config = _write_config(tmp_path, pg_url, _services(base, 6, interval="2s", path="/slow"))
-        store = Store(pg_url)
-        store.sync_config(parse_config(_services(base, 6, interval="2s", path="/slow"), environ={}))
+        store = Database(pg_url)
+        sync_config(
+            store, parse_config(_services(base, 6, interval="2s", path="/slow"), environ={})
+        )
         victim = _auditor("worker", "--config", str(config))
         try:
             # wait until the victim holds leases, then kill it without a chance to clean up
@@ -152,7 +155,7 @@ def test_sigterm_finishes_in_flight_checks_and_stores_them(sqlite_url: str, tmp_
         body["services"][2]["checks"][0]["timeout"] = "5s"
         config = _write_config(tmp_path, sqlite_url, body)
         proc = _auditor("serve", "--config", str(config))
-        store = Store(sqlite_url, migrate=False) if Path(sqlite_url[10:]).exists() else None
+        store = Database(sqlite_url, migrate=False) if Path(sqlite_url[10:]).exists() else None
         try:
 
             def inflight() -> bool:
@@ -160,7 +163,7 @@ def test_sigterm_finishes_in_flight_checks_and_stores_them(sqlite_url: str, tmp_
                 if store is None:
                     if not Path(sqlite_url[len("sqlite:///") :]).exists():
                         return False
-                    store = Store(sqlite_url, migrate=False)
+                    store = Database(sqlite_url, migrate=False)
                 try:
                     with store.read() as s:
                         return any(c.lease_owner for c in s.exec(select(Check)).all())
@@ -258,14 +261,14 @@ def test_audit_prints_the_contract_and_exits_by_result(tmp_path: Path, fmt: str)
         assert set(bad["findings"][0]) == {"code", "severity", "message"}
     else:
         assert "FAIL  bad/health" in both.stdout and "1 pass" in both.stdout
-    store = Store(f"sqlite:///{tmp_path}/a.db", migrate=False)
+    store = Database(f"sqlite:///{tmp_path}/a.db", migrate=False)
     assert len(_runs(store)) == 3  # every audited result is stored
 
 
 async def test_checks_start_on_their_due_time_not_at_the_next_poll(sqlite_url: str) -> None:
     with local_server({"/ok": json_route(200, {"status": "pass"})}) as base:
-        store = Store(sqlite_url)
-        store.sync_config(parse_config(_services(base, 20, interval="2s"), environ={}))
+        store = Database(sqlite_url)
+        sync_config(store, parse_config(_services(base, 20, interval="2s"), environ={}))
         # polls 0.5-1.5 s apart: a worker that ran what was due at each poll would lag ~0.5 s
         worker = Worker(
             store, prober=HttpProber(), concurrency=10, worker_id="w", poll_interval=1.0
@@ -281,8 +284,8 @@ async def test_checks_start_on_their_due_time_not_at_the_next_poll(sqlite_url: s
 
 async def test_stopping_gives_back_claims_that_have_not_started(sqlite_url: str) -> None:
     with local_server({"/ok": json_route(200, {"status": "pass"})}) as base:
-        store = Store(sqlite_url)
-        store.sync_config(parse_config(_services(base, 5, interval="1m"), environ={}))
+        store = Database(sqlite_url)
+        sync_config(store, parse_config(_services(base, 5, interval="1m"), environ={}))
         soon = utcnow() + timedelta(seconds=1.5)
         with store.write() as s:
             for chk in s.exec(select(Check)).all():

@@ -107,9 +107,9 @@ def crash_loop(url: str, tmp_path: Path, receiver: Receiver) -> None:
         extra=f'\n[[alerting.receivers]]\nname = "rx"\ntype = "webhook"\nurl = "{receiver.base}/hook"\n',
     )
     log = tmp_path / "daemon.log"
-    from auditor.store.core import Store
+    from auditor.store.db import Database
 
-    Store(url).close()  # schema first: a kill in the middle of a migration is out of scope
+    Database(url).close()  # schema first: a kill in the middle of a migration is out of scope
     engine = sa.create_engine(url)
     sqlite = url.startswith("sqlite")
     committed: set[str] = set()

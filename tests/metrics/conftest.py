@@ -11,7 +11,7 @@ from flask import Flask
 
 from auditor.config import parse_config
 from auditor.metrics import WorkerMetrics
-from auditor.store.core import Store
+from auditor.store.db import Database
 from tests.metrics.support import T0, make_store, run_round
 
 POPULATED: list[dict[str, Any]] = [
@@ -36,7 +36,7 @@ POPULATED: list[dict[str, Any]] = [
 
 
 @pytest.fixture
-def populated(tmp_path: Path) -> Iterator[Store]:
+def populated(tmp_path: Path) -> Iterator[Database]:
     store = make_store(f"sqlite:///{tmp_path}/auditor.db", POPULATED, now=T0)
     run_round(
         store,
@@ -58,7 +58,7 @@ def populated(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
-def make_app(store: Store, token_env: str | None = None) -> tuple[Flask, WorkerMetrics]:
+def make_app(store: Database, token_env: str | None = None) -> tuple[Flask, WorkerMetrics]:
     """The real app factory over ``store``, with a worker that observed a few runs."""
     from web import create_app
 
@@ -76,5 +76,5 @@ def make_app(store: Store, token_env: str | None = None) -> tuple[Flask, WorkerM
 
 
 @pytest.fixture
-def app(populated: Store) -> Flask:
+def app(populated: Database) -> Flask:
     return make_app(populated)[0]

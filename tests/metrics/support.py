@@ -1,4 +1,4 @@
-"""Populate a real store with runs (Store.sync_config → claim_due → complete)."""
+"""Populate a real store with runs (sync_config → claim_due → complete)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 
 from auditor.config import parse_config
+from auditor.config.sync import sync_config
+from auditor.schedule.rules import COMPLETION_RULES
 from auditor.schedule.runner import RunResult
-from auditor.store.core import Claim, Store
+from auditor.store.claims import Claim, claim_due
+from auditor.store.db import Database
+from auditor.store.runs import complete
 from checks.base import RunStatus
 
 IN_CI = os.environ.get("CI") == "true"
@@ -29,15 +33,15 @@ def require_tool(name: str) -> str:
     pytest.skip(f"{name} not installed (apt-get install prometheus)")
 
 
-def make_store(url: str, services: Sequence[Mapping[str, Any]], now: datetime = T0) -> Store:
-    store = Store(url)
-    store.sync_config(parse_config({"services": list(services)}, environ={}), now=now)
+def make_store(url: str, services: Sequence[Mapping[str, Any]], now: datetime = T0) -> Database:
+    store = Database(url)
+    sync_config(store, parse_config({"services": list(services)}, environ={}), now=now)
     return store
 
 
-def claims(store: Store, now: datetime) -> dict[tuple[str, str], Claim]:
+def claims(store: Database, now: datetime) -> dict[tuple[str, str], Claim]:
     """Every due check, leased, keyed by (service, check)."""
-    got = store.claim_due("test-worker", now, 10_000, 60.0)
+    got = claim_due(store, "test-worker", now, 10_000, 60.0)
     return {(c.target.service, c.target.check): c for c in got}
 
 
@@ -63,7 +67,7 @@ def result(
 
 
 def run_round(
-    store: Store,
+    store: Database,
     now: datetime,
     statuses: Mapping[tuple[str, str], str],
     facts: Mapping[tuple[str, str], dict[str, Any]] | None = None,
@@ -74,11 +78,11 @@ def run_round(
         (due[key], result(due[key], status, now, facts=(facts or {}).get(key)))
         for key, status in statuses.items()
     ]
-    store.complete(items, "test-worker", now=now)
+    complete(store, COMPLETION_RULES, items, "test-worker", now=now)
 
 
 def run_rounds(
-    store: Store,
+    store: Database,
     start: datetime,
     statuses: Mapping[tuple[str, str], str],
     rounds: int,

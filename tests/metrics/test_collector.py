@@ -13,9 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col
 
 from auditor.config import parse_config
+from auditor.config.sync import sync_config
 from auditor.metrics import StoreCollector, build_registry
 from auditor.schedule.state import STATES
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import Service
 from tests.metrics.support import T0, make_store, run_round
 
@@ -42,7 +43,7 @@ NOW = T0 + timedelta(minutes=1)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(tmp_path: Path) -> Iterator[Database]:
     st = make_store(f"sqlite:///{tmp_path}/m.db", SERVICES, now=T0 - timedelta(hours=2))
     run_round(st, T0 - timedelta(hours=1), {("shop", "stale"): "pass"})
     run_round(
@@ -65,7 +66,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     st.close()
 
 
-def registry_for(store: Store, now: datetime = NOW) -> CollectorRegistry:
+def registry_for(store: Database, now: datetime = NOW) -> CollectorRegistry:
     reg = CollectorRegistry()
     reg.register(StoreCollector(store, now=lambda: now))
     return reg
@@ -88,7 +89,7 @@ def value(reg: CollectorRegistry, name: str, **labels: str) -> float | None:
         ("hdr", "warn"),
     ],
 )
-def test_it_exports_the_state_set_for_every_state(store: Store, check: str, state: str) -> None:
+def test_it_exports_the_state_set_for_every_state(store: Database, check: str, state: str) -> None:
     reg = registry_for(store)
     kind = {"cert": "tls", "hdr": "headers"}.get(check, "health")
     base = {"service": "shop", "check": check, "kind": kind}
@@ -99,7 +100,7 @@ def test_it_exports_the_state_set_for_every_state(store: Store, check: str, stat
     assert success == expected
 
 
-def test_it_exports_last_run_and_duration_only_when_a_run_exists(store: Store) -> None:
+def test_it_exports_last_run_and_duration_only_when_a_run_exists(store: Database) -> None:
     reg = registry_for(store)
     base = {"service": "shop", "kind": "health"}
     assert value(reg, "auditor_check_last_run_timestamp_seconds", **base, check="up") == (
@@ -113,7 +114,7 @@ def test_it_exports_last_run_and_duration_only_when_a_run_exists(store: Store) -
     assert value(reg, "auditor_check_duration_seconds", **base, check="never") is None
 
 
-def test_it_exports_cert_expiry_and_headers_score_from_latest_state(store: Store) -> None:
+def test_it_exports_cert_expiry_and_headers_score_from_latest_state(store: Database) -> None:
     reg = registry_for(store)
     expiry = value(reg, "auditor_tls_cert_expiry_timestamp_seconds", service="shop", check="cert")
     assert expiry == NOT_AFTER
@@ -122,7 +123,7 @@ def test_it_exports_cert_expiry_and_headers_score_from_latest_state(store: Store
     assert value(reg, "auditor_headers_score", service="shop", check="up") is None
 
 
-def test_it_counts_runs_by_kind_and_raw_status(store: Store) -> None:
+def test_it_counts_runs_by_kind_and_raw_status(store: Database) -> None:
     reg = registry_for(store)
     runs = {
         (s.labels["kind"], s.labels["status"]): s.value
@@ -139,9 +140,9 @@ def test_it_counts_runs_by_kind_and_raw_status(store: Store) -> None:
     assert runs[("headers", "warn")] == 1.0
 
 
-def test_runs_total_survives_a_restart_and_history_pruning(store: Store, tmp_path: Path) -> None:
+def test_runs_total_survives_a_restart_and_history_pruning(store: Database, tmp_path: Path) -> None:
     store.close()
-    again = Store(f"sqlite:///{tmp_path}/m.db")
+    again = Database(f"sqlite:///{tmp_path}/m.db")
     with again.write() as s:
         s.execute(sa.text("DELETE FROM run"))  # retention must not decrement a counter
     reg = registry_for(again)
@@ -149,7 +150,7 @@ def test_runs_total_survives_a_restart_and_history_pruning(store: Store, tmp_pat
     again.close()
 
 
-def test_disabled_and_removed_checks_leave_no_series(store: Store) -> None:
+def test_disabled_and_removed_checks_leave_no_series(store: Database) -> None:
     reg = registry_for(store)
     assert (
         value(
@@ -170,17 +171,17 @@ def test_disabled_and_removed_checks_leave_no_series(store: Store) -> None:
     )
     remaining = dict(SERVICES[0])
     remaining["checks"] = [c for c in SERVICES[0]["checks"] if c["name"] != "down"]  # type: ignore[index, attr-defined]
-    store.sync_config(parse_config({"services": [remaining]}, environ={}), now=NOW)
+    sync_config(store, parse_config({"services": [remaining]}, environ={}), now=NOW)
     text = generate_latest(reg).decode()
     assert 'check="down"' not in text
     assert 'check="up"' in text
     # a whole service removed from the config
-    store.sync_config(parse_config({"services": []}, environ={}), now=NOW)
+    sync_config(store, parse_config({"services": []}, environ={}), now=NOW)
     text = generate_latest(reg).decode()
     assert 'service="shop"' not in text
 
 
-def test_it_reports_pending_outbox_work(store: Store) -> None:
+def test_it_reports_pending_outbox_work(store: Database) -> None:
     reg = registry_for(store)
     # the first run of each check is a transition unknown -> state, not processed yet
     assert value(reg, "auditor_outbox_pending", queue="transitions") == 7.0
@@ -188,7 +189,7 @@ def test_it_reports_pending_outbox_work(store: Store) -> None:
 
 
 def test_registration_does_not_touch_the_database(tmp_path: Path) -> None:
-    class Exploding(Store):
+    class Exploding(Database):
         def read(self):  # type: ignore[no-untyped-def, override]
             raise AssertionError("describe() must not read the store")
 
@@ -199,7 +200,7 @@ def test_registration_does_not_touch_the_database(tmp_path: Path) -> None:
 
 
 def test_a_store_failure_still_answers_with_scrape_success_zero(tmp_path: Path) -> None:
-    class Broken(Store):
+    class Broken(Database):
         def read(self):  # type: ignore[no-untyped-def, override]
             raise RuntimeError("database is gone")
 
@@ -224,7 +225,7 @@ ODD_NAMES = [
 
 
 @pytest.mark.parametrize("odd", ODD_NAMES)
-def test_label_values_are_escaped_and_round_trip(store: Store, odd: str) -> None:
+def test_label_values_are_escaped_and_round_trip(store: Database, odd: str) -> None:
     with store.write() as s:
         s.execute(sa.update(Service).where(col(Service.name) == "shop").values(name=odd))
     text = generate_latest(registry_for(store)).decode()
@@ -237,7 +238,7 @@ def test_label_values_are_escaped_and_round_trip(store: Store, odd: str) -> None
     assert found == {odd}
 
 
-def test_readiness_metrics_come_from_the_readiness_loader(store: Store) -> None:
+def test_readiness_metrics_come_from_the_readiness_loader(store: Database) -> None:
     class Item:
         def __init__(self, score: int, verdict: str) -> None:
             self.score, self.verdict = score, verdict

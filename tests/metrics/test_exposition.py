@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from auditor.metrics import build_registry
 from auditor.metrics.exposition import RowsGauge, StateSetGauge, render
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import Service
 from tests.metrics.support import T0
 
@@ -34,7 +34,7 @@ def _steady(text: bytes) -> bytes:
     return re.sub(rb"(?m)^(\S*scrape\S*duration\S*) \S+$", rb"\1 <d>", text)
 
 
-def _registry(store: Store) -> object:
+def _registry(store: Database) -> object:
     class Item:
         def __init__(self, score: int, verdict: str) -> None:
             self.score, self.verdict = score, verdict
@@ -46,7 +46,7 @@ def _registry(store: Store) -> object:
 
 
 @pytest.mark.parametrize("accept", ACCEPTS)
-def test_the_fast_path_writes_what_the_encoder_writes(populated: Store, accept: str) -> None:
+def test_the_fast_path_writes_what_the_encoder_writes(populated: Database, accept: str) -> None:
     encoder, _ = choose_encoder(accept)
     registry = _registry(populated)
     expected = _steady(encoder(registry))  # type: ignore[arg-type]
@@ -55,7 +55,7 @@ def test_the_fast_path_writes_what_the_encoder_writes(populated: Store, accept: 
 
 
 @pytest.mark.parametrize("odd", ODD_NAMES)
-def test_odd_label_values_are_escaped_as_the_encoder_does(populated: Store, odd: str) -> None:
+def test_odd_label_values_are_escaped_as_the_encoder_does(populated: Database, odd: str) -> None:
     with populated.write() as s:
         s.execute(sa.update(Service).where(col(Service.name) == "billing").values(name=odd))
     for accept in ACCEPTS[:2]:

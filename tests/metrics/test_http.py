@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
-from auditor.store.core import Store
+from auditor.store.db import Database
 from tests.metrics.conftest import make_app
 
 CONTRACT = {
@@ -54,7 +54,7 @@ def token_env(monkeypatch: pytest.MonkeyPatch) -> str:
     return "TEST_METRICS_TOKEN"
 
 
-def test_bearer_token_is_required_when_configured(populated: Store, token_env: str) -> None:
+def test_bearer_token_is_required_when_configured(populated: Database, token_env: str) -> None:
     app, _ = make_app(populated, token_env)
     client = app.test_client()
     missing = client.get("/metrics")
@@ -68,7 +68,7 @@ def test_bearer_token_is_required_when_configured(populated: Store, token_env: s
 
 
 def test_a_named_but_unset_token_fails_closed(
-    populated: Store, monkeypatch: pytest.MonkeyPatch
+    populated: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("UNSET_METRICS_TOKEN", raising=False)
     app, _ = make_app(populated, "UNSET_METRICS_TOKEN")

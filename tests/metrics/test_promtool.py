@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlmodel import col
 
-from auditor.store.core import Store
+from auditor.store.db import Database
 from auditor.store.models import Service
 from tests.metrics.conftest import make_app
 from tests.metrics.support import require_tool
@@ -41,7 +41,7 @@ def test_check_metrics_is_clean_on_a_populated_instance(app: Flask) -> None:
     assert res.stdout.strip() == "" and res.stderr.strip() == "", res.stdout + res.stderr
 
 
-def test_check_metrics_is_clean_with_odd_service_names(populated: Store) -> None:
+def test_check_metrics_is_clean_with_odd_service_names(populated: Database) -> None:
     with populated.write() as s:
         s.execute(
             sa.update(Service)

@@ -15,10 +15,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from auditor.config import Config, parse_config
+from auditor.config.sync import sync_config
+from auditor.schedule.rules import COMPLETION_RULES
 from auditor.schedule.runner import RunResult
 from auditor.store.accounts import create_user
-from auditor.store.core import Store
+from auditor.store.claims import claims_for
+from auditor.store.db import Database
 from auditor.store.models import utcnow
+from auditor.store.runs import complete
 from checks.base import Finding, RunStatus
 
 PASSWORD = "correct horse battery"
@@ -95,7 +99,7 @@ def make_config(db_url: str, base_url: str, **auditor: Any) -> Config:
 
 
 def record(
-    store: Store,
+    store: Database,
     service: str,
     check: str,
     status: str,
@@ -106,9 +110,9 @@ def record(
     duration_ms: float = 42.0,
     summary: str = "",
 ) -> None:
-    """Store one synthetic run through the real ``Store.complete`` path."""
+    """Store one synthetic run through the real ``complete`` path."""
     at = at or utcnow()
-    claim = next(c for c in store.claims_for(services=[service]) if c.target.check == check)
+    claim = next(c for c in claims_for(store, services=[service]) if c.target.check == check)
     result = RunResult(
         target=claim.target,
         status=RunStatus(status),
@@ -120,7 +124,9 @@ def record(
         error="boom" if status == "error" else None,
         error_kind="connect" if status == "error" else None,
     )
-    store.complete([(replace(claim, due_at=at), result)], "test", reschedule=False)
+    complete(
+        store, COMPLETION_RULES, [(replace(claim, due_at=at), result)], "test", reschedule=False
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -140,7 +146,7 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 @dataclass
 class Env:
     app: Flask
-    store: Store
+    store: Database
     config: Config
     server: FlipServer
 
@@ -151,8 +157,8 @@ def env(tmp_path: Any, flip_server: FlipServer) -> Iterator[Env]:
 
     url = f"sqlite:///{tmp_path}/auditor.db"
     config = make_config(url, flip_server.url)
-    store = Store(url)
-    store.sync_config(config)
+    store = Database(url)
+    sync_config(store, config)
     now = utcnow()
     for h in range(24, 0, -1):  # a day of history (older runs) for the charts
         at = now - timedelta(hours=h)

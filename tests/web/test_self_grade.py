@@ -11,7 +11,7 @@ from auditor.config import parse_config
 from auditor.probe.http import HttpProber
 from auditor.process.daemon import WebServer
 from auditor.schedule.runner import run_check
-from auditor.store.core import Store
+from auditor.store.db import Database
 from checks.base import RunStatus, Target
 from checks.headers import HeadersCheck
 from web import create_app
@@ -36,7 +36,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
         },
         environ={},
     )
-    store = Store(config.auditor.database_url)
+    store = Database(config.auditor.database_url)
     server = WebServer(create_app(config, store), "127.0.0.1", 0, (str(cert), str(key)))
     server.start()
     try:

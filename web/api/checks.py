@@ -13,6 +13,7 @@ from typing import Any
 from flask import Response, current_app
 
 from auditor.config import COMMON_CHECK_KEYS, build_check
+from auditor.config.sync import apply_check_config
 from auditor.store import check_admin
 from auditor.store import secrets as vault
 from auditor.store.check_admin import (
@@ -23,7 +24,6 @@ from auditor.store.check_admin import (
     retire_check,
     states_of,
 )
-from auditor.store.core import apply_check_config
 from auditor.store.errors import NameTaken
 from auditor.store.listing import Criterion
 from auditor.store.models import Check, CheckState, Service, utcnow

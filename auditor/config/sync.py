@@ -1,0 +1,169 @@
+"""Config sync: make the store's services and checks match the configuration file.
+
+It sits above the store (it knows both the config types and the rows they become); the
+``apply_*`` helpers are shared with the API and the dashboard, which define checks too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from auditor.config import CheckConfig, Config, ServiceConfig
+from auditor.store.catalog import add_check, checks_by_name, disable, services_by_name
+from auditor.store.db import Database
+from auditor.store.models import Check, Service, utcnow
+
+
+def sync_config(
+    db: Database, config: Config, now: datetime | None = None, *, disable_missing: bool = True
+) -> dict[str, int]:
+    """Make the store match the file: add, update, and disable (never delete) what is gone.
+
+    ``disable_missing=False`` only adds and updates: one-shot commands (``audit``,
+    ``gate --fresh``) may run with a cut-down file and must not disable the rest.
+    """
+    now = now or utcnow()
+    counts = {
+        "services_added": 0,
+        "services_updated": 0,
+        "services_disabled": 0,
+        "checks_added": 0,
+        "checks_updated": 0,
+        "checks_disabled": 0,
+    }
+    with db.write() as s:
+        existing = services_by_name(s)
+        wanted = {svc.name for svc in config.services}
+        for svc_cfg in config.services:
+            svc = existing.get(svc_cfg.name)
+            if svc is None:
+                svc = Service(name=svc_cfg.name, url=svc_cfg.url, source="config")
+                _apply_service(svc, svc_cfg, now)
+                s.add(svc)
+                s.flush()
+                counts["services_added"] += 1
+            else:
+                if svc.source != "config" and svc.deleted_at is None:
+                    # a service created through the API keeps its own definition
+                    continue
+                if _apply_service(svc, svc_cfg, now):
+                    counts["services_updated"] += 1
+                s.add(svc)
+            _sync_checks(s, svc, svc_cfg, now, counts, disable_missing)
+        for name, svc in existing.items():
+            if not disable_missing:
+                break
+            if name not in wanted and svc.source == "config" and disable(s, svc, now):
+                counts["services_disabled"] += 1
+                for chk in checks_by_name(s, svc.id).values():
+                    if disable(s, chk, now):
+                        counts["checks_disabled"] += 1
+    return counts
+
+
+def _apply_service(svc: Service, cfg: ServiceConfig, now: datetime) -> bool:
+    values = {
+        "url": cfg.url,
+        "environment": cfg.environment,
+        "owner": cfg.owner,
+        "tags": list(cfg.tags),
+        "profile": cfg.profile,
+        "public": cfg.public,
+        "description": cfg.description,
+        "enabled": cfg.enabled,
+        "deleted_at": None,
+        "source": "config",
+    }
+    changed = False
+    for key, value in values.items():
+        if getattr(svc, key) != value:
+            setattr(svc, key, value)
+            changed = True
+    if changed:
+        svc.updated_at = now
+    return changed
+
+
+def _sync_checks(
+    s: Session,
+    svc: Service,
+    cfg: ServiceConfig,
+    now: datetime,
+    counts: dict[str, int],
+    disable_missing: bool = True,
+) -> None:
+    existing = checks_by_name(s, svc.id)
+    wanted = {c.name for c in cfg.checks}
+    for chk_cfg in cfg.checks:
+        digest = check_hash(chk_cfg)
+        chk = existing.get(chk_cfg.name)
+        enabled = chk_cfg.common.enabled and cfg.enabled
+        if chk is None:
+            chk = Check(service_id=svc.id, name=chk_cfg.name, kind=chk_cfg.kind, source="config")
+            apply_check_config(chk, chk_cfg, enabled=enabled, now=now)
+            add_check(s, chk, now)
+            counts["checks_added"] += 1
+            continue
+        if chk.config_hash != digest or chk.enabled != enabled or chk.deleted_at is not None:
+            if apply_check_config(chk, chk_cfg, enabled=enabled, now=now):
+                chk.next_run_at = now
+            s.add(chk)
+            counts["checks_updated"] += 1
+    for name, chk in existing.items():
+        if not disable_missing:
+            break
+        if name not in wanted and chk.source == "config" and disable(s, chk, now):
+            counts["checks_disabled"] += 1
+
+
+def check_hash(check: CheckConfig) -> str:
+    """A digest of a check's definition: sync rewrites a row only when it changed."""
+    common = check.common.model_dump(mode="json")
+    data: Any = {"common": common, "options": check.raw_options}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def apply_check_config(
+    chk: Check,
+    cfg: CheckConfig,
+    *,
+    enabled: bool,
+    now: datetime,
+    source: str = "config",
+    options: dict[str, Any] | None = None,
+) -> bool:
+    """Copy a validated check definition onto its row (config sync, API and dashboard alike).
+
+    ``options`` overrides the stored options (the API keeps secrets apart, encrypted).
+    Returns True when the cadence or enabling changed, i.e. the check should be due now.
+    """
+    before = (chk.interval_s, chk.schedule, chk.enabled)
+    common = cfg.common
+    chk.name = cfg.name
+    chk.kind = cfg.kind
+    chk.options = dict(cfg.raw_options) if options is None else options
+    chk.interval_s = cfg.interval
+    chk.schedule = cfg.schedule
+    chk.jitter_s = common.jitter
+    chk.timeout_s = cfg.timeout
+    chk.severity = common.severity
+    chk.level = common.level
+    chk.failure_threshold = common.failure_threshold
+    chk.success_threshold = common.success_threshold
+    chk.consecutive_error_limit = common.consecutive_error_limit
+    chk.blocking = common.blocking
+    chk.description = common.description
+    chk.enabled = enabled
+    chk.source = source
+    chk.config_hash = check_hash(cfg)
+    chk.deleted_at = None
+    chk.updated_at = now
+    if cfg.kind == "backups" and chk.heartbeat_token is None:
+        chk.heartbeat_token = secrets.token_urlsafe(24)
+    return before != (chk.interval_s, chk.schedule, chk.enabled)
