@@ -10,6 +10,7 @@ from flask import Flask, Response, g
 
 from auditor.config import Config
 from auditor.store.db import Database
+from web.context import CONFIG_KEY, STORE_KEY
 
 #: strict enough for an A+ with our own headers check: no inline script or style anywhere
 CONTENT_SECURITY_POLICY = (
@@ -51,8 +52,8 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
-    app.extensions["auditor.store"] = store
-    app.extensions["auditor.config"] = config
+    app.extensions[STORE_KEY] = store
+    app.extensions[CONFIG_KEY] = config
     app.extensions["auditor.scheduler_alive"] = scheduler_alive
 
     from web import dashboard, health
@@ -88,17 +89,3 @@ def create_app(
         g.pop("auditor_now", None)
 
     return app
-
-
-def get_store() -> Database:
-    from flask import current_app
-
-    store: Database = current_app.extensions["auditor.store"]
-    return store
-
-
-def get_config() -> Config:
-    from flask import current_app
-
-    config: Config = current_app.extensions["auditor.config"]
-    return config

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
-from web import get_store
+from web.context import get_store
 
 bp = Blueprint("health", __name__)
 

@@ -60,8 +60,8 @@ from auditor.store.service_admin import (
     live_services,
     service_named,
 )
-from web import get_config, get_store
 from web.auth import current_principal, login_required, revoke_user_sessions
+from web.context import get_config, get_store
 from web.dashboard import render_error
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")

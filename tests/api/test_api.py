@@ -270,7 +270,7 @@ def test_idempotency_failed_first_attempt_releases_the_key(
 def test_idempotency_placeholder_left_by_a_crash_is_taken_over_later(
     client: FlaskClient, operator: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import web.api
+    import web.api.blueprint
     from web.api import services
 
     real = services._normalise
@@ -279,7 +279,9 @@ def test_idempotency_placeholder_left_by_a_crash_is_taken_over_later(
         raise RuntimeError("the process dies here")
 
     monkeypatch.setattr(services, "_normalise", boom)
-    monkeypatch.setattr(web.api, "_release_key", lambda *a: None)  # as if killed mid-request
+    monkeypatch.setattr(
+        web.api.blueprint, "_release_key", lambda *a: None
+    )  # as if killed mid-request
     h = {**operator, "Idempotency-Key": "create-svc-crash"}
     body = {"name": "crash", "url": "https://c.example"}
     assert_error(client.post(f"{V1}/services", json=body, headers=h), 500)
@@ -287,8 +289,8 @@ def test_idempotency_placeholder_left_by_a_crash_is_taken_over_later(
     assert_error(
         client.post(f"{V1}/services", json=body, headers=h), 409, "idempotency_in_progress"
     )
-    later = utcnow() + timedelta(seconds=web.api.IN_FLIGHT_TTL_S + 1)
-    monkeypatch.setattr(web.api, "utcnow", lambda: later)
+    later = utcnow() + timedelta(seconds=web.api.blueprint.IN_FLIGHT_TTL_S + 1)
+    monkeypatch.setattr(web.api.blueprint, "utcnow", lambda: later)
     assert client.post(f"{V1}/services", json=body, headers=h).status_code == 201
 
 

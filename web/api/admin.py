@@ -17,11 +17,9 @@ from auditor.store.accounts import (
 from auditor.store.errors import NameTaken
 from auditor.store.listing import get_row
 from auditor.store.models import ApiToken, User, utcnow
-from web import get_store
-from web.api import bp
 from web.api.auth import current_token
+from web.api.blueprint import bp, route
 from web.api.envelope import ApiError, Filter, ListSpec, not_found, ok, parse_list_args
-from web.api.openapi import route
 from web.api.query import paginate
 from web.api.schemas import (
     TokenCreate,
@@ -32,6 +30,7 @@ from web.api.schemas import (
     UserPatch,
     validation_error,
 )
+from web.context import get_store
 
 ROLES = ("viewer", "operator", "admin")
 

@@ -9,12 +9,11 @@ from flask import Response
 
 from auditor.store.listing import get_row
 from auditor.store.models import AlertDelivery, Transition
-from web import get_store
-from web.api import bp
+from web.api.blueprint import bp, route
 from web.api.envelope import Filter, ListSpec, not_found, ok, parse_list_args
-from web.api.openapi import route
 from web.api.query import paginate
 from web.api.schemas import AlertDeliveryOut, TransitionOut
+from web.context import get_store
 
 STATES = ("pass", "warn", "fail", "error", "unknown")
 

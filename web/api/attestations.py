@@ -8,13 +8,12 @@ from flask import Response
 
 from auditor.store.models import Attestation, utcnow
 from auditor.store.oversight import add_attestation, get_live, withdraw
-from web import get_store
-from web.api import bp
 from web.api.auth import current_token
+from web.api.blueprint import bp, route
 from web.api.envelope import Filter, ListSpec, ok, parse_list_args
-from web.api.openapi import route
 from web.api.query import paginate
 from web.api.schemas import AttestationCreate, AttestationOut, validation_error
+from web.context import get_store
 
 LIST_SPEC = ListSpec(
     sort_fields=("signed_at", "created_at", "item", "expires_at"),

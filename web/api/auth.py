@@ -22,8 +22,8 @@ from flask import current_app, g, request
 
 from auditor.store.accounts import role_at_least, verify_token
 from auditor.store.models import ApiToken
-from web import get_store
 from web.api.envelope import ApiError
+from web.context import get_store
 
 
 def _credential() -> str | None:

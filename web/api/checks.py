@@ -28,15 +28,14 @@ from auditor.store.errors import NameTaken
 from auditor.store.listing import Criterion
 from auditor.store.models import Check, CheckState, Service, utcnow
 from auditor.store.service_admin import Taken
-from web import get_config, get_store
-from web.api import bp
 from web.api.auth import current_token
+from web.api.blueprint import bp, route
 from web.api.envelope import ApiError, Filter, ListSpec, listing, ok, parse_list_args
-from web.api.openapi import route
 from web.api.query import fetch
 from web.api.runs import run_json
 from web.api.schemas import CheckCreate, CheckOut, CheckPatch, RunOut, validation_error
 from web.api.services import load_service
+from web.context import get_config, get_store
 
 STATES = ("pass", "warn", "fail", "error", "unknown")
 

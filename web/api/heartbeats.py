@@ -14,11 +14,11 @@ from flask import Response, request
 
 from auditor.store.models import utcnow
 from auditor.store.oversight import record_ping
-from web import get_store
-from web.api import bp
+from web.api.blueprint import bp, route
 from web.api.envelope import ApiError, ok
-from web.api.openapi import Param, route
+from web.api.openapi import Param
 from web.api.schemas import HeartbeatOut
+from web.context import get_store
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 TOKEN = Param(

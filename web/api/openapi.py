@@ -8,13 +8,11 @@ pydantic models that validate requests, so nothing is maintained twice.
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from flask import Blueprint
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
@@ -62,8 +60,7 @@ def id_param(name: str, description: str = "") -> Param:
     return Param(name, "path", UUID_SCHEMA, description or f"{name} (UUID)", required=True)
 
 
-def route(
-    bp: Blueprint,
+def declare(
     path: str,
     method: str,
     *,
@@ -80,8 +77,11 @@ def route(
     params: Sequence[Param] = (),
     links: Mapping[str, Mapping[str, Any]] | None = None,
     description: str = "",
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a view as ``method path`` and record it for the OpenAPI document."""
+) -> tuple[Operation, str]:
+    """Record ``method path`` for the OpenAPI document; returns it with its Flask URL rule.
+
+    ``blueprint.route`` registers the view; this module only describes operations.
+    """
     path_params = list(params)
     declared = {p.name for p in path_params}
     for name in re.findall(r"{(\w+)}", path):
@@ -118,23 +118,7 @@ def route(
     )
     OPERATIONS.append(op)
 
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        from web.api import run_operation
-
-        @functools.wraps(view)
-        def wrapper(**kwargs: Any) -> Any:
-            return run_operation(op, view, kwargs)
-
-        bp.add_url_rule(
-            rule,
-            endpoint=op_id,
-            view_func=wrapper,
-            methods=[method],
-            provide_automatic_options=False,
-        )
-        return view
-
-    return decorator
+    return op, rule
 
 
 # -- the document ---------------------------------------------------------------------------

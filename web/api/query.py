@@ -8,8 +8,8 @@ from typing import Any
 from flask import Response
 
 from auditor.store.listing import Criterion, Listing, list_rows
-from web import get_store
 from web.api.envelope import ListSpec, Page, listing
+from web.context import get_store
 
 
 def fetch(

@@ -9,12 +9,11 @@ from flask import Response
 from auditor.store.check_admin import check_exists
 from auditor.store.listing import Criterion
 from auditor.store.models import Run
-from web import get_store
-from web.api import bp
+from web.api.blueprint import bp, route
 from web.api.envelope import Filter, ListSpec, not_found, parse_list_args
-from web.api.openapi import route
 from web.api.query import paginate
 from web.api.schemas import RunOut
+from web.context import get_store
 
 LIST_SPEC = ListSpec(
     sort_fields=("started_at", "duration_ms", "created_at"),

@@ -19,12 +19,11 @@ from auditor.store.service_admin import (
     checks_with_states,
     retire_service,
 )
-from web import get_store
-from web.api import bp
+from web.api.blueprint import bp, route
 from web.api.envelope import ApiError, Filter, ListSpec, not_found, ok, parse_list_args
-from web.api.openapi import route
 from web.api.query import paginate
 from web.api.schemas import ReadinessOut, ServiceCreate, ServiceOut, ServicePatch, validation_error
+from web.context import get_store
 
 STATES = ("pass", "warn", "fail", "error", "unknown")
 

@@ -9,13 +9,12 @@ from flask import Response
 from auditor.store.errors import NotFound
 from auditor.store.models import Waiver, utcnow
 from auditor.store.oversight import add_waiver, get_live, withdraw
-from web import get_store
-from web.api import bp
 from web.api.auth import current_token
+from web.api.blueprint import bp, route
 from web.api.envelope import ApiError, Filter, ListSpec, ok, parse_list_args
-from web.api.openapi import route
 from web.api.query import paginate
 from web.api.schemas import WaiverCreate, WaiverOut, validation_error
+from web.context import get_store
 
 LIST_SPEC = ListSpec(
     sort_fields=("created_at", "expires_at"),

@@ -20,8 +20,9 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from auditor.store.models import utcnow
-from web import charts, get_store
+from web import charts
 from web.auth import current_principal, login_required
+from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
 
