@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import io
 import os
 import signal
 import socket
@@ -134,20 +135,31 @@ def _tls_context(cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
+def _too_large(start_response: Callable[..., Any]) -> list[bytes]:
+    body = b"Request Entity Too Large"
+    start_response(
+        "413 Request Entity Too Large",
+        [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
 def refuse_large_bodies(app: Any, limit: int) -> Callable[..., Iterable[bytes]]:
-    """A 413 for a declared body over ``limit`` before the app runs (gunicorn has no body
-    cap; waitress's ``max_request_body_size`` did this for one process)."""
+    """A 413 for a body over ``limit`` before the app runs, as waitress's
+    ``max_request_body_size`` gave one process (gunicorn has no body cap): a declared length
+    is checked, a chunked body is read up to the cap and handed on with its length."""
 
     def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        with contextlib.suppress(ValueError):
-            if int(environ.get("CONTENT_LENGTH") or 0) > limit:
-                body = b"Request Entity Too Large"
-                start_response(
-                    "413 Request Entity Too Large",
-                    [("Content-Type", "text/plain"), ("Content-Length", str(len(body))),
-                     ("Connection", "close")],
-                )  # fmt: skip
-                return [body]
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = environ["wsgi.input"].read(limit + 1)
+            if len(body) > limit:
+                return _too_large(start_response)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        else:
+            with contextlib.suppress(ValueError):
+                if int(environ.get("CONTENT_LENGTH") or 0) > limit:
+                    return _too_large(start_response)
         result: Iterable[bytes] = app(environ, start_response)
         return result
 
@@ -198,6 +210,8 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
         self._options: dict[str, Any] = {
             "bind": f"{where}:{self.port}",
             "workers": processes,
+            # measured against sync workers: more req/s and a lower p99 with 100 keep-alive
+            # clients; 16 threads as waitress had
             "worker_class": "gthread",
             "threads": 16,
             "preload_app": True,
