@@ -217,7 +217,6 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             "preload_app": True,
             "reuse_port": True,
             "graceful_timeout": GRACEFUL_S,
-            "control_socket_disable": True,
             "loglevel": log_level,
             "proc_name": "auditor-web",
             "post_fork": self._post_fork,
@@ -235,6 +234,9 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for key, value in self._options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # newer gunicorn opens a control socket under $HOME unless told not to
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         return self._app

@@ -281,7 +281,7 @@ def test_several_processes_serve_https_when_tls_cert_is_set(tmp_path: Path) -> N
         assert wait_for(
             lambda: httpx.get(base + "/healthz", verify=trust).status_code == 200, 30
         ), (tmp_path / "web.log").read_text()
-        assert len(children(proc.pid)) == 2
+        assert wait_for(lambda: len(children(proc.pid)) == 2, 10)
         codes = {httpx.get(base + "/healthz", verify=trust).status_code for _ in range(10)}
         assert codes == {200}
         proc.send_signal(signal.SIGTERM)
