@@ -146,20 +146,25 @@ def run_wrk(base: str, tokens: list[str], clients: int, seconds: float, tmp: Pat
 
 
 def tree(pid: int) -> list[int]:
-    """A process and its live children (the forked web processes)."""
-    pids = [pid]
+    """A process and its live descendants (the web processes: in ``serve`` gunicorn's
+    workers are children of its master, which runs beside the scheduler)."""
+    parents: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    pids.append(int(entry.name))
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    pids, i = [pid], 0
+    while i < len(pids):
+        pids += parents.get(pids[i], [])
+        i += 1
     return pids
 
 
 def tree_cpu_s(pid: int) -> float:
-    """utime+stime of a process and its live children."""
+    """utime+stime of a process and its live descendants."""
     total = 0.0
     for p in tree(pid):
         try:

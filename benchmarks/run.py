@@ -478,7 +478,7 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
 
 def child_web(url: str, port: int) -> None:
     from auditor.config import parse_config
-    from auditor.process.daemon import WebServer
+    from auditor.process.web_server import WebServer
     from auditor.store.db import Database
     from web import create_app
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.process.web_processes import usable_cpus
+from auditor.process.web_server import usable_cpus
 
 
 def affinity() -> int:

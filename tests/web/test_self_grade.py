@@ -9,7 +9,7 @@ import trustme
 
 from auditor.config import parse_config
 from auditor.probe.http import HttpProber
-from auditor.process.daemon import WebServer
+from auditor.process.web_server import WebServer
 from auditor.schedule.runner import run_check
 from auditor.store.db import Database
 from checks.base import RunStatus, Target
