@@ -17,6 +17,8 @@ class ReceiverModel(StrictModel):
     url: str | None = None
     url_env: str | None = None
     secret_env: str | None = None
+    #: webhook: send without signatures (only when said explicitly; see webhook_secret.py)
+    unsigned: StrictBool = False
     match: dict[str, list[str]] = {}
     send_resolved: StrictBool = True
     repeat_interval: Duration | None = None
@@ -50,7 +52,21 @@ class ReceiverModel(StrictModel):
             raise ValueError(f"a {self.type} receiver needs url or url_env")
         if self.url and self.url_env:
             raise ValueError("set url or url_env, not both")
+        self._signing()
         return self
+
+    def _signing(self) -> None:
+        """A webhook is signed unless ``unsigned = true`` says otherwise, never silently."""
+        if self.type != "webhook":
+            if self.unsigned:
+                raise ValueError("unsigned applies to webhook receivers only")
+            return
+        if self.unsigned and self.secret_env:
+            raise ValueError("set secret_env or unsigned = true, not both")
+        if not (self.unsigned or self.secret_env):
+            raise ValueError(
+                "a webhook needs secret_env (HMAC key) — or set unsigned = true to send unsigned"
+            )
 
     @field_validator("match")
     @classmethod

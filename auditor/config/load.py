@@ -21,6 +21,7 @@ from auditor.config.model import Config
 from auditor.config.profiles import expand_profile
 from auditor.config.services import CheckConfig, ServiceConfig, ServiceModel, build_check
 from auditor.config.settings import AuditorSettings
+from auditor.config.webhook_secret import secret_problems
 
 ENV_PREFIX = "AUDITOR_"
 
@@ -124,6 +125,7 @@ def parse_config(
     except ValidationError as exc:
         problems.extend(validation_problems("alerting", exc))
         alerting = AlertingModel()
+    problems.extend(secret_problems(alerting, environ))
 
     services: list[ServiceConfig] = []
     raw_services = data.get("services") or []

@@ -26,7 +26,7 @@ from auditor.config import AlertingModel, AuditorSettings, Config, ReceiverModel
 from auditor.store.db import Database
 store = Database(sys.argv[1])
 cfg = Config(auditor=AuditorSettings(), services=(), alerting=AlertingModel(receivers=[
-    ReceiverModel(name="ops", type="webhook", url=f"http://127.0.0.1:{sys.argv[2]}/hook", timeout=3600)]))
+    ReceiverModel(name="ops", type="webhook", unsigned=True, url=f"http://127.0.0.1:{sys.argv[2]}/hook", timeout=3600)]))
 d = Dispatcher(store, cfg, lease_s=60)
 asyncio.run(d.run(asyncio.Event()))
 """
@@ -74,7 +74,12 @@ def test_sigkill_between_transition_and_delivery(sqlite_url: str, tmp_path: Path
             later = Dispatcher(
                 store,
                 make_config(
-                    {"name": "ops", "type": "webhook", "url": f"http://127.0.0.1:{port}/hook"}
+                    {
+                        "name": "ops",
+                        "type": "webhook",
+                        "unsigned": True,
+                        "url": f"http://127.0.0.1:{port}/hook",
+                    }
                 ),
                 clock=lambda: utcnow() + timedelta(seconds=61),  # the dead node's lease has expired
             )

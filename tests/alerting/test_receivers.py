@@ -272,18 +272,21 @@ def test_routing_by_match(store: Database) -> None:
         {
             "name": "prod",
             "type": "webhook",
+            "unsigned": True,
             "url": "http://127.0.0.1:9/x",
             "match": {"environment": ["production"]},
         },
         {
             "name": "tier1",
             "type": "webhook",
+            "unsigned": True,
             "url": "http://127.0.0.1:9/x",
             "match": {"tag": ["tier-1"], "severity": ["critical"]},
         },
         {
             "name": "low",
             "type": "webhook",
+            "unsigned": True,
             "url": "http://127.0.0.1:9/x",
             "match": {"severity": ["low"]},
         },
@@ -305,6 +308,7 @@ def test_send_resolved_false_and_no_resolve_without_firing(store: Database) -> N
     cfg = {
         "name": "quiet",
         "type": "webhook",
+        "unsigned": True,
         "url": "http://127.0.0.1:9/x",
         "send_resolved": False,
     }
@@ -327,6 +331,7 @@ def test_reminders_every_repeat_interval(store: Database) -> None:
     cfg = {
         "name": "ops",
         "type": "webhook",
+        "unsigned": True,
         "url": f"http://127.0.0.1:{port}/x",
         "repeat_interval": "4h",
     }
@@ -358,7 +363,7 @@ def test_a_recovery_still_in_the_outbox_is_resolved_under_its_own_id(store: Data
     checks = seed(store)
     clock = Clock()
     port = free_port()
-    cfg = {"name": "ops", "type": "webhook", "url": f"http://127.0.0.1:{port}/x",
+    cfg = {"name": "ops", "type": "webhook", "unsigned": True, "url": f"http://127.0.0.1:{port}/x",
            "repeat_interval": "1h"}  # fmt: skip
     d = Dispatcher(store, make_config(cfg), clock=clock)
     fired = add_transition(store, checks["health"], "pass", "fail", T0)
@@ -378,7 +383,7 @@ def test_acknowledged_alert_gets_no_reminders_until_it_reopens(store: Database) 
     checks = seed(store)
     clock = Clock()
     port = free_port()
-    cfg = {"name": "ops", "type": "webhook", "url": f"http://127.0.0.1:{port}/x",
+    cfg = {"name": "ops", "type": "webhook", "unsigned": True, "url": f"http://127.0.0.1:{port}/x",
            "repeat_interval": "1h"}  # fmt: skip
     d = Dispatcher(store, make_config(cfg), clock=clock)
     first = add_transition(store, checks["health"], "pass", "fail", T0)
@@ -413,6 +418,7 @@ def test_maintenance_suppresses_and_delivers_nothing_stale(store: Database) -> N
     cfg = {
         "name": "ops",
         "type": "webhook",
+        "unsigned": True,
         "url": f"http://127.0.0.1:{port}/x",
         "repeat_interval": "4h",
     }
@@ -447,7 +453,12 @@ def test_failure_begun_in_window_is_announced_when_it_ends(
         "start": "2026-11-27T12:00:00Z",
         "end": "2026-11-27T13:00:00Z",
     }
-    cfg: dict[str, Any] = {"name": "ops", "type": "webhook", "url": f"http://127.0.0.1:{port}/x"}
+    cfg: dict[str, Any] = {
+        "name": "ops",
+        "type": "webhook",
+        "unsigned": True,
+        "url": f"http://127.0.0.1:{port}/x",
+    }
     if repeat:
         cfg["repeat_interval"] = repeat
     d = Dispatcher(store, make_config(cfg, maintenance=[window]), clock=clock)
@@ -503,7 +514,9 @@ def test_tls_alerts_once_per_threshold(store: Database) -> None:
         complete(store, COMPLETION_RULES, [run_result(chk, status, at, found)], "w", now=at)
     d = Dispatcher(
         store,
-        make_config({"name": "ops", "type": "webhook", "url": "http://127.0.0.1:9/x"}),
+        make_config(
+            {"name": "ops", "type": "webhook", "unsigned": True, "url": "http://127.0.0.1:9/x"}
+        ),
         clock=Clock(),
     )
     d.plan_transitions(T0 + timedelta(hours=2))
@@ -521,6 +534,7 @@ def test_unknown_neither_resolves_nor_refires_an_open_alert(store: Database) -> 
     cfg = {
         "name": "ops",
         "type": "webhook",
+        "unsigned": True,
         "url": f"http://127.0.0.1:{port}/x",
         "repeat_interval": "4h",
     }

@@ -173,7 +173,12 @@ def test_non_2xx_is_retried_and_unsigned_without_secret(store: Database) -> None
     checks = seed(store)
     port = free_port()
     clock = Clock()
-    cfg = {"name": "plain", "type": "webhook", "url": f"http://127.0.0.1:{port}/x"}
+    cfg = {
+        "name": "plain",
+        "type": "webhook",
+        "unsigned": True,
+        "url": f"http://127.0.0.1:{port}/x",
+    }
     d = Dispatcher(store, make_config(cfg), clock=clock, backoff_base_s=1.0)
     add_transition(store, checks["health"], "pass", "fail", T0)
     rec = Recorder(status=503)
@@ -223,10 +228,11 @@ def test_one_receivers_backlog_does_not_starve_the_others(store: Database) -> No
             raise AssertionError("backing off: must not be attempted")
 
     cfgs = [
-        {"name": "ops", "type": "webhook", "url": "http://127.0.0.1:9/x"},
+        {"name": "ops", "type": "webhook", "unsigned": True, "url": "http://127.0.0.1:9/x"},
         {
             "name": "dead",
             "type": "webhook",
+            "unsigned": True,
             "url": "http://127.0.0.1:9/y",
             "match": {"environment": ["staging"]},
         },
@@ -291,7 +297,13 @@ def _dripping_server(port: int, stop: threading.Event) -> threading.Thread:
 def test_a_receiver_dripping_its_reply_is_cut_off_at_its_timeout(store: Database) -> None:
     checks = seed(store)
     port = free_port()
-    cfg = {"name": "drip", "type": "webhook", "url": f"http://127.0.0.1:{port}/x", "timeout": 1}
+    cfg = {
+        "name": "drip",
+        "type": "webhook",
+        "unsigned": True,
+        "url": f"http://127.0.0.1:{port}/x",
+        "timeout": 1,
+    }
     d = Dispatcher(store, make_config(cfg), clock=Clock())
     add_transition(store, checks["health"], "pass", "fail", T0)
     stop = threading.Event()
@@ -316,7 +328,13 @@ def test_every_send_has_a_total_deadline_inside_the_lease(store: Database) -> No
         async def send(self, payload: object) -> None:
             await asyncio.sleep(3600)
 
-    cfg = {"name": "ops", "type": "webhook", "url": "http://127.0.0.1:9/x", "timeout": "5m"}
+    cfg = {
+        "name": "ops",
+        "type": "webhook",
+        "unsigned": True,
+        "url": "http://127.0.0.1:9/x",
+        "timeout": "5m",
+    }
     d = Dispatcher(store, make_config(cfg), clock=Clock(), receivers={"ops": Hang()}, lease_s=1.0)
     assert d.send_deadline("ops") == 0.5  # capped well below the lease
     add_transition(store, checks["health"], "pass", "fail", T0)

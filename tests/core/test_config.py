@@ -239,8 +239,11 @@ def test_config_check_command_exits_2_and_lists_problems(tmp_path: Path) -> None
 
 def test_example_config_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
-    config = load_config(root / "config.example.toml", environ={})
+    config = load_config(root / "config.example.toml", environ={"OPS_WEBHOOK_SECRET": "k"})
     assert config.services
+    with pytest.raises(ConfigError) as info:  # its webhook is signed: no secret, no start
+        load_config(root / "config.example.toml", environ={})
+    assert info.value.problems[0].startswith("alerting.receivers[0].secret_env: ")
 
 
 def test_cron_checks_take_their_interval_from_the_schedule() -> None:

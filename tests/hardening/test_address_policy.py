@@ -363,7 +363,9 @@ async def test_alert_webhooks_go_through_the_policy(no_egress: Any, url: str) ->
     no_egress.dns["metadata.evil.test"] = [METADATA_V4]
     p = HttpProber()
     try:
-        receiver = WebhookReceiver(ReceiverModel(name="ops", type="webhook", url=url), p)
+        receiver = WebhookReceiver(
+            ReceiverModel(name="ops", type="webhook", unsigned=True, url=url), p
+        )
         with pytest.raises(DeliveryError) as info:
             await receiver.send(PAYLOAD)
     finally:

@@ -104,7 +104,7 @@ def crash_loop(url: str, tmp_path: Path, receiver: Receiver) -> None:
         tmp_path / "config.toml",
         {"database_url": url, "lease": "2s", "log_level": "warning"},
         services,
-        extra=f'\n[[alerting.receivers]]\nname = "rx"\ntype = "webhook"\nurl = "{receiver.base}/hook"\n',
+        extra=f'\n[[alerting.receivers]]\nname = "rx"\ntype = "webhook"\nunsigned = true\nurl = "{receiver.base}/hook"\n',
     )
     log = tmp_path / "daemon.log"
     from auditor.store.db import Database
