@@ -5,7 +5,7 @@ Flask endpoint. A request to one of them opens an :class:`~auditor.store.audit_l
 before the view runs; the store writes the event inside the transaction of the change
 (``tracked`` actions) or, for actions that change no watched row (run now, ack, logout),
 :func:`finish` writes it once the response says the action succeeded. Logins are written by
-:func:`login_event` from the login views. ``tests/security/test_audit_log.py`` checks that
+:func:`web.signin_audit.login_event` from the login views. ``tests/security/test_audit_log.py`` checks that
 every mutating endpoint of the app is in the table.
 """
 
@@ -20,10 +20,11 @@ import structlog
 from flask import Flask, Response, g, request
 
 from auditor.store import audit_log
-from auditor.store.audit_log import MODELS, Actor, AuditScope, Origin, name_of
+from auditor.store.audit_log import MODELS, Actor, AuditScope, name_of
 from auditor.store.listing import get_row
 from auditor.store.models import Service, Transition
 from web.context import get_store
+from web.signin_audit import origin
 
 log = structlog.get_logger("auditor.audit")
 
@@ -86,13 +87,6 @@ ACTIONS: dict[str, Spec] = {
 #: the user form's ``action`` field names what it does
 _USER_FORM = {"delete": ("user.delete", True), "revoke": ("user.sessions_revoke", False)}
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def origin() -> Origin:
-    from web.api.envelope import request_id
-
-    ua = request.headers.get("User-Agent")
-    return Origin(request.remote_addr, ua[: audit_log.USER_AGENT_MAX] if ua else None, request_id())
 
 
 def _token_actor() -> Actor:
@@ -187,20 +181,6 @@ def _close(_exc: BaseException | None) -> None:
     if opened is not None:
         with contextlib.suppress(ValueError):
             opened[3]()
-
-
-def login_event(action: str, username: str, user_id: str | None, outcome: str) -> None:
-    """A sign-in attempt: the username tried (never the password), from where, how it went."""
-    actor = Actor("user" if outcome == "success" else "anonymous", user_id, username[:255])
-    scope = AuditScope(
-        action=action,
-        target_type="user",
-        actor=lambda: actor,
-        origin=origin(),
-        target_id=user_id,
-        target_name=username[:255],
-    )
-    audit_log.record(get_store(), scope, outcome=outcome)
 
 
 def init_app(app: Flask) -> None:

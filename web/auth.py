@@ -52,8 +52,8 @@ from auditor.store.errors import NotFound
 from auditor.store.lastuse import last_use
 from auditor.store.models import User, WebSession, utcnow
 from auditor.store.sessions import close_session, open_session, revoke_sessions, session_with_user
-from web.audit import login_event
 from web.context import get_config, get_store
+from web.signin_audit import login_event
 
 bp = Blueprint("auth", __name__)
 

@@ -386,6 +386,3 @@ class MetricCounter(SQLModel, table=True):
     a: str = Field(primary_key=True, max_length=63)
     b: str = Field(primary_key=True, max_length=32)
     total: int = Field(default=0, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "0"})
-
-
-from auditor.store.audit_models import AuditEvent  # noqa: E402,F401  (registers the table)

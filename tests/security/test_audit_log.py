@@ -32,6 +32,7 @@ V1 = "/api/v1"
 PASSWORD = "correct horse battery"
 SECRET = "Bearer s3cr3t-HEADER-value-0123456789"
 NEW_PASSWORD = "a brand new passphrase 42"
+CRED_URL = "https://deploy:hunter2pass@svc.example.com/?access_token=abc123tok"
 IP = "203.0.113.7"
 UA = "attack-bot/1.0 " + "x" * 600
 
@@ -231,6 +232,13 @@ API_CASES = {
         SVC,
         _api("PATCH", lambda w: f"/services/{w.service_id}", lambda w: {"owner": "team-x"}),
     ),
+    "api-service-url-credentials": Case(
+        "service.update",
+        "operator",
+        SVC,
+        _api("PATCH", lambda w: f"/services/{w.service_id}", lambda w: {"url": CRED_URL}),
+        ("hunter2pass", "abc123tok"),
+    ),
     "api-service-delete": Case(
         "service.delete", "operator", SVC, _api("DELETE", lambda w: f"/services/{w.service_id}")
     ),
@@ -367,6 +375,16 @@ FORM_CASES = {
             lambda w: "/manage/services/svc/edit",
             lambda w: {**SERVICE_FORM, "name": "svc", "owner": "team-y"},
         ),
+    ),
+    "form-service-url-credentials": Case(
+        "service.update",
+        "operator",
+        SVC,
+        _form(
+            lambda w: "/manage/services/svc/edit",
+            lambda w: {**SERVICE_FORM, "name": "svc", "url": CRED_URL},
+        ),
+        ("hunter2pass", "abc123tok"),
     ),
     "form-check-create-secret-header": Case(
         "check.create",
@@ -710,3 +728,48 @@ def test_every_mutating_endpoint_is_audited(env: Env) -> None:
         if rule.endpoint not in ACTIONS:
             unaudited.append(rule.endpoint)
     assert unaudited == []
+
+
+def test_change_is_never_stored_without_its_audit_row(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The event is written in the change's own transaction: if it cannot be, neither is the
+    change (and a change that fails leaves no event)."""
+    from auditor.store import audit_log
+
+    w = build_world(env)
+    before = len(raw_events(env.store))
+    dup = env.api("operator").post(
+        f"{V1}/services", json={"name": "svc", "url": "https://d.example.com"}
+    )
+    assert dup.status_code == 409
+    assert len(raw_events(env.store)) == before
+
+    def broken(*_a: Any, **_k: Any) -> Any:
+        raise RuntimeError("audit store unavailable")
+
+    monkeypatch.setattr(audit_log, "build_event", broken)
+    r = env.api("operator").patch(f"{V1}/services/{w.service_id}", json={"owner": "sneaky"})
+    assert r.status_code == 500
+    got = env.api("operator").get(f"{V1}/services/{w.service_id}").get_json()["data"]
+    assert got["owner"] != "sneaky", "the change was stored without its audit row"
+
+
+def test_cli_token_create_is_audited(env: Env, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    cfg = tmp_path / "auditor.toml"
+    cfg.write_text(f'[auditor]\ndatabase_url = "{env.store.url}"\n')
+    before = len(raw_events(env.store))
+    result = CliRunner().invoke(
+        main, ["token", "create", "--config", str(cfg), "--role", "operator", "--name", "cron"]
+    )
+    assert result.exit_code == 0, result.output
+    plaintext = result.output.strip().splitlines()[-1]
+    new = raw_events(env.store)[before:]
+    assert [(e["action"], e["actor_kind"], e["target_name"]) for e in new] == [
+        ("token.create", "cli", "cron")
+    ]
+    assert plaintext not in repr(new[0])
