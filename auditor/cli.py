@@ -212,6 +212,7 @@ def token_create(config_path: str | None, role: str, name: str, expires: str | N
     from datetime import timedelta
 
     from auditor.store.accounts import create_token
+    from auditor.store.audit_log import cli_audit
     from auditor.store.models import utcnow
 
     expires_at = None
@@ -221,7 +222,8 @@ def token_create(config_path: str | None, role: str, name: str, expires: str | N
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--expires") from exc
     store = _store(_load(config_path))
-    row, plaintext = create_token(store, name=name, role=role, expires_at=expires_at)
+    with cli_audit("token.create", "token"):
+        row, plaintext = create_token(store, name=name, role=role, expires_at=expires_at)
     click.echo(
         f"created token {row.id} ({row.role}) named {row.name!r}; store it now, it is not shown again:",
         err=True,
@@ -242,6 +244,7 @@ def user_group() -> None:
 def user_create(config_path: str | None, username: str, role: str, password_stdin: bool) -> None:
     """Create a dashboard user (password from a prompt or --password-stdin)."""
     from auditor.store.accounts import create_user
+    from auditor.store.audit_log import cli_audit
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -249,7 +252,8 @@ def user_create(config_path: str | None, username: str, role: str, password_stdi
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     store = _store(_load(config_path))
     try:
-        user = create_user(store, username=username, role=role, password=password)
+        with cli_audit("user.create", "user"):
+            user = create_user(store, username=username, role=role, password=password)
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)

@@ -60,14 +60,15 @@ def create_app(
 
     app.register_blueprint(health.bp)
     app.register_blueprint(dashboard.bp)
-    from web import auth, manage
+    from web import auth, manage, manage_audit  # noqa: F401  (manage_audit adds /manage/audit)
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(manage.bp)
 
-    from web import api
+    from web import api, audit
 
     api.init_app(app)
+    audit.init_app(app)
 
     from auditor.metrics.http import init_metrics
 

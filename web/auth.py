@@ -53,6 +53,7 @@ from auditor.store.lastuse import last_use
 from auditor.store.models import User, WebSession, utcnow
 from auditor.store.sessions import close_session, open_session, revoke_sessions, session_with_user
 from web.context import get_config, get_store
+from web.signin_audit import login_event
 
 bp = Blueprint("auth", __name__)
 
@@ -370,6 +371,7 @@ def login() -> ResponseReturnValue:
             f"Too many failed sign-in attempts. Try again in {wait} seconds.", 429, username
         )
         resp.headers["Retry-After"] = str(wait)
+        login_event("login.locked", username, None, "locked")
         return resp
     user = user_named(get_store(), username)
     if user is None:
@@ -379,8 +381,15 @@ def login() -> ResponseReturnValue:
         ok = check_password(user.password_hash, password)
     if not ok or user is None:
         limiter().fail(key)
+        login_event("login.failure", username, user.id if user else None, "failure")
         return _render_login("Wrong username or password.", 401, username)
     limiter().reset(key)
+    login_event(
+        "login.success" if not user.totp_secret else "login.password_ok",
+        username,
+        user.id,
+        "success",
+    )
     target = _safe_next(request.form.get("next"))
     if user.totp_secret:
         response = redirect(url_for("auth.login_totp", next=target))
@@ -413,6 +422,7 @@ def login_totp() -> ResponseReturnValue:
     key = _client_key(user.username) + "|totp"
     wait = limiter().retry_after(key)
     if wait:
+        login_event("login.locked", user.username, user.id, "locked")
         return render_template(
             "auth/totp.html",
             csrf=row.csrf_token,
@@ -426,6 +436,7 @@ def login_totp() -> ResponseReturnValue:
         ok = use_recovery_code(user.id, code)
     if not ok:
         limiter().fail(key)
+        login_event("login.failure", user.username, user.id, "failure")
         return render_template(
             "auth/totp.html",
             csrf=row.csrf_token,
@@ -433,6 +444,7 @@ def login_totp() -> ResponseReturnValue:
             error="That code is not valid. Use the 6-digit code from your app or a recovery code.",
         ), 401
     limiter().reset(key)
+    login_event("login.success", user.username, user.id, "success")
     response = redirect(target)
     # the half-authenticated session is replaced, not upgraded
     close_session(get_store(), row.id, utcnow())

@@ -20,6 +20,8 @@ class AuditorSettings(StrictModel):
     default_interval: Duration = 300.0
     default_timeout: Duration = 10.0
     retention: Duration = 30 * 86400.0
+    #: how long audit events are kept (longer than runs: who changed what outlives results)
+    audit_retention: Duration = 365 * 86400.0
     allow_private_networks: StrictBool = True
     allow_cidrs: list[str] = []
     deny_cidrs: list[str] = []
@@ -51,7 +53,7 @@ class AuditorSettings(StrictModel):
                 raise ValueError(f"{item!r} is not a CIDR range ({exc})") from exc
         return value
 
-    @field_validator("default_interval", "default_timeout", "lease")
+    @field_validator("default_interval", "default_timeout", "lease", "audit_retention")
     @classmethod
     def _positive(cls, value: float) -> float:
         if value <= 0:

@@ -36,11 +36,13 @@ RETENTION_EVERY_S = 600.0
 RETENTION_MAX_S = 300.0
 
 
-async def retention_loop(store: Database, raw_s: float, stop: asyncio.Event) -> None:
+async def retention_loop(
+    store: Database, raw_s: float, stop: asyncio.Event, audit_s: float = 365 * 86400.0
+) -> None:
     """Roll up and expire history every few minutes, in a thread (short transactions)."""
     from auditor.store.retention import policy_for, run_retention
 
-    policy = policy_for(raw_s)
+    policy = policy_for(raw_s, audit_s)
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=RETENTION_EVERY_S)
@@ -150,7 +152,8 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             dispatcher = Dispatcher(store, config, prober, node_id=worker.worker_id)
             alerts = asyncio.create_task(dispatcher.run(stop), name="alert-dispatcher")
             retention = asyncio.create_task(
-                retention_loop(store, settings.retention, stop), name="retention"
+                retention_loop(store, settings.retention, stop, settings.audit_retention),
+                name="retention",
             )
         helpers: list[asyncio.Task[None]] = []
         if master is not None:

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from auditor.store.audit_log import prune_events
 from auditor.store.db import Database
 from auditor.store.models import Rollup, Run, utcnow
 
@@ -52,6 +53,7 @@ class RetentionPolicy:
     raw_s: float = 30 * 86400.0
     hourly_s: float = 30 * 86400.0
     daily_s: float = 400 * 86400.0
+    audit_s: float = 365 * 86400.0  # audit events (``[auditor] audit_retention``)
     #: at most this many raw runs are deleted per transaction
     batch_rows: int = 20_000
 
@@ -66,7 +68,7 @@ HOURLY_MIN_S = 8 * 86400.0
 DAILY_S = 400 * 86400.0
 
 
-def policy_for(retention_s: float) -> RetentionPolicy:
+def policy_for(retention_s: float, audit_s: float = 365 * 86400.0) -> RetentionPolicy:
     """The daemon's policy for ``auditor.store.retention``: raw runs for the window, hourly buckets
     no longer than raw runs (but ≥ 8 days), daily buckets 400 days.
 
@@ -75,7 +77,8 @@ def policy_for(retention_s: float) -> RetentionPolicy:
     """
     raw = max(retention_s, 3600.0)
     hourly = max(raw, HOURLY_MIN_S)
-    return RetentionPolicy(raw_s=raw, hourly_s=hourly, daily_s=max(DAILY_S, hourly))
+    daily = max(DAILY_S, hourly)
+    return RetentionPolicy(raw_s=raw, hourly_s=hourly, daily_s=daily, audit_s=audit_s)
 
 
 @dataclass
@@ -85,6 +88,7 @@ class RetentionReport:
     days_rolled: int = 0
     hourly_pruned: int = 0
     daily_pruned: int = 0
+    audit_pruned: int = 0
     transactions: int = 0
     busy: bool = False  # another node held the lock; this pass stopped early
     complete: bool = True  # False when ``max_seconds`` ran out (the next pass continues)
@@ -378,6 +382,7 @@ def run_retention(
         job.roll_hours(now)
         job.roll_days(now)
         job.prune(now)
+        job.report.audit_pruned = prune_events(store, now - timedelta(seconds=job.policy.audit_s))
     except _Busy:
         job.report.busy = True
         job.report.complete = False

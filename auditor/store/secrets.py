@@ -134,6 +134,11 @@ def split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
 
 
 def _secret_header(name: str, value: Any) -> bool:
+    return is_secret_header(name, value)
+
+
+def is_secret_header(name: str, value: Any) -> bool:
+    """An HTTP header whose value is a credential (by its name, or a URL carrying one)."""
     return bool(_SECRET_HEADER.search(name)) or (isinstance(value, str) and url_has_secret(value))
 
 

@@ -15,6 +15,7 @@ from web.api import (
     admin,
     alerts,
     attestations,
+    audit_events,
     checks,
     heartbeats,
     runs,
@@ -31,7 +32,7 @@ from web.api.blueprint import (
 )
 
 #: the resource modules, imported for the routes they register on ``bp``
-RESOURCES = (admin, alerts, attestations, checks, heartbeats, runs, services, waivers)
+RESOURCES = (admin, alerts, attestations, audit_events, checks, heartbeats, runs, services, waivers)
 
 
 def init_app(app: Flask) -> None:
