@@ -206,7 +206,11 @@ def token_group() -> None:
 @config_option
 @click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), required=True)
 @click.option("--name", required=True)
-@click.option("--expires", default=None, help='Lifetime, e.g. "90d".')
+@click.option(
+    "--expires",
+    default=None,
+    help='Lifetime, e.g. "30d" (default: [web] token_ttl, 90d), or "never".',
+)
 def token_create(config_path: str | None, role: str, name: str, expires: str | None) -> None:
     """Create an API token; it is printed once, alone on the last line."""
     from datetime import timedelta
@@ -214,13 +218,21 @@ def token_create(config_path: str | None, role: str, name: str, expires: str | N
     from auditor.store.accounts import create_token
     from auditor.store.models import utcnow
 
-    expires_at = None
-    if expires:
+    config = _load(config_path)
+    lifetime: float | None = config.web.token_ttl
+    if expires is not None and expires.strip().lower() == "never":
+        lifetime = None  # the config tier (whoever runs the CLI) may grant this; the API not
+    elif expires is not None:
         try:
-            expires_at = utcnow() + timedelta(seconds=parse_duration(expires))
+            lifetime = parse_duration(expires)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--expires") from exc
-    store = _store(_load(config_path))
+        if not 0 < lifetime <= 100 * 365 * 86400:
+            raise click.BadParameter(
+                'a positive duration up to 100 years (or "never")', param_hint="--expires"
+            )
+    expires_at = None if lifetime is None else utcnow() + timedelta(seconds=lifetime)
+    store = _store(config)
     row, plaintext = create_token(store, name=name, role=role, expires_at=expires_at)
     click.echo(
         f"created token {row.id} ({row.role}) named {row.name!r}; store it now, it is not shown again:",
