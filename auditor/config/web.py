@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from pydantic import field_validator, model_validator
 
-from auditor.config.fields import Duration, StrictModel
+from auditor.config.fields import Duration, StrictModel, require_cidrs
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -34,12 +34,7 @@ class WebSettings(StrictModel):
     @field_validator("trusted_proxies")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"{item!r} is not a CIDR range ({exc})") from exc
-        return value
+        return require_cidrs(value)
 
     @field_validator("token_ttl", "token_max_ttl")
     @classmethod

@@ -174,18 +174,13 @@ def change_user(
     return user
 
 
-def _revoke_tokens_of(s: Session, user_id: str, now: datetime) -> int:
+def _revoke_tokens_of(s: Session, user_id: str, now: datetime) -> None:
     """Revoke every live token ``user_id`` created, in transaction ``s``."""
-    rows = s.exec(
-        select(ApiToken).where(
-            col(ApiToken.creator_user_id) == user_id, col(ApiToken.revoked_at).is_(None)
-        )
-    ).all()
-    for row in rows:
-        row.revoked_at = now
-        row.updated_at = now
-        s.add(row)
-    return len(rows)
+    s.execute(
+        sa.update(ApiToken)
+        .where(col(ApiToken.creator_user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now, updated_at=now)
+    )
 
 
 def live_users(db: Database) -> list[User]:

@@ -58,7 +58,9 @@ def token_json(row: ApiToken) -> dict[str, Any]:
 
 
 def user_json(row: User) -> dict[str, Any]:
-    data = row.model_dump(exclude={"password_hash", "totp_secret", "recovery_codes"})
+    data = row.model_dump(
+        exclude={"password_hash", "totp_secret", "recovery_codes", "totp_last_counter"}
+    )
     data["mfa_enabled"] = bool(row.totp_secret)
     return UserOut.model_validate(data).model_dump(mode="json")
 
