@@ -477,3 +477,32 @@ def test_daemon_refuses_an_expired_token_and_keeps_a_never_expiring_cli_token(
     expiry = {t["name"]: t["expires_at"] for t in listed}
     assert expiry["forever"] is None
     assert str((utcnow() + timedelta(days=30)).date()) in expiry["default"]  # [web] token_ttl
+
+
+@pytest.mark.parametrize(
+    ("web", "problem"),
+    [
+        pytest.param({"trusted_proxies": ["10.0.0.0/33"]}, "web.trusted_proxies", id="bad-cidr"),
+        pytest.param({"token_ttl": "400d"}, "token_ttl must not exceed", id="ttl-over-max"),
+        pytest.param({"token_ttl": "0s"}, "web.token_ttl", id="zero-ttl"),
+        pytest.param({"trusted": ["10.0.0.0/8"]}, "web.trusted", id="typo-key"),
+    ],
+)
+def test_the_web_section_is_validated(web: dict[str, Any], problem: str) -> None:
+    from auditor.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"web": web}, environ={})
+    assert any(problem in line for line in caught.value.problems), caught.value.problems
+
+
+def test_the_example_web_section_parses() -> None:
+    config = parse_config(
+        {"web": {"trusted_proxies": ["10.0.0.0/8", "127.0.0.1/32"], "token_ttl": "90d"}},
+        environ={},
+    )
+    assert [str(n) for n in config.web.proxy_networks()] == ["10.0.0.0/8", "127.0.0.1/32"]
+    assert (
+        config.web.token_ttl == 90 * 86400
+        and parse_config({}, environ={}).web.trusted_proxies == []
+    )
