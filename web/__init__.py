@@ -55,6 +55,10 @@ def create_app(
     app.extensions[STORE_KEY] = store
     app.extensions[CONFIG_KEY] = config
     app.extensions["auditor.scheduler_alive"] = scheduler_alive
+    from web.proxy import TrustedProxies
+
+    # X-Forwarded-* believed only from [web] trusted_proxies (the client address and scheme)
+    app.wsgi_app = TrustedProxies(app.wsgi_app, config.web.proxy_networks())  # type: ignore[method-assign]
 
     from web import dashboard, health
 

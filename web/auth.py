@@ -6,9 +6,12 @@
 - Cookie: ``__Host-auditor_session`` over HTTPS (``Secure``), ``auditor_session`` otherwise;
   always ``HttpOnly`` and ``SameSite=Lax``. Flask's signed client-side session is not used.
 - Every POST form carries the session's CSRF token (the login form a double-submit token).
-- Failed logins are rate-limited in-process per (username, client address).
-- TOTP (RFC 6238, ``pyotp``) is optional per user; the secret is Fernet-encrypted with
-  ``auditor.store.secrets``; ten single-use recovery codes are stored as SHA-256 hashes.
+- Failed logins are throttled per account (any source) and per source (any account), see
+  ``web.throttle``; the client address is the one ``web.proxy`` believes.
+- TOTP (RFC 6238, ``pyotp``) is optional per user; the secret is drawn by the server
+  (``web.mfa``), set up only with the current password, Fernet-encrypted with
+  ``auditor.store.secrets``; each time-step's code is accepted once
+  (``auditor.store.mfa``); ten single-use recovery codes are stored as SHA-256 hashes.
 """
 
 from __future__ import annotations
@@ -17,9 +20,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -50,10 +50,13 @@ from auditor.store.accounts import (
 )
 from auditor.store.errors import NotFound
 from auditor.store.lastuse import last_use
+from auditor.store.mfa import accept_totp_counter
 from auditor.store.models import User, WebSession, utcnow
 from auditor.store.sessions import close_session, open_session, revoke_sessions, session_with_user
 from web.context import get_config, get_store
+from web.mfa import new_secret, seal_pending, totp_counter, unseal_pending
 from web.signin_audit import login_event
+from web.throttle import account_key, login_failed, login_succeeded, login_wait
 
 bp = Blueprint("auth", __name__)
 
@@ -61,56 +64,11 @@ SESSION_IDLE = timedelta(hours=12)
 SESSION_ABSOLUTE = timedelta(days=7)
 LOGIN_CSRF_COOKIE = "auditor_login_csrf"
 RECOVERY_CODES = 10
+#: the one lock-out text, for existing and unknown usernames alike
+LOCKED_OUT = "Too many failed sign-in attempts. Try again in {wait} seconds."
 MIN_PASSWORD = 12
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-# -- rate limit ---------------------------------------------------------------------------
-
-
-class LoginLimiter:
-    """Sliding window of failed attempts per key; ``blocked`` once ``limit`` are in the window."""
-
-    def __init__(self, limit: int = 5, window_s: float = 300.0) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._fails: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _prune(self, key: str, now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        return q
-
-    def retry_after(self, key: str, now: float | None = None) -> int:
-        """Seconds until another attempt is allowed (0 = allowed now)."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            q = self._prune(key, now)
-            if len(q) < self.limit:
-                return 0
-            return max(1, int(self.window_s - (now - q[0])) + 1)
-
-    def fail(self, key: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            self._prune(key, now).append(now)
-            if len(self._fails) > 10_000:  # bound memory under a spray of usernames
-                for k in [k for k, q in self._fails.items() if not q][:5000]:
-                    del self._fails[k]
-
-    def reset(self, key: str) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
-
-
-def limiter() -> LoginLimiter:
-    lim = current_app.extensions.get("auditor.login_limiter")
-    if lim is None:
-        lim = current_app.extensions["auditor.login_limiter"] = LoginLimiter()
-    return cast(LoginLimiter, lim)
 
 
 # -- sessions -----------------------------------------------------------------------------
@@ -270,10 +228,6 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _client_key(username: str) -> str:
-    return f"{username.lower()[:64]}|{request.remote_addr or '?'}"
-
-
 # -- TOTP and recovery codes --------------------------------------------------------------
 
 
@@ -290,13 +244,6 @@ def _decrypt_secret(stored: str) -> str | None:
         return str(vault.decrypt_json(stored).get("totp") or "") or None
     except (vault.SecretKeyMissing, vault.SecretUndecryptable):
         return None
-
-
-def verify_totp(secret: str, code: str) -> bool:
-    import pyotp
-
-    code = code.replace(" ", "")
-    return code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
 
 
 def _hash_code(code: str) -> str:
@@ -364,12 +311,12 @@ def login() -> ResponseReturnValue:
     password = request.form.get("password", "")
     if not username or not password:
         return _render_login("Enter your username and password.", 400, username)
-    key = _client_key(username)
-    wait = limiter().retry_after(key)
+    key = account_key(username)
+    wait = login_wait(key)
     if wait:
-        resp = _render_login(
-            f"Too many failed sign-in attempts. Try again in {wait} seconds.", 429, username
-        )
+        # the same answer, after the same work, whether or not the account exists
+        check_password(_DUMMY_HASH(), password)
+        resp = _render_login(LOCKED_OUT.format(wait=wait), 429, username)
         resp.headers["Retry-After"] = str(wait)
         login_event("login.locked", username, None, "locked")
         return resp
@@ -380,10 +327,10 @@ def login() -> ResponseReturnValue:
     else:
         ok = check_password(user.password_hash, password)
     if not ok or user is None:
-        limiter().fail(key)
+        login_failed(key)
         login_event("login.failure", username, user.id if user else None, "failure")
         return _render_login("Wrong username or password.", 401, username)
-    limiter().reset(key)
+    login_succeeded(key)
     login_event(
         "login.success" if not user.totp_secret else "login.password_ok",
         username,
@@ -419,8 +366,8 @@ def login_totp() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("auth/totp.html", csrf=row.csrf_token, next=target, error=None)
     check_csrf(row.csrf_token)
-    key = _client_key(user.username) + "|totp"
-    wait = limiter().retry_after(key)
+    key = "totp:" + user.id
+    wait = login_wait(key)
     if wait:
         login_event("login.locked", user.username, user.id, "locked")
         return render_template(
@@ -431,11 +378,13 @@ def login_totp() -> ResponseReturnValue:
         ), 429
     code = request.form.get("code", "").strip()
     secret = _decrypt_secret(user.totp_secret or "")
-    ok = bool(secret) and verify_totp(secret or "", code)
+    counter = totp_counter(secret, code) if secret else None
+    # a code is good once: its time-step must be later than the last one accepted
+    ok = counter is not None and accept_totp_counter(get_store(), user.id, counter)
     if not ok and len(code) > 6:
         ok = use_recovery_code(user.id, code)
     if not ok:
-        limiter().fail(key)
+        login_failed(key)
         login_event("login.failure", user.username, user.id, "failure")
         return render_template(
             "auth/totp.html",
@@ -443,7 +392,7 @@ def login_totp() -> ResponseReturnValue:
             next=target,
             error="That code is not valid. Use the 6-digit code from your app or a recovery code.",
         ), 401
-    limiter().reset(key)
+    login_succeeded(key)
     login_event("login.success", user.username, user.id, "success")
     response = redirect(target)
     # the half-authenticated session is replaced, not upgraded
@@ -516,51 +465,86 @@ def account() -> ResponseReturnValue:
     ), (400 if errors else 200)
 
 
-def _set_totp(user_id: str, secret: str | None, recovery_codes: list[str]) -> None:
-    """Turn two-factor sign-in on (a stored secret) or off (None) with its recovery codes."""
+def _set_totp(
+    user_id: str, secret: str | None, recovery_codes: list[str], counter: int | None = None
+) -> None:
+    """Turn two-factor sign-in on (a stored secret, and the step of the code that proved it,
+    so that code cannot be replayed to sign in) or off (None) with its recovery codes."""
 
     def change(user: User) -> None:
         user.totp_secret = secret
         user.recovery_codes = recovery_codes
+        user.totp_last_counter = counter
         user.updated_at = utcnow()
 
     change_user(get_store(), user_id, change, utcnow())
 
 
-@bp.route("/account/totp", methods=["GET", "POST"])
-@login_required("viewer")
-def totp_enrol() -> ResponseReturnValue:
+def _render_enrol(principal: Principal, error: str | None, status: int) -> ResponseReturnValue:
+    """The set-up page with a fresh server-drawn secret (sealed into the form)."""
     import pyotp
     import segno
 
+    assert principal.user_id is not None
+    secret = new_secret()
+    try:
+        sealed = seal_pending(secret, principal.user_id, principal.session_id)
+    except Exception as exc:  # SecretKeyMissing: the operator has not set a key
+        error, status = f"Two-factor sign-in cannot be stored: {exc}", 400
+        return render_template("auth/totp_enrol.html", secret=None, error=error), status
+    uri = pyotp.TOTP(secret).provisioning_uri(name=principal.username, issuer_name="Auditor")
+    qr = segno.make(uri, error="m").svg_data_uri(scale=5, dark="#000", light="#fff")
+    return render_template(
+        "auth/totp_enrol.html", secret=secret, sealed=sealed, qr=qr, error=error, uri=uri
+    ), status
+
+
+def _enrol_problem(principal: Principal, user: User) -> str | int:
+    """Why this enrolment POST is refused (a message), or the accepted code's time-step."""
+    if "secret" in request.form:
+        return (
+            "secret: the two-factor secret is drawn by the server; "
+            "a form may not choose it. Scan the code shown on this page."
+        )
+    key = account_key(user.username)
+    wait = login_wait(key)
+    if wait:
+        return LOCKED_OUT.format(wait=wait)
+    if not check_password(user.password_hash, request.form.get("password", "")):
+        login_failed(key)  # a stolen session must not become a password oracle
+        return "password: enter your current password to turn on two-factor sign-in."
+    assert principal.user_id is not None
+    secret = unseal_pending(request.form.get("enrolment", ""), user.id, principal.session_id)
+    if secret is None:
+        return "This set-up page expired; scan the new code below and enter its code."
+    counter = totp_counter(secret, request.form.get("code", ""))
+    if counter is None:
+        return "That code does not match; check your device's clock and try again."
+    g.auditor_totp_secret = secret
+    return counter
+
+
+@bp.route("/account/totp", methods=["GET", "POST"])
+@login_required("viewer")
+def totp_enrol() -> ResponseReturnValue:
     principal = current_principal()
     assert principal is not None and principal.user_id is not None
-    error: str | None = None
-    if request.method == "POST" and request.form.get("action") == "disable":
-        user = get_user(get_store(), principal.user_id)
+    if request.method == "GET":
+        return _render_enrol(principal, None, 200)
+    user = get_user(get_store(), principal.user_id)
+    if request.form.get("action") == "disable":
         if not check_password(user.password_hash, request.form.get("password", "")):
             return redirect(url_for("auth.account", done="totp_wrong_password"))
         _set_totp(principal.user_id, None, [])
         return redirect(url_for("auth.account", done="totp_off"))
-    secret = request.form.get("secret", "") if request.method == "POST" else ""
-    if not secret or len(secret) > 64:
-        secret = pyotp.random_base32()
-    if request.method == "POST":
-        code = request.form.get("code", "")
-        if not verify_totp(secret, code):
-            error = "That code does not match; check your device's clock and try again."
-        else:
-            try:
-                stored = _encrypt_secret(secret)
-            except Exception as exc:  # SecretKeyMissing: the operator has not set a key
-                error = f"Two-factor sign-in cannot be stored: {exc}"
-            else:
-                plain, hashed = new_recovery_codes()
-                _set_totp(principal.user_id, stored, hashed)
-                revoke_user_sessions(principal.user_id, keep=principal.session_id)
-                return render_template("auth/recovery.html", codes=plain)
-    uri = pyotp.TOTP(secret).provisioning_uri(name=principal.username, issuer_name="Auditor")
-    qr = segno.make(uri, error="m").svg_data_uri(scale=5, dark="#000", light="#fff")
-    return render_template("auth/totp_enrol.html", secret=secret, qr=qr, error=error, uri=uri), (
-        400 if error else 200
-    )
+    outcome = _enrol_problem(principal, user)
+    if isinstance(outcome, str):
+        return _render_enrol(principal, outcome, 400)
+    try:
+        stored = _encrypt_secret(g.auditor_totp_secret)
+    except Exception as exc:  # SecretKeyMissing: the operator has not set a key
+        return _render_enrol(principal, f"Two-factor sign-in cannot be stored: {exc}", 400)
+    plain, hashed = new_recovery_codes()
+    _set_totp(principal.user_id, stored, hashed, outcome)
+    revoke_user_sessions(principal.user_id, keep=principal.session_id)
+    return render_template("auth/recovery.html", codes=plain)

@@ -631,7 +631,7 @@ def user_update(user_id: str) -> ResponseReturnValue:
 @login_required("admin")
 def tokens() -> ResponseReturnValue:
     errors: dict[str, str] = {}
-    values = {"name": "", "role": "viewer", "expires_days": "90"}
+    values = {"name": "", "role": "viewer", "expires_days": ""}
     created: str | None = None
     if request.method == "POST":
         values = {k: request.form.get(k, "").strip() for k in values}
@@ -640,15 +640,25 @@ def tokens() -> ResponseReturnValue:
         if values["role"] not in ROLES:
             errors["role"] = f"one of {', '.join(ROLES)}"
         days = values["expires_days"]
-        if days and (not days.isdigit() or not 1 <= int(days) <= 3650):
-            errors["expires_days"] = "a whole number of days (1–3650), or empty for no expiry"
+        now = utcnow()
+        expires_at = None
+        if days and not days.isdigit():
+            errors["expires_days"] = "a whole number of days, or empty for the default"
+        else:
+            try:
+                asked = now + timedelta(days=min(int(days), 100_000)) if days else None
+                expires_at = get_config().web.token_expiry(asked, now)
+            except ValueError as exc:
+                errors["expires_days"] = str(exc)
         if not errors:
+            me = current_principal()
             _row, created = create_token(
                 get_store(),
                 name=values["name"],
                 role=values["role"],
-                expires_at=utcnow() + timedelta(days=int(days)) if days else None,
+                expires_at=expires_at,
                 created_by=_who(),
+                creator_user_id=me.user_id if me else None,
             )
     rows = all_tokens(get_store())
     return render_template(
@@ -659,6 +669,8 @@ def tokens() -> ResponseReturnValue:
         roles=ROLES,
         created=created,
         now=utcnow(),
+        ttl_days=f"{get_config().web.token_ttl / 86400:g}",
+        max_days=f"{get_config().web.token_max_ttl / 86400:g}",
     ), (400 if errors else 200)
 
 

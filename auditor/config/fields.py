@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
 
@@ -34,4 +35,14 @@ def require_slug(value: str) -> str:
         raise ValueError(
             "must be a lowercase slug (a-z, 0-9, '.', '_', '-'), at most 63 characters"
         )
+    return value
+
+
+def require_cidrs(value: list[str]) -> list[str]:
+    """Every item a CIDR range (``10.0.0.0/8``; a bare address is a /32 or /128)."""
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{item!r} is not a CIDR range ({exc})") from exc
     return value

@@ -21,6 +21,7 @@ from auditor.config.model import Config
 from auditor.config.profiles import expand_profile
 from auditor.config.services import CheckConfig, ServiceConfig, ServiceModel, build_check
 from auditor.config.settings import AuditorSettings
+from auditor.config.web import WebSettings
 from auditor.config.webhook_secret import secret_problems
 
 ENV_PREFIX = "AUDITOR_"
@@ -115,10 +116,10 @@ def parse_config(
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
-    allowed_top = {"auditor", "services", "alerting"}
+    allowed_top = {"auditor", "services", "alerting", "web"}
     for key in data:
         if key not in allowed_top:
-            problems.append(f"{key}: unknown key (allowed: auditor, services, alerting)")
+            problems.append(f"{key}: unknown key (allowed: auditor, services, alerting, web)")
     settings = _settings(data, environ, problems)
     try:
         alerting = AlertingModel.model_validate(data.get("alerting") or {})
@@ -126,6 +127,11 @@ def parse_config(
         problems.extend(validation_problems("alerting", exc))
         alerting = AlertingModel()
     problems.extend(secret_problems(alerting, environ))
+    try:
+        web = WebSettings.model_validate(data.get("web") or {})
+    except ValidationError as exc:
+        problems.extend(validation_problems("web", exc))
+        web = WebSettings()
 
     services: list[ServiceConfig] = []
     raw_services = data.get("services") or []
@@ -163,7 +169,7 @@ def parse_config(
         )
     if problems:
         raise ConfigError(problems)
-    return Config(auditor=settings, services=tuple(services), alerting=alerting, path=path)
+    return Config(auditor=settings, services=tuple(services), alerting=alerting, path=path, web=web)
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> str:

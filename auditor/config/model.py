@@ -1,4 +1,5 @@
-"""The whole validated configuration document: ``[auditor]``, ``[[services]]``, ``[alerting]``."""
+"""The whole validated configuration document: ``[auditor]``, ``[[services]]``, ``[alerting]``,
+``[web]``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from auditor.config.alerting import AlertingModel
 from auditor.config.services import ServiceConfig
 from auditor.config.settings import AuditorSettings
+from auditor.config.web import WebSettings
 
 
 @dataclass(frozen=True)
@@ -15,3 +17,4 @@ class Config:
     services: tuple[ServiceConfig, ...]
     alerting: AlertingModel = field(default_factory=AlertingModel)
     path: str | None = None
+    web: WebSettings = field(default_factory=WebSettings)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, StrictBool, field_validator
 
-from auditor.config.fields import Duration, StrictModel
+from auditor.config.fields import Duration, StrictModel, require_cidrs
 from auditor.probe.addresses import AddressPolicy
 
 
@@ -46,12 +46,7 @@ class AuditorSettings(StrictModel):
     @field_validator("allow_cidrs", "deny_cidrs")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError as exc:
-                raise ValueError(f"{item!r} is not a CIDR range ({exc})") from exc
-        return value
+        return require_cidrs(value)
 
     @field_validator("default_interval", "default_timeout", "lease", "audit_retention")
     @classmethod

@@ -112,9 +112,9 @@ def shared_rate_limiter(limit: int, window_s: float, slots: int = 65_536) -> Any
     return SharedRateLimiter()
 
 
-def shared_login_limiter(limit: int = 5, window_s: float = 300.0, slots: int = 16_384) -> Any:
-    """The dashboard's failed-login window (``web.auth.LoginLimiter``) in shared memory."""
-    from web.auth import LoginLimiter
+def shared_login_limiter(limit: int = 5, window_s: float = 900.0, slots: int = 16_384) -> Any:
+    """A dashboard failed-login window (``web.throttle.LoginLimiter``) in shared memory."""
+    from web.throttle import LoginLimiter
 
     class SharedLoginLimiter(LoginLimiter):
         def __init__(self) -> None:
@@ -176,7 +176,15 @@ def share_app_state(app: Any, store: Database) -> None:
     app.extensions["auditor.api.ratelimiter"] = shared_rate_limiter(
         int(app.config.get("API_RATE_LIMIT", 300)), float(app.config.get("API_RATE_WINDOW", 60.0))
     )
-    app.extensions["auditor.login_limiter"] = shared_login_limiter()
+    from web import throttle
+
+    # failed sign-ins per account (any source) and per source (any account)
+    app.extensions[throttle.ACCOUNT_KEY] = shared_login_limiter(
+        throttle.ACCOUNT_LIMIT, throttle.WINDOW_S
+    )
+    app.extensions[throttle.SOURCE_KEY] = shared_login_limiter(
+        throttle.SOURCE_LIMIT, throttle.WINDOW_S
+    )
     share_generation(store)
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from auditor.store.db import Database
 from auditor.store.errors import NameTaken, NotFound
@@ -39,8 +39,13 @@ def create_token(
     role: str,
     expires_at: datetime | None = None,
     created_by: str = "cli",
+    creator_user_id: str | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; the plaintext is returned once and never stored."""
+    """Create a token; the plaintext is returned once and never stored.
+
+    ``creator_user_id`` (the dashboard user behind it, directly or through the token that
+    made it) ties the token's life to that user's: deleting the user revokes it.
+    """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -51,6 +56,7 @@ def create_token(
         prefix=plaintext[:8],
         expires_at=expires_at,
         created_by=created_by,
+        creator_user_id=creator_user_id,
     )
     with store.write() as s:
         s.add(row)
@@ -60,13 +66,23 @@ def create_token(
 def verify_token(store: Database, plaintext: str, now: datetime | None = None) -> ApiToken | None:
     """The live token for ``plaintext`` (not revoked, not expired), noting its last use.
 
-    The lookup is a read. ``last_used_at`` (kept to the minute) is written in the background
+    A token whose creating user is deleted is refused too (they are revoked together;
+    this also covers rows made before that rule). The lookup is a read. ``last_used_at`` (kept to the minute) is written in the background
     (``auditor.store.lastuse``), never in the request: never for an unknown token.
     """
     now = now or utcnow()
     with store.read() as s:
-        row = s.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext))).first()
-    if row is None or row.revoked_at is not None:
+        found = s.exec(
+            select(ApiToken, User.id, User.deleted_at)
+            .outerjoin(User, col(User.id) == col(ApiToken.creator_user_id))
+            .where(ApiToken.token_hash == hash_token(plaintext))
+        ).first()
+    if found is None:
+        return None
+    row, creator_id, creator_deleted = found
+    if row.revoked_at is not None:
+        return None
+    if row.creator_user_id is not None and (creator_id is None or creator_deleted is not None):
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
@@ -142,16 +158,29 @@ def change_user(
     keep: str | None = None,
 ) -> User:
     """Let ``change`` edit the user not deleted (it keeps ``updated_at`` itself);
-    ``end_sessions_too`` revokes their sessions (but ``keep``) in the same transaction."""
+    ``end_sessions_too`` revokes their sessions (but ``keep``) in the same transaction.
+    A change that deletes the user also revokes, in that transaction, every token they made
+    and all their sessions."""
     with db.write() as s:
         user = s.get(User, user_id)
         if user is None or user.deleted_at is not None:
             raise NotFound("user")
         change(user)
         s.add(user)
-        if end_sessions_too:
-            end_sessions(s, user.id, now, keep=keep)
+        if end_sessions_too or user.deleted_at is not None:
+            end_sessions(s, user.id, now, keep=None if user.deleted_at else keep)
+        if user.deleted_at is not None:
+            _revoke_tokens_of(s, user.id, now)
     return user
+
+
+def _revoke_tokens_of(s: Session, user_id: str, now: datetime) -> None:
+    """Revoke every live token ``user_id`` created, in transaction ``s``."""
+    s.execute(
+        sa.update(ApiToken)
+        .where(col(ApiToken.creator_user_id) == user_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=now, updated_at=now)
+    )
 
 
 def live_users(db: Database) -> list[User]:

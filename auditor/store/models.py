@@ -283,6 +283,8 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     prefix: str = Field(default="", max_length=16)
     created_by: str = Field(default="", max_length=255)
+    #: the dashboard user behind the token (NULL: made by the CLI); deleting them revokes it
+    creator_user_id: str | None = Field(default=None, max_length=36, index=True)
     expires_at: datetime | None = _ts()
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
@@ -299,6 +301,8 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     totp_secret: str | None = None  # Fernet-encrypted
     recovery_codes: list[str] = _json([])  # hashes
+    #: RFC 6238 time-step of the last accepted code; that step and older ones are refused
+    totp_last_counter: int | None = Field(default=None, sa_type=sa.BigInteger)
     password_changed_at: datetime | None = _ts()
     created_at: datetime = _created()
     updated_at: datetime = _created()

@@ -34,7 +34,6 @@ V1 = "/api/v1"
 PASSWORD = "correct horse battery"
 SECRET = "Bearer s3cr3t-HEADER-value-0123456789"
 NEW_PASSWORD = "a brand new passphrase 42"
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 CRED_URL = "https://deploy:hunter2pass@svc.example.com/?access_token=abc123tok"
 IP = "203.0.113.7"
 UA = "attack-bot/1.0 " + "x" * 600
@@ -196,6 +195,22 @@ def _form(path: Callable[[World], str], data: Callable[[World], dict[str, str]] 
         return r
 
     return act
+
+
+def _enrol_totp(w: World, c: FlaskClient, csrf: str) -> Any:
+    """Enrol with the secret the server drew (shown once on the page): it never reaches the log."""
+    import pyotp
+
+    page = c.get("/account/totp").get_data(as_text=True)
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page)
+    sealed = re.search(r'name="enrolment" value="([^"]+)"', page)
+    assert secret and sealed
+    form = {"enrolment": sealed.group(1), "password": PASSWORD}
+    r = _form(
+        lambda _w: "/account/totp", lambda _w: form | {"code": pyotp.TOTP(secret.group(1)).now()}
+    )(w, c, csrf)
+    assert secret.group(1) not in repr(raw_events(w.env.store))
+    return r
 
 
 def _new(kind: str) -> Callable[[World], tuple[str, str | None]]:
@@ -504,11 +519,7 @@ FORM_CASES = {
         "totp.enrol",
         "operator",
         lambda w: ("user", w.env.user_ids["operator"]),
-        _form(
-            lambda w: "/account/totp",
-            lambda w: {"secret": TOTP_SECRET, "code": __import__("pyotp").TOTP(TOTP_SECRET).now()},
-        ),
-        (TOTP_SECRET,),
+        lambda w, c, csrf: _enrol_totp(w, c, csrf),
     ),
     "form-logout": Case(
         "logout",

@@ -158,13 +158,12 @@ def test_totp_enrolment_login_and_recovery_code(env: Env, monkeypatch) -> None: 
     c, csrf = signed_in(env, "viewer")
     page = text(c.get("/account/totp"))
     assert 'src="data:image/svg+xml' in page  # QR code rendered server-side
-    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page).group(1)  # type: ignore[union-attr]
-    bad = c.post("/account/totp", data={"csrf_token": csrf, "secret": secret, "code": "000000"})
+    secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)  # type: ignore[union-attr]
+    sealed = re.search(r'name="enrolment" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": csrf, "enrolment": sealed, "password": PASSWORD}
+    bad = c.post("/account/totp", data={**form, "code": "000000"})
     assert bad.status_code == 400 and "does not match" in text(bad)
-    ok = c.post(
-        "/account/totp",
-        data={"csrf_token": csrf, "secret": secret, "code": pyotp.TOTP(secret).now()},
-    )
+    ok = c.post("/account/totp", data={**form, "code": pyotp.TOTP(secret).now()})
     codes = re.findall(r"<code>([0-9a-f]{8}-[0-9a-f]{8})</code>", text(ok))
     assert len(codes) == 10
     with env.store.read() as s:
@@ -192,10 +191,10 @@ def test_totp_enrolment_login_and_recovery_code(env: Env, monkeypatch) -> None: 
 def test_totp_without_secret_key_is_refused_cleanly(env: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("AUDITOR_SECRET_KEY", raising=False)
     c, csrf = signed_in(env, "viewer")
-    secret = pyotp.random_base32()
+    resp = c.get("/account/totp")
+    assert resp.status_code == 400 and "AUDITOR_SECRET_KEY" in text(resp)
     resp = c.post(
-        "/account/totp",
-        data={"csrf_token": csrf, "secret": secret, "code": pyotp.TOTP(secret).now()},
+        "/account/totp", data={"csrf_token": csrf, "password": PASSWORD, "code": "123456"}
     )
     assert resp.status_code == 400 and "AUDITOR_SECRET_KEY" in text(resp)
 

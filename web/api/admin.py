@@ -30,7 +30,7 @@ from web.api.schemas import (
     UserPatch,
     validation_error,
 )
-from web.context import get_store
+from web.context import get_config, get_store
 
 ROLES = ("viewer", "operator", "admin")
 
@@ -58,7 +58,9 @@ def token_json(row: ApiToken) -> dict[str, Any]:
 
 
 def user_json(row: User) -> dict[str, Any]:
-    data = row.model_dump(exclude={"password_hash", "totp_secret", "recovery_codes"})
+    data = row.model_dump(
+        exclude={"password_hash", "totp_secret", "recovery_codes", "totp_last_counter"}
+    )
     data["mfa_enabled"] = bool(row.totp_secret)
     return UserOut.model_validate(data).model_dump(mode="json")
 
@@ -102,15 +104,19 @@ def list_tokens() -> Response:
     },
 )
 def create_api_token(body: TokenCreate) -> Response:
-    if body.expires_at is not None and body.expires_at <= utcnow():
-        raise validation_error({"expires_at": "must be in the future"})
+    try:
+        expires_at = get_config().web.token_expiry(body.expires_at, utcnow())
+    except ValueError as exc:
+        raise validation_error({"expires_at": str(exc)}) from exc
     me = current_token()
     row, plaintext = create_token(
         get_store(),
         name=body.name,
         role=body.role,
-        expires_at=body.expires_at,
+        expires_at=expires_at,
         created_by=f"token:{me.name}" if me else "api",
+        # a token made by a user's token dies with that user too
+        creator_user_id=me.creator_user_id if me else None,
     )
     data = token_json(row)
     data["token"] = plaintext

@@ -71,6 +71,10 @@ def list_attestations() -> Response:
     },
 )
 def create_attestation(body: AttestationCreate) -> Response:
+    if "signed_by" in body.model_fields_set:
+        raise validation_error(
+            {"signed_by": "is set by the server to the authenticated token's name; remove it"}
+        )
     now = utcnow()
     signed_at = body.signed_at or now
     if signed_at > now:
@@ -81,7 +85,7 @@ def create_attestation(body: AttestationCreate) -> Response:
     row = Attestation(
         service_id=body.service_id.lower(),
         item=body.item,
-        signed_by=body.signed_by or (f"token:{token.name}" if token else "api"),
+        signed_by=f"token:{token.name}" if token else "api",
         evidence_url=body.evidence_url,
         comment=body.comment,
         signed_at=signed_at,

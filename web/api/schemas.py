@@ -241,7 +241,9 @@ class ReadinessOut(BaseModel):
 class AttestationCreate(In):
     service_id: Uuid
     item: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
-    signed_by: Annotated[str, Field(min_length=1, max_length=255)] | SkipJsonSchema[None] = None
+    #: not part of the schema: the signer is always the authenticated principal; a body that
+    #: names one is refused (``web.api.attestations``) rather than silently rewritten
+    signed_by: SkipJsonSchema[Any] = None
     evidence_url: HttpUrl | None = None
     comment: Text = ""
     signed_at: AwareDatetime | SkipJsonSchema[None] = None
@@ -330,6 +332,7 @@ class HeartbeatOut(Out):
 class TokenCreate(In):
     name: Slug
     role: ROLE
+    #: default ``[web] token_ttl`` from now; at most ``[web] token_max_ttl`` ahead
     expires_at: AwareDatetime | None = None
 
 
@@ -339,6 +342,7 @@ class TokenOut(Out):
     role: str
     prefix: str
     created_by: str
+    creator_user_id: str | None
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None

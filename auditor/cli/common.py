@@ -1,0 +1,51 @@
+"""What every command shares: loading the config file, opening the store, ``--config``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from auditor.config import Config, ConfigError, default_config_path, load_config
+
+CONFIG_HELP = "Configuration file (default: $AUDITOR_CONFIG, else ./config.toml)."
+
+
+def load(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        where = path or default_config_path()
+        click.echo(f"configuration error in {where}:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
+
+
+def open_store(config: Config) -> Any:
+    from auditor.store.db import Database
+
+    try:
+        return Database(
+            config.auditor.database_url, pool_size=max(5, min(config.auditor.concurrency // 10, 20))
+        )
+    except Exception as exc:
+        click.echo(
+            f"cannot open the database {redact_url(config.auditor.database_url)}: {exc}", err=True
+        )
+        sys.exit(1)
+
+
+def redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP
+)
