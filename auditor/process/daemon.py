@@ -2,7 +2,9 @@
 
 The asyncio worker loop runs on the main thread; the WSGI server runs in a thread.
 SIGTERM/SIGINT stop claiming, let in-flight checks finish and write their results, then
-close the web server and exit 0.
+close the web server and exit 0 — all within ``[auditor] drain_timeout``: what is still
+running then is cancelled and its claim released, and a watchdog ends the process if
+anything still holds it (``auditor/schedule/drain.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from auditor.process.web_processes import (
     listen_socket,
     share_app_state,
 )
+from auditor.schedule.drain import Drain
 from auditor.schedule.worker import Worker, make_worker_id
 from auditor.store.db import Database
 
@@ -152,11 +155,17 @@ def shared_worker_metrics(worker: Worker | None, web_processes: int) -> Any:
     return worker.metrics.shared
 
 
+def _budget(drain: Drain) -> float:
+    """What one shutdown step may wait: the budget left, keeping a little for the next."""
+    return max(0.01, drain.left(drain.reserve(0.05, 1.0)))
+
+
 def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: bool) -> int:
     settings = config.auditor
     prober = HttpProber(
         settings.address_policy(), max_connections=max(settings.concurrency * 2, 10)
     )
+    drain = Drain(settings.drain_timeout)
     worker = (
         Worker(
             store,
@@ -164,6 +173,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             concurrency=settings.concurrency,
             lease_s=settings.lease,
             worker_id=make_worker_id("serve" if with_web else "worker"),
+            drain=drain,
         )
         if with_worker
         else None
@@ -226,8 +236,13 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            drain.begin()
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         alerts: asyncio.Task[None] | None = None
         retention: asyncio.Task[None] | None = None
         if worker is not None:
@@ -252,7 +267,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             stop.set()
             if alerts is not None:
                 try:
-                    await asyncio.wait_for(alerts, timeout=15.0)
+                    await asyncio.wait_for(alerts, timeout=min(15.0, _budget(drain)))
                 except (TimeoutError, asyncio.CancelledError):
                     log.warning("alert_dispatcher_stop_timeout")
                 except Exception as exc:
@@ -260,11 +275,11 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             if retention is not None:
                 # a running pass stops after its current short batch
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(retention, timeout=30.0)
+                    await asyncio.wait_for(retention, timeout=min(30.0, _budget(drain)))
             await prober.aclose()
             for task in helpers:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=2.0)
+                    await asyncio.wait_for(task, timeout=min(2.0, _budget(drain)))
 
     try:
         asyncio.run(main())
@@ -272,7 +287,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
         if server is not None:
             server.stop()
         if processes is not None:
-            processes.stop()
+            processes.stop(timeout=max(0.5, min(10.0, drain.left())))
         store.close()
         log.info("stopped")
     return 0
