@@ -277,7 +277,8 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(retention, timeout=min(30.0, _budget(drain)))
             await prober.aclose()
-            for task in helpers:
+            for task in helpers:  # loops that only watch ``stop``: nothing to finish
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(task, timeout=min(2.0, _budget(drain)))
 
@@ -287,7 +288,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
         if server is not None:
             server.stop()
         if processes is not None:
-            processes.stop(timeout=max(0.5, min(10.0, drain.left())))
+            processes.stop(timeout=max(0.1, min(10.0, drain.left(0.2))))
         store.close()
         log.info("stopped")
     return 0

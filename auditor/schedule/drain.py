@@ -55,9 +55,9 @@ class Drain:
             return max(0.0, self.timeout_s - reserve)
         return max(0.0, self._started + self.timeout_s - time.monotonic() - reserve)
 
-    def reserve(self, share: float, most: float) -> float:
-        """``share`` of the budget, at most ``most`` seconds: what a later step keeps."""
-        return min(most, self.timeout_s * share)
+    def reserve(self, share: float, most: float, least: float = 0.0) -> float:
+        """``share`` of the budget, within ``[least, most]`` seconds: what later steps keep."""
+        return min(most, max(least, self.timeout_s * share))
 
     def _expire(self) -> None:
         time.sleep(self.left())

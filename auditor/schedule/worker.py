@@ -197,7 +197,8 @@ class Worker:
             )
             await self._give_back()
             d = self.drain
-            budget = None if d is None else d.left(d.reserve(0.25, 5.0))
+            # the steps after this one (storing, closing the web server) keep 1.5-5 s
+            budget = None if d is None else d.left(d.reserve(0.25, 5.0, 1.5))
             await settle(self.inflight, budget, self._release)
             await self.results.put(_FLUSH)  # type: ignore[arg-type]
             await finish(writer, None if d is None else d.left(d.reserve(0.1, 2.0)), "store")
