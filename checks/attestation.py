@@ -23,7 +23,7 @@ from checks.base import (
     Target,
     outcome_from_findings,
 )
-from checks.units import Duration
+from checks.bounds import Age
 
 
 class AttestationOptions(Options):
@@ -31,7 +31,7 @@ class AttestationOptions(Options):
 
     item: str
     #: a sign-off older than this is expired (besides its own ``expires_at``)
-    max_age: Duration | None = None
+    max_age: Age | None = None
 
     @field_validator("item")
     @classmethod

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.probe.interface import Prober
 from auditor.probe.outcome import (
@@ -24,6 +24,7 @@ from auditor.probe.outcome import (
     Severity,
     Target,
 )
+from checks.bounds import MAX_ITEMS
 
 __all__ = [
     "STATUS_RANK",
@@ -103,7 +104,7 @@ class HttpOptions(Options):
     path: str = "/"
     ca_file: str | None = None
     verify: bool = True
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = Field({}, max_length=MAX_ITEMS)
 
 
 class History(ABC):

@@ -31,6 +31,7 @@ from checks.base import (
     judged,
     outcome_from_findings,
 )
+from checks.bounds import MAX_BODY_CAP, MAX_ITEMS, BodyCap, Timeout
 from checks.conditions import (
     Condition,
     ConditionError,
@@ -69,12 +70,14 @@ class HealthOptions(HttpOptions):
 
     path: str = "/health"
     method: str = "GET"
-    expect_status: list[int | str] = Field(default_factory=lambda: list[int | str]([200]))
-    max_latency: float | None = None
-    conditions: list[str] = Field(default_factory=list)
-    body: str | None = None
+    expect_status: list[int | str] = Field(
+        default_factory=lambda: list[int | str]([200]), max_length=MAX_ITEMS
+    )
+    max_latency: Timeout | None = None
+    conditions: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    body: str | None = Field(None, max_length=MAX_BODY_CAP)
     max_redirects: int = Field(default=10, ge=0, le=50)
-    body_cap: int = 1_000_000
+    body_cap: BodyCap = 1_000_000
 
     @field_validator("method", mode="before")
     @classmethod
@@ -120,6 +123,8 @@ class HealthOptions(HttpOptions):
             value = [value]
         if not isinstance(value, list | tuple):
             raise ValueError("conditions must be a list of strings like '[STATUS] == 200'")
+        if len(value) > MAX_ITEMS:
+            raise ValueError(f"conditions takes at most {MAX_ITEMS} conditions")
         for i, text in enumerate(value):
             if not isinstance(text, str):
                 raise ValueError(f"conditions[{i}] must be a string, got {type(text).__name__}")

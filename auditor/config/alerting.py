@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from auditor.config.fields import Duration, StrictModel
+from auditor.config.fields import StrictModel
+from checks.bounds import Age, Timeout
 
 
 class ReceiverModel(StrictModel):
@@ -21,16 +22,16 @@ class ReceiverModel(StrictModel):
     unsigned: StrictBool = False
     match: dict[str, list[str]] = {}
     send_resolved: StrictBool = True
-    repeat_interval: Duration | None = None
+    repeat_interval: Age | None = None
     # e-mail
     smtp_host: str | None = None
-    smtp_port: int = 587
+    smtp_port: int = Field(587, ge=1, le=65535)
     starttls: StrictBool = True
     username_env: str | None = None
     password_env: str | None = None
     from_addr: str | None = Field(None, alias="from")
     to: list[str] = []
-    timeout: Duration = 10.0
+    timeout: Timeout = 10.0
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -86,7 +87,7 @@ class MaintenanceModel(StrictModel):
     start: str | None = None
     end: str | None = None
     schedule: str | None = None
-    duration: Duration | None = None
+    duration: Age | None = None
 
 
 class AlertingModel(StrictModel):

@@ -10,9 +10,10 @@ from typing import Any, Literal
 from pydantic import Field, StrictBool, ValidationError, field_validator
 
 from auditor.config.errors import validation_problems
-from auditor.config.fields import Duration, StrictModel, require_slug
+from auditor.config.fields import StrictModel, require_slug
 from auditor.config.settings import AuditorSettings
 from checks.base import Options
+from checks.bounds import MAX_INTERVAL_S, Interval, Jitter, Timeout, format_duration
 from checks.registry import get_check
 
 #: keys every check takes, whatever its kind (DESIGN §4)
@@ -41,9 +42,9 @@ class CheckCommon(StrictModel):
 
     kind: str
     name: str | None = None
-    interval: Duration | None = None
-    schedule: str | None = None
-    timeout: Duration | None = None
+    interval: Interval | None = None
+    schedule: str | None = Field(None, max_length=120)
+    timeout: Timeout | None = None
     severity: Literal["critical", "high", "medium", "low", "info"] = "high"
     level: Literal["bronze", "silver", "gold"] = "bronze"
     failure_threshold: int = Field(2, ge=1, le=100)
@@ -51,20 +52,13 @@ class CheckCommon(StrictModel):
     consecutive_error_limit: int = Field(4, ge=1, le=1000)
     enabled: StrictBool = True
     blocking: StrictBool = False
-    jitter: Duration = 0.0
-    description: str = ""
+    jitter: Jitter = 0.0
+    description: str = Field("", max_length=2000)
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
         return value if value is None else require_slug(value)
-
-    @field_validator("interval", "timeout")
-    @classmethod
-    def _positive(cls, value: float | None) -> float | None:
-        if value is not None and value <= 0:
-            raise ValueError("must be a positive duration")
-        return value
 
     @field_validator("schedule")
     @classmethod
@@ -77,6 +71,22 @@ class CheckCommon(StrictModel):
             except ValueError as exc:
                 raise ValueError(f"is not a valid cron expression ({exc})") from exc
         return value
+
+
+def _interval(
+    common: CheckCommon, settings: AuditorSettings, prefix: str
+) -> tuple[float, str | None]:
+    """Seconds between runs: ``interval``, the default, or a cron schedule's longest gap
+    (which, like ``interval``, must be at most 7d: staleness and leases reason in it)."""
+    if common.schedule is None:
+        return common.interval or settings.default_interval, None
+    from auditor.schedule.triggers import cron_period
+
+    period = cron_period(common.schedule)
+    if period > MAX_INTERVAL_S:
+        limit = format_duration(MAX_INTERVAL_S)
+        return period, f"{prefix}.schedule: must fire at least every {limit}"
+    return period, None
 
 
 @dataclass(frozen=True)
@@ -161,16 +171,13 @@ def build_check(
         return None, problems
     if common.schedule is not None and common.interval is not None:
         return None, [f"{prefix}.schedule: set either interval or schedule, not both"]
-    if common.schedule is not None:
-        from auditor.schedule.triggers import cron_period
-
-        interval = cron_period(common.schedule)
-    else:
-        interval = common.interval or settings.default_interval
+    interval, problem = _interval(common, settings, prefix)
+    if problem:
+        return None, [problem]
     timeout = common.timeout or settings.default_timeout
-    if timeout > interval and common.schedule is None:
-        problems.append(f"{prefix}.timeout: must not exceed the interval ({interval:g}s)")
-        return None, problems
+    for key, value in (("timeout", timeout), ("jitter", common.jitter)):
+        if value > interval:
+            return None, [f"{prefix}.{key}: must not exceed the interval ({interval:g}s)"]
     return (
         CheckConfig(
             name=common.name or common.kind,

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, field_validator
 
-from auditor.config.fields import Duration, StrictModel, require_cidrs
+from auditor.config.fields import StrictModel, require_cidrs
 from auditor.probe.addresses import AddressPolicy
+from checks.bounds import DAY, HOUR, MAX_AGE_S, Interval, Timeout, duration_between
+from checks.units import parse_duration
+
+#: how long history is kept raw: 1h to 10 years
+Retention = Annotated[float, BeforeValidator(parse_duration), duration_between(HOUR, MAX_AGE_S)]
+#: a claim's lease: 1s to 1d (a run's lease is stretched to cover its own timeout)
+Lease = Annotated[float, BeforeValidator(parse_duration), duration_between(1.0, DAY)]
+#: how long SIGTERM may take: 1s to 1h
+DrainTimeout = Annotated[float, BeforeValidator(parse_duration), duration_between(1.0, HOUR)]
 
 
 class AuditorSettings(StrictModel):
@@ -17,17 +26,20 @@ class AuditorSettings(StrictModel):
     database_url: str = "sqlite:///auditor.db"
     listen: str = "127.0.0.1:8080"
     concurrency: int = Field(100, gt=0, le=10_000)
-    default_interval: Duration = 300.0
-    default_timeout: Duration = 10.0
-    retention: Duration = 30 * 86400.0
+    default_interval: Interval = 300.0
+    default_timeout: Timeout = 10.0
+    retention: Retention = 30 * 86400.0
     #: how long audit events are kept (longer than runs: who changed what outlives results)
-    audit_retention: Duration = 365 * 86400.0
+    audit_retention: Retention = 365 * 86400.0
     allow_private_networks: StrictBool = True
     allow_cidrs: list[str] = []
     deny_cidrs: list[str] = []
     tls_cert: str | None = None
     tls_key: str | None = None
-    lease: Duration = 60.0
+    lease: Lease = 60.0
+    #: on SIGTERM, in-flight checks get this long to finish and be stored; then the rest
+    #: are given back (released) and the process exits
+    drain_timeout: DrainTimeout = 25.0
     public_url: str | None = None
     anonymous_read: StrictBool = False
     metrics_token_env: str | None = None
@@ -47,13 +59,6 @@ class AuditorSettings(StrictModel):
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
         return require_cidrs(value)
-
-    @field_validator("default_interval", "default_timeout", "lease", "audit_retention")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("must be a positive duration")
-        return value
 
     def address_policy(self) -> AddressPolicy:
         return AddressPolicy(

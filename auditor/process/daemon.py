@@ -3,7 +3,9 @@
 The asyncio worker loop runs on the main thread; one web process's WSGI server runs in a
 thread, several are gunicorn's (its master is this process for ``web``, a sibling of the
 scheduler for ``serve``). SIGTERM/SIGINT stop claiming, let in-flight checks finish and
-write their results, then stop the web server and exit 0.
+write their results, then stop the web server and exit 0 — all within
+``[auditor] drain_timeout``: what is still running then is cancelled and its claim released,
+and a watchdog ends the process if anything still holds it (``auditor/schedule/drain.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from auditor.process.web_server import (
     WebServer,
     default_processes,
 )
+from auditor.schedule.drain import Drain
 from auditor.schedule.worker import Worker, make_worker_id
 from auditor.store.db import Database
 
@@ -70,11 +73,17 @@ async def _share_loop_time(worker: Worker, loop_at: Any, stop: asyncio.Event) ->
             await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
+def _budget(drain: Drain) -> float:
+    """What one shutdown step may wait: the budget left, keeping a little for the next."""
+    return max(0.01, drain.left(drain.reserve(0.05, 1.0)))
+
+
 def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: bool) -> int:
     settings = config.auditor
     prober = HttpProber(
         settings.address_policy(), max_connections=max(settings.concurrency * 2, 10)
     )
+    drain = Drain(settings.drain_timeout)
     worker = (
         Worker(
             store,
@@ -82,6 +91,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             concurrency=settings.concurrency,
             lease_s=settings.lease,
             worker_id=make_worker_id("serve" if with_web else "worker"),
+            drain=drain,
         )
         if with_worker
         else None
@@ -142,8 +152,13 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            drain.begin()
+            stop.set()
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         alerts: asyncio.Task[None] | None = None
         retention: asyncio.Task[None] | None = None
         if worker is not None:
@@ -169,7 +184,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             stop.set()
             if alerts is not None:
                 try:
-                    await asyncio.wait_for(alerts, timeout=15.0)
+                    await asyncio.wait_for(alerts, timeout=min(15.0, _budget(drain)))
                 except (TimeoutError, asyncio.CancelledError):
                     log.warning("alert_dispatcher_stop_timeout")
                 except Exception as exc:
@@ -177,11 +192,12 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             if retention is not None:
                 # a running pass stops after its current short batch
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(retention, timeout=30.0)
+                    await asyncio.wait_for(retention, timeout=min(30.0, _budget(drain)))
             await prober.aclose()
-            for task in helpers:
+            for task in helpers:  # loops that only watch ``stop``: nothing to finish
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, timeout=2.0)
+                    await asyncio.wait_for(task, timeout=min(2.0, _budget(drain)))
 
     try:
         asyncio.run(main())
@@ -189,7 +205,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
         if server is not None:
             server.stop()
         if master is not None:
-            master.stop()
+            master.stop(timeout=max(0.1, min(10.0, drain.left(0.2))))
         store.close()
         log.info("stopped")
     return 1 if master is not None and master.crashed else 0

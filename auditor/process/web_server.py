@@ -322,10 +322,11 @@ class MasterProcess:
                 self.crashed = True
                 stop.set()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = GRACEFUL_S + 5) -> None:
+        """SIGTERM (gunicorn's graceful stop), then SIGKILL once ``timeout`` s have passed."""
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + GRACEFUL_S + 5
+        deadline = time.monotonic() + timeout
         while not self.poll() and time.monotonic() < deadline:
             time.sleep(0.05)
         if not self.poll():

@@ -6,7 +6,8 @@ coordinator. Each poll claims what is due within ``claim_ahead_s`` and arms a ti
 check, so a check starts at its due time rather than at the next poll after it (the poll
 period and the claim transaction no longer add to the lag). On stop, no new work is
 claimed, claims not yet started are given back, in-flight checks finish (each bounded by
-its own deadline) and every result is written before ``run`` returns.
+its own deadline) and every result is written before ``run`` returns — within the
+shutdown budget when a :class:`~auditor.schedule.drain.Drain` is given (``drain.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import structlog
 from pydantic import ValidationError
 
 from auditor.probe.http import HttpProber
+from auditor.schedule.drain import Drain, finish, settle
 from auditor.schedule.history import StoreHistory
 from auditor.schedule.instruments import WorkerMetrics
 from auditor.schedule.rules import COMPLETION_RULES
@@ -119,6 +121,7 @@ class Worker:
         batch_interval: float = 0.25,
         environ: Mapping[str, str] | None = None,
         claim_ahead_s: float = 2.0,
+        drain: Drain | None = None,
     ) -> None:
         self.store = store
         self.prober = prober
@@ -129,7 +132,8 @@ class Worker:
         self.batch_interval = batch_interval
         self.environ = os.environ if environ is None else environ
         self.options_cache = OptionsCache()
-        self.inflight: set[asyncio.Task[None]] = set()
+        self.drain = drain
+        self.inflight: dict[asyncio.Task[None], Claim] = {}
         self.results: asyncio.Queue[tuple[Claim, RunResult]] = asyncio.Queue()
         self.lag_samples: deque[float] = deque(maxlen=10_000)
         self.metrics = WorkerMetrics()  # this process's lag / duration histograms (/metrics)
@@ -192,10 +196,12 @@ class Worker:
                 returned=len(self.waiting),
             )
             await self._give_back()
-            if self.inflight:
-                await asyncio.gather(*list(self.inflight), return_exceptions=True)
+            d = self.drain
+            # the steps after this one (storing, closing the web server) keep 1.5-5 s
+            budget = None if d is None else d.left(d.reserve(0.25, 5.0, 1.5))
+            await settle(self.inflight, budget, self._release)
             await self.results.put(_FLUSH)  # type: ignore[arg-type]
-            await writer
+            await finish(writer, None if d is None else d.left(d.reserve(0.1, 2.0)), "store")
             node_task.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(remove_node, self.store, self.worker_id)
@@ -219,8 +225,8 @@ class Worker:
 
     def _start(self, claim: Claim) -> None:
         task = asyncio.create_task(self._execute(claim))
-        self.inflight.add(task)
-        task.add_done_callback(self.inflight.discard)
+        self.inflight[task] = claim
+        task.add_done_callback(lambda done: self.inflight.pop(done, None))
 
     async def _give_back(self) -> None:
         """Release claims whose time has not come, so another worker runs them on time."""
@@ -230,6 +236,9 @@ class Worker:
         for _, handle in self.waiting.values():
             handle.cancel()
         self.waiting.clear()
+        await self._release(claims)
+
+    async def _release(self, claims: list[Claim]) -> None:
         try:
             await asyncio.to_thread(release, self.store, claims, self.worker_id)
         except Exception as exc:  # their leases lapse on their own

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 from checks.backups import artifact, heartbeat, inventory, restore
 from checks.backups.evaluate import evaluate
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
-from checks.units import Duration, Size
+from checks.bounds import Age, ExpectedSize, Span
 
 
 class BackupsOptions(Options):
@@ -26,13 +26,13 @@ class BackupsOptions(Options):
     path: str | None = None
     #: artifact: glob under ``path`` when ``path`` is a directory
     pattern: str = "*"
-    max_age: Duration | None = None
-    min_size: Size | None = None
+    max_age: Age | None = None
+    min_size: ExpectedSize | None = None
     #: shrunk when the newest is smaller than this fraction of the previous size
     max_shrink: float | None = Field(default=0.5, gt=0, le=1)
-    period: Duration = 86400.0
-    grace: Duration = 3600.0
-    restore_max_age: Duration | None = None
+    period: Age = 86400.0
+    grace: Span = 3600.0
+    restore_max_age: Age | None = None
     #: the attestation item that records a restore test
     restore_item: str = "restore"
     #: the check id whose heartbeats are restore drills (default: "<check_id>:restore")

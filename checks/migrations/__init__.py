@@ -17,12 +17,12 @@ from pydantic import Field, model_validator
 
 from auditor.probe.interface import Endpoint
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
+from checks.bounds import Span
 from checks.migrations.adapters import ADAPTERS, LedgerSettings, detect
 from checks.migrations.db import connect
 from checks.migrations.evaluate import evaluate
 from checks.migrations.manifest import Expectation, parse_manifest
 from checks.migrations.model import Ledger
-from checks.units import Duration
 
 ToolName = Literal[
     "auto",
@@ -55,9 +55,9 @@ class MigrationsOptions(Options):
     #: sqitch project to restrict the registry to
     project: str | None = None
     #: how long a Prisma row may stay unfinished before it counts as failed
-    grace: Duration = 600.0
+    grace: Span = 600.0
     #: how long a Liquibase/Knex lock may be held before it counts as stuck
-    lock_max_age: Duration = 900.0
+    lock_max_age: Span = 900.0
 
     @model_validator(mode="after")
     def _check(self) -> MigrationsOptions:

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from checks import base
 from checks.base import Check, Outcome, ProbeContext, ProbeError, RunStatus, Target
+from checks.bounds import MAX_DAYS, Days
 from checks.tls import analysis
 from checks.tls.anchors import anchors_for
 from checks.tls.handshake import is_ip, resolve_allowed, verified_handshake
@@ -37,10 +38,10 @@ class TlsOptions(base.Options):
     """``ca_file warn_days fail_days max_validity_days`` are contract keys (DESIGN §4)."""
 
     ca_file: str | None = None
-    warn_days: int = Field(21, ge=0)
-    fail_days: int = Field(7, ge=0)
+    warn_days: Days = 21
+    fail_days: Days = 7
     #: None = the CA/B maximum for the certificate's issue date
-    max_validity_days: int | None = Field(None, ge=1)
+    max_validity_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     #: None = the URL's port, else 443
     port: int | None = Field(None, ge=1, le=65535)
     check_legacy: bool = True

@@ -16,6 +16,8 @@ from flask import Response, current_app, g, request
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
+#: the last page a list may ask for (with ``limit`` 200: the first 200 million rows)
+MAX_PAGE = 1_000_000
 
 
 class ApiError(Exception):
@@ -107,15 +109,19 @@ class Page:
         return (self.page - 1) * self.limit
 
 
-def _int_arg(name: str, default: int, minimum: int) -> tuple[int, dict[str, str] | None]:
+def _int_arg(
+    name: str, default: int, minimum: int, maximum: int | None = None
+) -> tuple[int, dict[str, str] | None]:
     raw = request.args.get(name)
     if raw is None:
         return default, None
-    if not re.fullmatch(r"\+?[0-9]{1,9}", raw.strip()):
+    if not re.fullmatch(r"\+?[0-9]{1,40}", raw.strip()):
         return default, {"field": name, "message": "must be a positive integer"}
     value = int(raw)
     if value < minimum:
         return default, {"field": name, "message": f"must be at least {minimum}"}
+    if maximum is not None and value > maximum:
+        return default, {"field": name, "message": f"must be at most {maximum}"}
     return value, None
 
 
@@ -184,7 +190,7 @@ def parse_datetime(raw: str) -> datetime | None:
 def parse_list_args(spec: ListSpec, extra: Iterable[str] = ()) -> tuple[Page, str, dict[str, Any]]:
     """Validate ``page``, ``limit``, ``sort`` and the declared filters; reject anything else."""
     problems: list[dict[str, str]] = []
-    page_no, err = _int_arg("page", 1, 1)
+    page_no, err = _int_arg("page", 1, 1, MAX_PAGE)
     if err:
         problems.append(err)
     limit, err = _int_arg("limit", DEFAULT_LIMIT, 1)

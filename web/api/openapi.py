@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from web.api.envelope import MAX_LIMIT, Filter, ListSpec
+from web.api.envelope import MAX_LIMIT, MAX_PAGE, Filter, ListSpec
 
 API_PREFIX = "/api/v1"
 
@@ -218,7 +218,13 @@ def _params(op: Operation) -> list[dict[str, Any]]:
         out.append(item)
     if op.list_spec is not None:
         spec = op.list_spec
-        out.append({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}})
+        out.append(
+            {
+                "name": "page",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+            }
+        )
         out.append(
             {
                 "name": "limit",

@@ -8,7 +8,6 @@ Every request model forbids unknown keys (422 with one ``details`` entry per bad
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
 from functools import cache
@@ -16,9 +15,11 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from flask import request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
+from checks.bounds import MAX_INTERVAL_S, MIN_INTERVAL_S
 from checks.registry import known_kinds
+from web.api.body import bounded_body, parse_json
 from web.api.envelope import ApiError
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
@@ -34,11 +35,28 @@ Slug = Annotated[str, Field(pattern=SLUG_PATTERN, min_length=1, max_length=63)]
 HttpUrl = Annotated[str, Field(pattern=URL_PATTERN, min_length=8, max_length=2048)]
 Label = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Text = Annotated[str, Field(max_length=2000)]
-Duration = Annotated[
-    float | str,
-    Field(
-        description='seconds (a positive number) or a duration string: "30s", "5m", "1h", "2d"',
-    ),
+
+
+def _seconds(low: float, high: float, *, exclusive: bool = False) -> WithJsonSchema:
+    """The documented range of a duration given as a number; the range itself is enforced
+    with the config file's messages (``must be at most 7d``) by ``build_check``."""
+    bound = "exclusiveMinimum" if exclusive else "minimum"
+    return WithJsonSchema({"type": "number", bound: low, "maximum": high})
+
+
+def _described(what: str) -> Any:
+    return Field(description=f'{what}: seconds or a duration string ("30s", "5m", "1h", "2d")')
+
+
+Interval = Annotated[
+    Annotated[float, _seconds(MIN_INTERVAL_S, MAX_INTERVAL_S)] | str, _described("1s to 7d")
+]
+Timeout = Annotated[
+    Annotated[float, _seconds(0, MAX_INTERVAL_S, exclusive=True)] | str,
+    _described("more than 0, at most the interval"),
+]
+Jitter = Annotated[
+    Annotated[float, _seconds(0, MAX_INTERVAL_S)] | str, _described("0 to the interval")
 ]
 Uuid = Annotated[
     str,
@@ -119,10 +137,10 @@ class CheckCreate(In):
 
     kind: KIND  # type: ignore[valid-type]
     name: Slug | SkipJsonSchema[None] = None
-    interval: Duration | SkipJsonSchema[None] = None
+    interval: Interval | SkipJsonSchema[None] = None
     schedule: Annotated[str, Field(max_length=120)] | SkipJsonSchema[None] = None
-    timeout: Duration | SkipJsonSchema[None] = None
-    jitter: Duration = 0.0
+    timeout: Timeout | SkipJsonSchema[None] = None
+    jitter: Jitter = 0.0
     severity: SEVERITY = "high"
     level: LEVEL = "bronze"
     failure_threshold: Annotated[int, Field(ge=1, le=100)] = 2
@@ -138,10 +156,10 @@ class CheckPatch(In):
     """Partial update; ``options`` (when given) replaces the whole options table."""
 
     name: Slug | SkipJsonSchema[None] = None
-    interval: Duration | SkipJsonSchema[None] = None
+    interval: Interval | SkipJsonSchema[None] = None
     schedule: Annotated[str, Field(max_length=120)] | None = None
-    timeout: Duration | SkipJsonSchema[None] = None
-    jitter: Duration | SkipJsonSchema[None] = None
+    timeout: Timeout | SkipJsonSchema[None] = None
+    jitter: Jitter | SkipJsonSchema[None] = None
     severity: SEVERITY | SkipJsonSchema[None] = None
     level: LEVEL | SkipJsonSchema[None] = None
     failure_threshold: Annotated[int, Field(ge=1, le=100)] | SkipJsonSchema[None] = None
@@ -421,11 +439,11 @@ def _has_bad_text(value: Any) -> bool:
 
 
 def read_json() -> Any:
-    raw = request.get_data(cache=True)
+    raw = bounded_body()
     if not raw.strip():
         raise ApiError(400, "invalid_json", "the request body must be a JSON object")
     try:
-        data = json.loads(raw)
+        data = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalid_json", "the request body is not valid JSON") from exc
     if _has_bad_text(data):

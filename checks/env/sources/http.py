@@ -11,9 +11,10 @@ import json
 from typing import Any
 
 from checks.base import ProbeError
+from checks.bounds import MAX_BODY_CAP
 from checks.env.sources import MASKED, Masked, SourceRead
 
-BODY_CAP = 2_000_000
+BODY_CAP = MAX_BODY_CAP
 
 
 def parse_env_body(body: bytes) -> SourceRead:

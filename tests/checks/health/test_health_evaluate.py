@@ -55,7 +55,7 @@ def test_defaults() -> None:
         ({"max_latency": "2s"}, "max_latency", 2.0),
         ({"max_latency": 1.5}, "max_latency", 1.5),
         ({"method": "head"}, "method", "HEAD"),
-        ({"body_cap": "2MB"}, "body_cap", 2_000_000),
+        ({"body_cap": "1MB"}, "body_cap", 1_000_000),
         ({"body_cap": "1MiB"}, "body_cap", 1_048_576),
         ({"conditions": ["  [STATUS] == 200 "]}, "conditions", ["[STATUS] == 200"]),
         ({"conditions": "[STATUS] == 200"}, "conditions", ["[STATUS] == 200"]),
