@@ -23,6 +23,7 @@ run's facts can be scrubbed of them wherever they reappear (an echoing endpoint)
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -129,6 +130,8 @@ def url_secrets(url: str) -> list[str]:
         info = m["info"]
         found.append(info)
         found.extend(unquote(part) for part in info.split(":", 1) if part)
+        # as an HTTP client sends it (``Authorization: Basic …``), echoed back by a target
+        found.append(base64.b64encode(unquote(info).encode()).decode())
     for m in _QUERY_ITEM.finditer(url):
         if m["value"] and is_secret_query_name(m["name"]):
             found.extend({m["value"], unquote(m["value"])})
