@@ -86,3 +86,12 @@ RUNS_SQL = """
 SELECT s.name, r.status, r.error_kind, r.duration_ms, r.started_at, r.due_at
 FROM run r JOIN check_def c ON c.id = r.check_id JOIN service s ON s.id = c.service_id
 """
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    """SIGTERM, then SIGKILL if the daemon has not exited within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()

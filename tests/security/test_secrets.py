@@ -365,9 +365,7 @@ AT_REST = [
 def test_secrets_are_encrypted_at_rest_and_redacted_in_the_api(
     api_db: Api, given: dict[str, Any], secret: str
 ) -> None:
-    given = dict(given)
-    svc = api_db.service(given.pop("svc_url", "https://svc.example.com"))
-    chk = api_db.check(svc["id"], **given)
+    svc, chk = _seed(api_db, given)
     assert secret not in api_db.raw_rows()  # the raw database row: ciphertext only
     for text in (
         json.dumps(svc),
@@ -382,6 +380,13 @@ def test_secrets_are_encrypted_at_rest_and_redacted_in_the_api(
     assert secret in _full_options(api_db) or secret in repr(_targets(api_db))
 
 
+def _seed(api: Api, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A service (``svc_url`` if given) and one health check with the other options."""
+    options = dict(given)
+    svc = api.service(options.pop("svc_url", "https://svc.example.com"))
+    return svc, api.check(svc["id"], **options)
+
+
 def _targets(api: Api) -> list[str]:
     from auditor.store.claims import claims_for
 
@@ -392,9 +397,7 @@ def _targets(api: Api) -> list[str]:
 def test_secrets_are_redacted_on_dashboard_pages_and_forms(
     api: Api, given: dict[str, Any], secret: str
 ) -> None:
-    given = dict(given)
-    svc = api.service(given.pop("svc_url", "https://svc.example.com"))
-    chk = api.check(svc["id"], **given)
+    svc, chk = _seed(api, given)
     c, _csrf_token = dashboard(api)
     pages = [
         c.get(f"/services/{svc['name']}"),
@@ -492,14 +495,16 @@ def test_logs_redact_url_credentials(capfd: pytest.CaptureFixture[str]) -> None:
 
     from auditor.logging import configure_logging
 
+    before = structlog.get_config()
     configure_logging("info", json_output=True)
+    structlog.configure(cache_logger_on_first_use=False)  # leave no cached logger behind
     try:
         structlog.get_logger("t").info(
             "probe", url=f"https://alice:{USERPASS}@h.example/p?token={TOKEN}&page=2",
             nested={"u": [f"see /x?api_key={TOKEN}"]},
         )  # fmt: skip
     finally:
-        structlog.reset_defaults()
+        structlog.configure(**before)
     err = capfd.readouterr().err
     assert "probe" in err and "page=2" in err
     assert TOKEN not in err and USERPASS not in err
@@ -509,6 +514,7 @@ def test_audit_json_export_never_holds_a_secret(
     tmp_path: Any, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Config tier (trusted: secrets as written), but the export is redacted all the same."""
+    import structlog
     from click.testing import CliRunner
 
     from auditor.cli import main
@@ -526,12 +532,18 @@ def test_audit_json_export_never_holds_a_secret(
             }
         ],
     )
-    result = CliRunner().invoke(main, ["audit", "--config", str(config), "--format", "json"])
+    before = structlog.get_config()  # the CLI configures logging for the process
+    try:
+        result = CliRunner().invoke(main, ["audit", "--config", str(config), "--format", "json"])
+        gate = CliRunner().invoke(
+            main, ["gate", "svc", "--config", str(config), "--format", "json"]
+        )
+    finally:
+        structlog.configure(**before)
     assert result.exit_code in (0, 1), result.output
     assert recorder.received(TOKEN)
     assert '"facts"' in result.output
     assert TOKEN not in result.output and USERPASS not in result.output
-    gate = CliRunner().invoke(main, ["gate", "svc", "--config", str(config), "--format", "json"])
     assert TOKEN not in gate.output and USERPASS not in gate.output
 
 
@@ -543,14 +555,13 @@ def test_the_daemon_never_sends_a_moved_checks_secret_to_the_new_host(
     tmp_path: Any, recorder: Recorder
 ) -> None:
     import os
-    import signal
     import socket
     import subprocess
     import sys
 
     import httpx
 
-    from tests.hardening.daemon import start, wait_for, write_config
+    from tests.hardening.daemon import start, stop, wait_for, write_config
 
     with recording_server() as home:
         s = socket.socket()
@@ -595,11 +606,7 @@ def test_the_daemon_never_sends_a_moved_checks_secret_to_the_new_host(
             log = (tmp_path / "daemon.log").read_text()
             assert API_KEY not in log
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 # -- 6. the classifier itself ----------------------------------------------------------------
