@@ -490,6 +490,40 @@ def test_run_facts_never_hold_a_secret_even_when_the_target_echoes_it(
         assert secret not in text  # … but never the secrets
 
 
+REDIRECTED = [
+    pytest.param("X-Custom", id="operator-marked-header-on-cross-origin-redirect"),
+    pytest.param("X-Api-Key", id="x-api-key-on-cross-origin-redirect"),
+    pytest.param("Authorization", id="authorization-on-cross-origin-redirect"),
+    pytest.param("X-Tenant", id="unclassified-custom-header-on-cross-origin-redirect"),
+]
+
+
+@pytest.mark.parametrize("header", REDIRECTED)
+def test_no_header_follows_a_redirect_to_another_host(
+    api: Api, recorder: Recorder, header: str
+) -> None:
+    """The service redirects to "the other host": only Accept/User-Agent-like headers follow."""
+    from tests.support import local_server
+
+    def bounce(req: BaseHTTPRequestHandler) -> None:
+        req.send_response(302)
+        req.send_header("Location", recorder.url + "/landed")
+        req.send_header("Content-Length", "0")
+        req.end_headers()
+
+    with local_server({"/go": bounce}) as home:
+        svc = api.service(home)
+        chk = api.check(
+            svc["id"], path="/go", headers={header: API_KEY, "Accept": "application/json"},
+            secret_headers=["X-Custom"],
+        )  # fmt: skip
+        r = api.post(f"/services/{svc['id']}/checks/{chk['id']}/run", {})
+    assert r.status_code == 201, r.json
+    assert recorder.paths == ["/landed"]  # the redirect was followed …
+    assert recorder.seen[0].get("Accept") == "application/json"
+    assert not recorder.received(API_KEY)  # … without the header
+
+
 def test_logs_redact_url_credentials(capfd: pytest.CaptureFixture[str]) -> None:
     import structlog
 
