@@ -7,6 +7,15 @@ import sys
 
 import structlog
 
+from auditor.store.secret_fields import scrub_json
+
+
+def redact_secrets(
+    _logger: object, _method: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """No log line carries URL userinfo or a secret query value (issue #17)."""
+    return {k: scrub_json(v, ()) for k, v in event_dict.items()}
+
 
 def configure_logging(level: str = "info", *, json_output: bool | None = None) -> None:
     if json_output is None:
@@ -23,7 +32,12 @@ def configure_logging(level: str = "info", *, json_output: bool | None = None) -
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
-        processors=[*processors, structlog.processors.format_exc_info, renderer],
+        processors=[
+            *processors,
+            structlog.processors.format_exc_info,
+            redact_secrets,
+            renderer,
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,

@@ -105,6 +105,9 @@ class HttpOptions(Options):
     ca_file: str | None = None
     verify: bool = True
     headers: dict[str, str] = Field({}, max_length=MAX_ITEMS)
+    #: header names the operator marks secret (beyond Authorization, Cookie, X-Api-Key …):
+    #: stored encrypted, shown redacted, dropped when the check moves to another host
+    secret_headers: list[str] = Field([], max_length=MAX_ITEMS)
 
 
 class History(ABC):

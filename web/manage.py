@@ -23,6 +23,8 @@ from auditor.alerting.outbox import acknowledge as acknowledge_alerts
 from auditor.config import PRODUCTION_PROFILE, ServiceModel, build_check, validation_problems
 from auditor.config.sync import apply_check_config
 from auditor.readiness.waivers import MAX_WAIVER_DAYS, validate_waiver
+from auditor.store import secret_moves, service_url
+from auditor.store import secrets as vault
 from auditor.store.accounts import (
     ROLES,
     all_tokens,
@@ -196,7 +198,7 @@ def service_new() -> ResponseReturnValue:
             now = utcnow()
             svc = Service(
                 name=values["name"],
-                url=ServiceModel.model_validate(values).url,
+                url="",
                 environment=values["environment"],
                 owner=values["owner"],
                 tags=values["tags"],
@@ -208,6 +210,8 @@ def service_new() -> ResponseReturnValue:
                 created_at=now,
                 updated_at=now,
             )
+            errors = _keep_url(svc, ServiceModel.model_validate(values).url, change=False)
+        if not errors:
             first = _profile_checks(svc, now) if values.get("profile") == "production" else []
             add_service(get_store(), svc, first)
             return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
@@ -222,26 +226,53 @@ def service_edit(name: str) -> ResponseReturnValue:
     svc = _svc_or_404(name)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {k: getattr(svc, k) for k in (*SERVICE_FIELDS, "public", "enabled")}
+    values["url"] = service_url.shown_url(svc)  # never pre-filled with credentials
     if request.method == "POST":
         values = _service_raw(request.form)
         errors = validate_service(values, existing_id=svc.id)
+        dropped: list[str] = []
+        if not errors:
+            url = ServiceModel.model_validate(values).url
+            errors = _keep_url(Service(url=svc.url, name=svc.name), url, change=True)
         if not errors:
 
             def change(row: Service, _taken: Taken) -> None:
                 for key in ("name", "environment", "owner", "tags", "public", "description"):
                     setattr(row, key, values[key])
-                row.url = ServiceModel.model_validate(values).url
+                dropped.extend(service_url.change_url(row, url))
                 row.profile = values.get("profile")
                 row.enabled = values["enabled"]
 
             _stored(
-                lambda: change_service(get_store(), svc.id, change, cascade_enabled=True),
+                lambda: change_service(
+                    get_store(), svc.id, change, cascade_enabled=True, dropped=dropped
+                ),
                 "No such service.",
             )
-            return redirect(url_for("dashboard.service", name=values["name"], done="saved"))
+            return _saved(values["name"], dropped)
     return render_template("manage/service_form.html", errors=errors, values=values, svc=svc), (
         400 if errors else 200
     )
+
+
+def _keep_url(svc: Service, url: str, *, change: bool) -> dict[str, str]:
+    """Store the URL's credentials encrypted; the form's errors if that cannot be done."""
+    try:
+        if change:
+            service_url.change_url(svc, url)
+        else:
+            service_url.store_url(svc, url)
+    except service_url.RedactedUrl as exc:
+        return {"url": str(exc)}
+    except vault.SecretKeyMissing:
+        return {"url": "a URL with credentials needs AUDITOR_SECRET_KEY on the server"}
+    return {}
+
+
+def _saved(service: str, dropped: list[str]) -> ResponseReturnValue:
+    """Back to the service page; secrets dropped by a move to another host are named there."""
+    named = ", ".join(sorted(dropped)) or None  # url_for leaves out a None value
+    return redirect(url_for("dashboard.service", name=service, done="saved", dropped=named))
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -314,12 +345,7 @@ def validate_check(
     errors.update(field_errors(problems, "check", fields))
     if cfg is None:
         return None
-    try:
-        from auditor.store import secrets as vault
-
-        _plain, secret = vault.split_options(cfg.raw_options)
-    except ImportError:  # pragma: no cover - the secrets module ships with the daemon
-        secret = {}
+    _plain, secret = vault.split_options(cfg.raw_options)
     if secret:
         errors["options"] = (
             f"{', '.join(sorted(secret))}: secrets are never stored in plain text; "
@@ -388,7 +414,7 @@ def check_edit(check_id: str) -> ResponseReturnValue:
         "description": chk.description,
         "blocking": chk.blocking,
         "enabled": chk.enabled,
-        "options": options_text(chk.options or {}),
+        "options": options_text(vault.redact_options(*vault.split_options(chk.options or {}))),
     }
     if request.method == "POST":
         raw, errors = _check_raw(request.form)
@@ -398,14 +424,17 @@ def check_edit(check_id: str) -> ResponseReturnValue:
         cfg = validate_check(raw, errors, svc, chk.id)
         if cfg is not None:
             now = utcnow()
+            dropped: list[str] = []
 
             def change(row: Check, _taken: Taken) -> None:
                 enabled = cfg.common.enabled and svc.enabled
+                before = secret_moves.full_options_of(row)
                 if apply_check_config(row, cfg, enabled=enabled, now=now, source="api"):
                     row.next_run_at = now
+                dropped.extend(secret_moves.drop_if_moved(row, before, svc.url))
 
             _stored(lambda: change_check(get_store(), svc.id, chk.id, change))
-            return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
+            return _saved(svc.name, [f"checks.{cfg.name}.{p}" for p in dropped])
     return render_template(
         "manage/check_form.html", errors=errors, values=values, svc=svc, chk=chk, kinds=_kinds()
     ), (400 if errors else 200)

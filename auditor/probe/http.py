@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
-import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -321,10 +320,10 @@ def _no_cookie_jar() -> http.cookiejar.CookieJar:
     return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
 
 
-#: request headers that carry credentials and must not follow a redirect to another origin
-_CREDENTIAL_HEADERS = re.compile(
-    r"^(authorization|proxy-authorization|cookie)$|token|secret|api[-_]?key|password|auth",
-    re.IGNORECASE,
+#: request headers that may follow a redirect to another origin: any other header may be a
+#: credential (an operator-marked ``secret_headers`` name included), so none other follows
+_PORTABLE_HEADERS = frozenset(
+    {"accept", "accept-language", "accept-encoding", "user-agent", "cache-control", "pragma"}
 )
 
 
@@ -342,7 +341,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def _without_credentials(headers: dict[str, str] | None) -> dict[str, str] | None:
     if not headers:
         return headers
-    return {k: v for k, v in headers.items() if not _CREDENTIAL_HEADERS.search(k)}
+    return {k: v for k, v in headers.items() if k.lower() in _PORTABLE_HEADERS}
 
 
 def _peer_address(response: httpx.Response) -> str | None:

@@ -18,6 +18,7 @@ import structlog
 
 from auditor.probe.http import HttpProber
 from auditor.probe.outcome import RunResult
+from auditor.store import secret_fields as fields
 from checks.base import (
     Check,
     EmptyHistory,
@@ -51,7 +52,33 @@ async def run_check(
     now: Callable[[], datetime] = utcnow,
     environ: Mapping[str, str] | None = None,
 ) -> RunResult:
-    """Collect and evaluate within ``timeout`` seconds of wall-clock time; never raises."""
+    """Collect and evaluate within ``timeout`` seconds of wall-clock time; never raises.
+
+    The result never carries the check's secrets: URL userinfo and secret query values are
+    redacted and every literal secret it ran with (a header an endpoint echoed back) masked.
+    """
+    result = await _run(check, target, options, prober, timeout, history, now, environ)
+    secrets = fields.secret_values(dict(options), target.url)
+    result.summary = fields.scrub(result.summary, secrets)
+    result.findings = [
+        Finding(f.code, f.severity, fields.scrub(f.message, secrets)) for f in result.findings
+    ]
+    result.facts = fields.scrub_json(result.facts, secrets)
+    if result.error is not None:
+        result.error = fields.scrub(result.error, secrets)
+    return result
+
+
+async def _run(
+    check: Check,  # type: ignore[type-arg]
+    target: Target,
+    options: Options,
+    prober: HttpProber,
+    timeout: float,
+    history: History | None,
+    now: Callable[[], datetime],
+    environ: Mapping[str, str] | None,
+) -> RunResult:
     started_at = now()
     t0 = time.monotonic()
     ctx = ProbeContext(

@@ -167,6 +167,14 @@ def _claim(chk: Check, svc: Service, due_at: datetime, lease_until: datetime) ->
             options = reveal_options(chk.options, chk.secret_options)
         except Exception as exc:  # a missing or rotated-away key must not stop other checks
             secret_error = f"cannot decrypt this check's secret options ({type(exc).__name__}); is AUDITOR_SECRET_KEY set to the key they were stored with?"
+    url = svc.url
+    if svc.secret_url:
+        from auditor.store.service_url import full_url
+
+        try:
+            url = full_url(svc)
+        except Exception as exc:  # same as above: this check errors, the others run
+            secret_error = f"cannot decrypt this service's URL ({type(exc).__name__}); is AUDITOR_SECRET_KEY set to the key it was stored with?"
     return Claim(
         secret_error=secret_error,
         check_id=chk.id,
@@ -181,7 +189,7 @@ def _claim(chk: Check, svc: Service, due_at: datetime, lease_until: datetime) ->
         jitter_s=chk.jitter_s,
         target=Target(
             service=svc.name,
-            url=svc.url,
+            url=url,
             check=chk.name,
             kind=chk.kind,
             environment=svc.environment,

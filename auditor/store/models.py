@@ -67,7 +67,8 @@ class Service(SQLModel, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
     name: str = Field(max_length=63, sa_column_kwargs={"unique": True}, nullable=False)
-    url: str = Field(max_length=2048)
+    url: str = Field(max_length=2048)  # redacted when the URL holds a credential
+    secret_url: str | None = None  # Fernet token of {"url": the full URL} (API/dashboard)
     environment: str = Field(default="production", max_length=63, index=True)
     owner: str = Field(default="", max_length=255)
     tags: list[str] = _json([])

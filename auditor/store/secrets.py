@@ -5,11 +5,12 @@ encrypted with the first key; any listed key decrypts. Rotation: prepend a new k
 ``auditor secrets rotate`` (re-encrypts every stored secret under the first key, keeping the
 original timestamps), then drop the old key once nothing uses it.
 
-Check options that carry a secret (a DSN, a URL with credentials, an ``Authorization``
-header, ``*_secret`` / ``*_token`` / ``*_password`` keys) are split out of the plain
+Check options that carry a secret (a DSN, a URL or path with credentials, a secret header
+as :mod:`auditor.store.secret_fields` classifies it, ``*_secret`` / ``*_token`` /
+``*_password`` keys) are split out of the plain
 ``options`` column into ``check_def.secret_options`` (a Fernet token of a JSON object) and
 only ever shown redacted. ``reveal_options`` merges them back for the process that runs the
-check.
+check. A service URL's credentials live in ``service.secret_url`` (:mod:`.service_url`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+from auditor.store import secret_fields as fields
 
 ENV_KEY = "AUDITOR_SECRET_KEY"
 REDACTED = "********"
@@ -31,11 +33,6 @@ _SECRET_KEY_NAME = re.compile(
     r"credentials?|auth)$",
     re.IGNORECASE,
 )
-_SECRET_HEADER = re.compile(
-    r"^(authorization|proxy-authorization|cookie|x-api-key|x-auth-token)$|token|secret|api-?key",
-    re.IGNORECASE,
-)
-_SECRET_QUERY = re.compile(r"token|secret|key|password|sig|signature|auth", re.IGNORECASE)
 
 
 class SecretKeyMissing(RuntimeError):
@@ -100,27 +97,24 @@ def is_secret_key(key: str) -> bool:
 
 
 def url_has_secret(value: str) -> bool:
-    """A URL carrying credentials: a password in the userinfo or a token-like query item."""
-    if "://" not in value:
-        return False
-    try:
-        parts = urlsplit(value)
-        password = parts.password
-    except ValueError:
-        return False
-    if password:
-        return True
-    return any(_SECRET_QUERY.search(k) for k, _ in parse_qsl(parts.query))
+    """A URL or path carrying credentials: userinfo or a token-like query item."""
+    return fields.has_secret(value)
 
 
 def split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split check options into (plain, secret). Header tables are split per header."""
+    """Split check options into (plain, secret). Header tables are split per header.
+
+    A header is secret by name (:mod:`auditor.store.secret_fields`: the default list, the
+    name rule, or ``secret_headers`` marked by the operator) or when its value holds a URL
+    credential; a string option is secret by key name or when it holds a URL credential.
+    """
+    marked = fields.marked_headers(options)
     plain: dict[str, Any] = {}
     secret: dict[str, Any] = {}
     for key, value in options.items():
         if key == "headers" and isinstance(value, Mapping):
-            keep = {h: v for h, v in value.items() if not _secret_header(h, v)}
-            hidden = {h: v for h, v in value.items() if _secret_header(h, v)}
+            keep = {h: v for h, v in value.items() if not _secret_header(h, v, marked)}
+            hidden = {h: v for h, v in value.items() if _secret_header(h, v, marked)}
             plain[key] = keep
             if hidden:
                 secret[key] = hidden
@@ -133,13 +127,22 @@ def split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
     return plain, secret
 
 
-def _secret_header(name: str, value: Any) -> bool:
-    return is_secret_header(name, value)
+def _secret_header(name: str, value: Any, marked: list[str]) -> bool:
+    return fields.is_secret_header(name, marked) or (
+        isinstance(value, str) and url_has_secret(value)
+    )
+
+
+def shown_secret(value: Any) -> Any:
+    """How one stored secret option is shown: a URL/path keeps its shape (``?token=***``)."""
+    if isinstance(value, str) and url_has_secret(value):
+        return fields.redact_url(value)
+    return REDACTED
 
 
 def is_secret_header(name: str, value: Any) -> bool:
     """An HTTP header whose value is a credential (by its name, or a URL carrying one)."""
-    return bool(_SECRET_HEADER.search(name)) or (isinstance(value, str) and url_has_secret(value))
+    return _secret_header(name, value, [])
 
 
 def merge_options(plain: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,7 +162,7 @@ def redact_options(plain: Mapping[str, Any], secret: Mapping[str, Any]) -> dict[
         if isinstance(value, Mapping):
             masked[key] = {k: REDACTED for k in value}
         else:
-            masked[key] = REDACTED
+            masked[key] = shown_secret(value)
     return merge_options(plain, masked)
 
 
@@ -188,10 +191,15 @@ def rotate_store(store: Any, environ: Mapping[str, str] | None = None) -> dict[s
     """Re-encrypt every stored secret (check options, users' TOTP secrets) under the first key."""
     from sqlmodel import col, select
 
-    from auditor.store.models import Check, User
+    from auditor.store.models import Check, Service, User
 
-    counts = {"checks": 0, "users": 0}
+    counts = {"checks": 0, "users": 0, "services": 0}
     with store.write() as s:
+        for svc in s.exec(select(Service).where(col(Service.secret_url).is_not(None))).all():
+            assert svc.secret_url is not None
+            svc.secret_url = rotate_token(svc.secret_url, environ)
+            s.add(svc)
+            counts["services"] += 1
         for chk in s.exec(select(Check).where(col(Check.secret_options).is_not(None))).all():
             assert chk.secret_options is not None
             chk.secret_options = rotate_token(chk.secret_options, environ)

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from auditor.store.db import Database
 from auditor.store.errors import NameTaken, NotFound
 from auditor.store.models import Check, CheckState, Service, utcnow
+from auditor.store.secret_moves import drop_moved
 
 # asks whether another row (deleted ones included) already uses this name
 Taken = Callable[[str], bool]
@@ -100,14 +101,30 @@ def change_service(
     *,
     now: datetime | None = None,
     cascade_enabled: bool = False,
+    dropped: list[str] | None = None,
 ) -> Service:
     """Let ``change`` edit the live service; ``cascade_enabled`` carries a changed
-    ``enabled`` to every check of the service (one that is enabled again runs at once)."""
+    ``enabled`` to every check of the service (one that is enabled again runs at once).
+
+    When the URL moves to another host, the checks' host-bound secrets are dropped in the
+    same transaction (:mod:`auditor.store.secret_moves`); ``dropped`` collects their paths.
+    """
     now = now or utcnow()
     with unique_names(db) as s:
         svc = load_service(s, service_id)
-        was_enabled = svc.enabled
+        was_enabled, old_url = svc.enabled, svc.url
         change(svc, lambda name: service_name_taken(s, name, svc.id))
+        if svc.url != old_url:
+            live = select(Check).where(
+                col(Check.service_id) == svc.id, col(Check.deleted_at).is_(None)
+            )
+            for chk in s.exec(live).all():
+                lost = drop_moved(chk, old_url, svc.url)
+                if lost:
+                    chk.updated_at = now
+                    s.add(chk)
+                    if dropped is not None:
+                        dropped.extend(f"checks.{chk.name}.{path}" for path in lost)
         if cascade_enabled and svc.enabled != was_enabled:
             for chk in s.exec(select(Check).where(col(Check.service_id) == svc.id)).all():
                 chk.enabled = svc.enabled

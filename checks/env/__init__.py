@@ -34,6 +34,7 @@ class EnvOptions(Options):
     verify: bool = True
     ca_file: str | None = None
     headers: dict[str, str] = {}
+    secret_headers: list[str] = []  # see HttpOptions.secret_headers
 
     @field_validator("source")
     @classmethod

@@ -14,7 +14,7 @@ from flask import Response, current_app
 
 from auditor.config import COMMON_CHECK_KEYS, build_check
 from auditor.config.sync import apply_check_config
-from auditor.store import check_admin
+from auditor.store import check_admin, secret_moves
 from auditor.store import secrets as vault
 from auditor.store.check_admin import (
     CheckRecord,
@@ -99,13 +99,16 @@ def check_json(chk: Check, state: CheckState | None) -> dict[str, Any]:
             secret = vault.decrypt_json(chk.secret_options)
         except (vault.SecretKeyMissing, vault.SecretUndecryptable):
             secret = {}
+    # config-file checks keep their options as written: classify them for display too
+    plain, written = vault.split_options(chk.options)
+    secret = vault.merge_options(written, secret)
     token = current_token()
     show_token = token is not None and token.role in ("operator", "admin")
     data = {
         "id": chk.id,
         "service_id": chk.service_id,
         **_shared_keys(chk),
-        "options": vault.redact_options(chk.options, secret),
+        "options": vault.redact_options(plain, secret),
         "secret_fields": vault.secret_paths(secret),
         "schedule": chk.schedule,
         "source": chk.source,
@@ -153,26 +156,15 @@ def _stored_secrets(chk: Check | None) -> dict[str, Any]:
         ) from exc
 
 
-def _restore_redacted(options: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
-    """``********`` sent back for a stored secret keeps the stored value."""
-    out = dict(options)
-    for key, value in options.items():
-        if value == vault.REDACTED:
-            if key not in stored or isinstance(stored[key], dict):
-                raise validation_error({f"options.{key}": "a redacted value cannot be stored"})
-            out[key] = stored[key]
-        elif isinstance(value, dict) and any(v == vault.REDACTED for v in value.values()):
-            inner = dict(value)
-            for k, v in value.items():
-                if v == vault.REDACTED:
-                    kept = stored.get(key, {}).get(k) if isinstance(stored.get(key), dict) else None
-                    if kept is None:
-                        raise validation_error(
-                            {f"options.{key}.{k}": "a redacted value cannot be stored"}
-                        )
-                    inner[k] = kept
-            out[key] = inner
-    return out
+def _restore_redacted(
+    options: dict[str, Any], stored: dict[str, Any], *, moved: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """``********`` (or a URL as shown redacted) sent back for a stored secret keeps it —
+    unless the check moves to another host: then it is dropped (and reported)."""
+    out, dropped, errors = secret_moves.restore(options, stored, moved=moved)
+    if errors:
+        raise validation_error(errors)
+    return out, dropped
 
 
 def _validate(common: dict[str, Any], options: dict[str, Any]) -> Any:
@@ -323,12 +315,17 @@ def _update(
     full: bool,
 ) -> Response:
     now = utcnow()
+    dropped: list[str] = []
+    service_url = load_service(service_id).url
 
     def change(chk: Check, taken: Taken) -> None:
         _ensure_api_managed(chk)
         stored = _stored_secrets(chk)
-        sent = vault.merge_options(chk.options, stored) if options is None else options
-        kept = _restore_redacted(sent, stored)
+        before = vault.merge_options(chk.options, stored)
+        sent = before if options is None else options
+        moved = secret_moves.moves(before, sent, service_url)
+        kept, lost = _restore_redacted(sent, stored, moved=moved)
+        dropped[:] = lost
         merged = dict(common) if full else {**_common_of(chk), **common}
         merged.setdefault("kind", chk.kind)
         built = _validate(merged, kept)
@@ -340,7 +337,7 @@ def _update(
         found = change_check(get_store(), service_id, check_id, change)
     except NameTaken as exc:
         raise _conflict(str(common.get("name"))) from exc
-    return ok(record_json(found))
+    return ok(record_json(found), extra_meta={"dropped_secrets": dropped})
 
 
 @route(

@@ -78,8 +78,14 @@ def json_response(
     return response
 
 
-def ok(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    return json_response({"success": True, "data": data, "meta": meta()}, status, headers)
+def ok(
+    data: Any,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+    extra_meta: Mapping[str, Any] | None = None,
+) -> Response:
+    body = {"success": True, "data": data, "meta": {**meta(), **(extra_meta or {})}}
+    return json_response(body, status, headers)
 
 
 def error_body(

@@ -128,6 +128,13 @@ META = {
     "properties": {
         "request_id": {"type": "string"},
         "timestamp": {"type": "string", "format": "date-time"},
+        "dropped_secrets": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "on updates: stored secrets dropped because the URL moved to "
+            "another host (e.g. checks.api.options.headers.X-Api-Key); re-enter them "
+            "in the same request to keep them",
+        },
     },
     "required": ["request_id", "timestamp"],
     "additionalProperties": False,

@@ -9,6 +9,7 @@ from flask import Response
 from auditor.store.check_admin import check_exists
 from auditor.store.listing import Criterion
 from auditor.store.models import Run
+from auditor.store.secret_fields import redact_text, scrub_json
 from web.api.blueprint import bp, route
 from web.api.envelope import Filter, ListSpec, not_found, parse_list_args
 from web.api.query import paginate
@@ -39,8 +40,11 @@ LIST_SPEC = ListSpec(
 def run_json(run: Run) -> dict[str, Any]:
     data = run.model_dump()
     data["findings"] = [
-        {k: str(f.get(k, "")) for k in ("code", "severity", "message")} for f in run.findings
+        {k: redact_text(str(f.get(k, ""))) for k in ("code", "severity", "message")}
+        for f in run.findings
     ]
+    data["facts"] = scrub_json(data.get("facts") or {}, ())  # runs stored before redaction
+    data["summary"] = redact_text(str(data.get("summary") or ""))
     return RunOut.model_validate(data).model_dump(mode="json")
 
 

@@ -9,7 +9,8 @@ from flask import Response
 from pydantic import ValidationError
 
 from auditor.config import ServiceModel
-from auditor.store import service_admin
+from auditor.store import secrets as vault
+from auditor.store import service_admin, service_url
 from auditor.store.errors import NameTaken
 from auditor.store.models import Service, utcnow
 from auditor.store.service_admin import (
@@ -62,7 +63,27 @@ LINKS = {
 
 
 def service_json(svc: Service) -> dict[str, Any]:
-    return ServiceOut.model_validate(svc, from_attributes=True).model_dump(mode="json")
+    out = ServiceOut.model_validate(svc, from_attributes=True).model_dump(mode="json")
+    out["url"] = service_url.shown_url(svc)  # credentials never leave the store
+    return out
+
+
+def _store_url(svc: Service, url: str, change: bool) -> list[str]:
+    """Keep the URL's credentials encrypted; a URL moved to another host drops them."""
+    try:
+        if change:
+            return service_url.change_url(svc, url)
+        service_url.store_url(svc, url)
+        return []
+    except service_url.RedactedUrl as exc:
+        raise validation_error({"url": str(exc)}) from exc
+    except vault.SecretKeyMissing as exc:
+        raise ApiError(
+            422,
+            "secret_key_missing",
+            "a URL with credentials cannot be stored: the server has no AUDITOR_SECRET_KEY",
+            [{"field": "url", "message": "needs AUDITOR_SECRET_KEY on the server"}],
+        ) from exc
 
 
 def load_service(service_id: str) -> Service:
@@ -134,7 +155,9 @@ def list_services() -> Response:
 def create_service(body: ServiceCreate) -> Response:
     values = _normalise(body.model_dump())
     now = utcnow()
-    svc = Service(**values, source="api", created_at=now, updated_at=now)
+    url = values.pop("url")
+    svc = Service(**values, url="", source="api", created_at=now, updated_at=now)
+    _store_url(svc, url, change=False)
     try:
         add_service(get_store(), svc)
     except NameTaken as exc:
@@ -156,20 +179,26 @@ def get_service(service_id: str) -> Response:
 
 
 def _update(service_id: str, values: dict[str, Any]) -> Response:
+    dropped: list[str] = []
 
     def change(svc: Service, taken: Taken) -> None:
         _ensure_api_managed(svc)
         merged = _normalise({k: getattr(svc, k) for k in ServiceCreate.model_fields} | values)
         if merged["name"] != svc.name and taken(merged["name"]):
             raise _conflict(merged["name"])
+        dropped.extend(_store_url(svc, merged.pop("url"), change=True))
         for key, value in merged.items():
             setattr(svc, key, value)
 
     try:
-        svc = change_service(get_store(), service_id, change)
+        svc = change_service(get_store(), service_id, change, dropped=dropped)
     except NameTaken as exc:
         raise _conflict(str(values.get("name"))) from exc
-    return ok(service_json(svc))
+    except vault.SecretKeyMissing as exc:
+        raise ApiError(
+            409, "secret_unavailable", "the service's checks hold secrets that cannot be changed"
+        ) from exc
+    return ok(service_json(svc), extra_meta={"dropped_secrets": sorted(dropped)})
 
 
 @route(

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from auditor.store.models import utcnow
+from auditor.store.secret_fields import redact_url, scrub_json
 from web import charts
 from web.auth import current_principal, login_required
 from web.context import get_store
@@ -41,6 +42,12 @@ def _globals() -> dict[str, Any]:
         "advice": advice,
         "human_delta": data.human_delta,
     }
+
+
+@bp.app_template_filter("redact_url")
+def _redact_url(value: Any) -> str:
+    """URLs on pages never show credentials (issue #17)."""
+    return redact_url(str(value or ""))
 
 
 @bp.app_template_filter("when")
@@ -317,7 +324,7 @@ def run(run_id: str) -> ResponseReturnValue:
     if found is None:
         abort(404, description="No such run (it may be older than the retention window).")
     run_row, chk, svc = found
-    facts = dict(run_row.facts or {})
+    facts = scrub_json(dict(run_row.facts or {}), ())  # runs stored before redaction too
     conditions = facts.get("conditions") if isinstance(facts.get("conditions"), list) else None
     timings: dict[str, Any] = {"total (runner)": run_row.duration_ms}
     if isinstance(facts.get("timings"), dict):

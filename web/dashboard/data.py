@@ -26,6 +26,7 @@ from auditor.readiness.views import (
 )
 from auditor.store.db import Database
 from auditor.store.models import Check, Run, Service
+from auditor.store.secret_fields import redact_url
 from auditor.store.service_admin import live_services
 from web import charts
 
@@ -163,7 +164,14 @@ def _matches(row: Row, f: Filters) -> bool:
         return False
     if f.q:
         hay = " ".join(
-            [svc.name, svc.url, svc.owner, svc.environment, svc.description, *(svc.tags or [])]
+            [
+                svc.name,
+                redact_url(svc.url),
+                svc.owner,
+                svc.environment,
+                svc.description,
+                *(svc.tags or []),
+            ]
         ).lower()
         if not all(word in hay for word in f.q.lower().split()):
             return False
