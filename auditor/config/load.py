@@ -19,6 +19,7 @@ from auditor.config.alerting import AlertingModel
 from auditor.config.errors import ConfigError, validation_problems
 from auditor.config.model import Config
 from auditor.config.profiles import expand_profile
+from auditor.config.security import SecuritySettings
 from auditor.config.services import CheckConfig, ServiceConfig, ServiceModel, build_check
 from auditor.config.settings import AuditorSettings
 
@@ -114,16 +115,21 @@ def parse_config(
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
-    allowed_top = {"auditor", "services", "alerting"}
+    allowed_top = {"auditor", "services", "alerting", "security"}
     for key in data:
         if key not in allowed_top:
-            problems.append(f"{key}: unknown key (allowed: auditor, services, alerting)")
+            problems.append(f"{key}: unknown key (allowed: auditor, services, alerting, security)")
     settings = _settings(data, environ, problems)
     try:
         alerting = AlertingModel.model_validate(data.get("alerting") or {})
     except ValidationError as exc:
         problems.extend(validation_problems("alerting", exc))
         alerting = AlertingModel()
+    try:
+        security = SecuritySettings.model_validate(data.get("security") or {})
+    except ValidationError as exc:
+        problems.extend(validation_problems("security", exc))
+        security = SecuritySettings()
 
     services: list[ServiceConfig] = []
     raw_services = data.get("services") or []
@@ -161,7 +167,13 @@ def parse_config(
         )
     if problems:
         raise ConfigError(problems)
-    return Config(auditor=settings, services=tuple(services), alerting=alerting, path=path)
+    return Config(
+        auditor=settings,
+        services=tuple(services),
+        alerting=alerting,
+        path=path,
+        security=security,
+    )
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> str:

@@ -1,10 +1,12 @@
-"""The whole validated configuration document: ``[auditor]``, ``[[services]]``, ``[alerting]``."""
+"""The whole validated configuration document: ``[auditor]``, ``[[services]]``, ``[alerting]``,
+``[security]``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from auditor.config.alerting import AlertingModel
+from auditor.config.security import SecuritySettings
 from auditor.config.services import ServiceConfig
 from auditor.config.settings import AuditorSettings
 
@@ -15,3 +17,4 @@ class Config:
     services: tuple[ServiceConfig, ...]
     alerting: AlertingModel = field(default_factory=AlertingModel)
     path: str | None = None
+    security: SecuritySettings = field(default_factory=SecuritySettings)

@@ -164,6 +164,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             concurrency=settings.concurrency,
             lease_s=settings.lease,
             worker_id=make_worker_id("serve" if with_web else "worker"),
+            api_env_allowlist=config.security.api_env_allowlist,
         )
         if with_worker
         else None

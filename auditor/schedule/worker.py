@@ -20,7 +20,7 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,7 @@ from auditor.store.nodes import heartbeat_node, remove_node
 from auditor.store.runs import complete
 from checks.base import Finding, Options, RunStatus, Severity
 from checks.registry import get_check
+from checks.tiers import api_tier_options, api_tier_problems
 
 log = structlog.get_logger("auditor.worker")
 
@@ -48,25 +49,41 @@ def make_worker_id(role: str = "worker") -> str:
 
 
 class OptionsCache:
-    """Validated options per (kind, options JSON); invalid stored options become an error run."""
+    """Validated options per (kind, tier, options JSON); invalid stored options become an
+    error run. An API-tier check is re-judged by the trust-tier policy (DESIGN §9) before it
+    runs, with ``api_env_allowlist`` as configured now and the tier's defaults applied."""
 
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], Options | str] = {}
+    def __init__(
+        self, api_env_allowlist: Collection[str] = (), environ: Mapping[str, str] | None = None
+    ) -> None:
+        self._cache: dict[tuple[str, str, str], Options | str] = {}
+        self.api_env_allowlist = frozenset(api_env_allowlist)
+        self.environ = environ
 
-    def get(self, kind: str, raw: Mapping[str, Any]) -> Options | str:
+    def get(self, kind: str, raw: Mapping[str, Any], source: str = "config") -> Options | str:
         import json
 
-        key = (kind, json.dumps(raw, sort_keys=True, default=str))
+        tier = "config" if source == "config" else "api"
+        key = (kind, tier, json.dumps(raw, sort_keys=True, default=str))
         hit = self._cache.get(key)
         if hit is None:
-            try:
-                hit = get_check(kind).Options.model_validate(dict(raw))
-            except (ValidationError, LookupError) as exc:
-                hit = f"invalid options for the {kind} check: {exc}"
+            hit = self._validate(kind, raw, tier)
             if len(self._cache) > 50_000:
                 self._cache.clear()
             self._cache[key] = hit
         return hit
+
+    def _validate(self, kind: str, raw: Mapping[str, Any], tier: str) -> Options | str:
+        if tier == "api":
+            problems = api_tier_problems(kind, raw, self.api_env_allowlist, self.environ)
+            if problems:
+                listed = "; ".join(f"{field}: {message}" for field, message in problems)
+                return f"refused to run this API-made {kind} check: {listed}"
+            raw = api_tier_options(kind, raw)
+        try:
+            return get_check(kind).Options.model_validate(dict(raw))
+        except (ValidationError, LookupError) as exc:
+            return f"invalid options for the {kind} check: {exc}"
 
 
 async def execute_claim(
@@ -79,7 +96,7 @@ async def execute_claim(
     now: Callable[[], datetime] = utcnow,
 ) -> RunResult:
     """Run one claimed check; configuration problems become an ``error`` result."""
-    options = claim.secret_error or options_cache.get(claim.kind, claim.options)
+    options = claim.secret_error or options_cache.get(claim.kind, claim.options, claim.source)
     if isinstance(options, str):
         return RunResult(
             target=claim.target,
@@ -119,6 +136,7 @@ class Worker:
         batch_interval: float = 0.25,
         environ: Mapping[str, str] | None = None,
         claim_ahead_s: float = 2.0,
+        api_env_allowlist: Collection[str] = (),
     ) -> None:
         self.store = store
         self.prober = prober
@@ -128,7 +146,7 @@ class Worker:
         self.poll_interval = poll_interval
         self.batch_interval = batch_interval
         self.environ = os.environ if environ is None else environ
-        self.options_cache = OptionsCache()
+        self.options_cache = OptionsCache(api_env_allowlist, self.environ)
         self.inflight: set[asyncio.Task[None]] = set()
         self.results: asyncio.Queue[tuple[Claim, RunResult]] = asyncio.Queue()
         self.lag_samples: deque[float] = deque(maxlen=10_000)
