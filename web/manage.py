@@ -342,6 +342,22 @@ def _kinds() -> list[str]:
     return known_kinds()
 
 
+def _check_form(
+    errors: dict[str, str], values: dict[str, Any], svc: Service, chk: Check | None
+) -> ResponseReturnValue:
+    """The check form; it offers only what the API tier allows (DESIGN §9)."""
+    page = render_template(
+        "manage/check_form.html",
+        errors=errors,
+        values=values,
+        svc=svc,
+        chk=chk,
+        kinds=_kinds(),
+        config_only=config_only_fields(),
+    )
+    return page, (400 if errors else 200)
+
+
 @bp.route("/services/<name>/checks/new", methods=["GET", "POST"])
 @login_required("operator")
 def check_new(name: str) -> ResponseReturnValue:
@@ -370,15 +386,7 @@ def check_new(name: str) -> ResponseReturnValue:
 
             _stored(lambda: add_check(get_store(), svc.id, make, now))
             return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
-    return render_template(
-        "manage/check_form.html",
-        errors=errors,
-        values=values,
-        svc=svc,
-        chk=None,
-        kinds=_kinds(),
-        config_only=config_only_fields(),
-    ), (400 if errors else 200)
+    return _check_form(errors, values, svc, None)
 
 
 @bp.route("/checks/<check_id>/edit", methods=["GET", "POST"])
@@ -417,15 +425,7 @@ def check_edit(check_id: str) -> ResponseReturnValue:
 
             _stored(lambda: change_check(get_store(), svc.id, chk.id, change))
             return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
-    return render_template(
-        "manage/check_form.html",
-        errors=errors,
-        values=values,
-        svc=svc,
-        chk=chk,
-        kinds=_kinds(),
-        config_only=config_only_fields(),
-    ), (400 if errors else 200)
+    return _check_form(errors, values, svc, chk)
 
 
 @bp.post("/checks/<check_id>/run")

@@ -7,6 +7,7 @@ CSRF token, and a real ``auditor serve`` subprocess over HTTP. The legitimate pa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -28,13 +29,10 @@ from auditor.store.check_admin import change_check
 from auditor.store.db import Database
 from checks.tiers import CONFIG_ONLY_HINT, api_tier_problems
 from tests.hardening.daemon import start, wait_for, write_config
-from tests.web.conftest import (  # noqa: F401 - the dashboard's fixtures
-    Env,
-    _cheap_password_hashing,
-    env,
-    flip_server,
-    signed_in,
-)
+from tests.web.conftest import Env, signed_in
+from tests.web.conftest import _cheap_password_hashing as _cheap_hashing  # noqa: F401 - fixture
+from tests.web.conftest import env as dashboard_env  # noqa: F401 - fixture "env"
+from tests.web.conftest import flip_server as _flip_server  # noqa: F401 - fixture
 
 ALLOWED = "PAYMENTS_RO_DSN"
 HINT = "only allowed in the config file"
@@ -211,7 +209,9 @@ def test_sqlite_dsn_in_an_allow_listed_variable_is_refused(
     )
     assert run.status_code == 201, run.json
     assert run.json["data"]["status"] == "error"
-    assert "refused to run" in run.json["data"]["summary"] and "SQLite" in run.json["data"]["summary"]
+    assert (
+        "refused to run" in run.json["data"]["summary"] and "SQLite" in run.json["data"]["summary"]
+    )
     assert run.json["data"]["facts"] == {}
 
 
@@ -250,7 +250,9 @@ def test_a_stored_api_check_that_breaks_the_policy_is_not_run(
     assert run.status_code == 201, run.json
     data = run.json["data"]
     assert data["status"] == "error" and data["error_kind"] == "config", data
-    assert "refused to run this API-made" in data["summary"] and f"options.{undo}" in data["summary"]
+    assert (
+        "refused to run this API-made" in data["summary"] and f"options.{undo}" in data["summary"]
+    )
     assert not marker.exists()
 
 
@@ -371,15 +373,18 @@ def test_real_daemon_refuses_command_and_manifest(db_url: str, tmp_path: Path) -
         [],
         extra=f'\n[security]\napi_env_allowlist = ["{ALLOWED}"]\n',
     )
-    env = {"AUDITOR_SECRET_KEY": Fernet.generate_key().decode(), ALLOWED: "postgresql://x@db/x"}
+    daemon_env = {
+        "AUDITOR_SECRET_KEY": Fernet.generate_key().decode(),
+        ALLOWED: "postgresql://x@db/x",
+    }
     made = subprocess.run(
         [sys.executable, "-m", "auditor", "token", "create", "--role", "operator", "--name", "op",
          "--config", str(config)],
-        capture_output=True, text=True, env={**os.environ, **env}, check=True,
+        capture_output=True, text=True, env={**os.environ, **daemon_env}, check=True,
     )  # fmt: skip
     headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
     marker = tmp_path / "pwned"
-    proc = start("serve", config, env=env, log=tmp_path / "daemon.log")
+    proc = start("serve", config, env=daemon_env, log=tmp_path / "daemon.log")
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         assert wait_for(lambda: httpx.get(base[:-7] + "/healthz").status_code == 200, 30)
@@ -400,10 +405,29 @@ def test_real_daemon_refuses_command_and_manifest(db_url: str, tmp_path: Path) -
         ok = httpx.post(checks, headers=headers,
                         json={"kind": "health", "options": {"path": "/health"}})  # fmt: skip
         assert ok.status_code == 201, ok.text
+        # a row written before the policy: the daemon's worker refuses it instead of running it
+        beat = httpx.post(checks, headers=headers, json={
+            "kind": "backups", "interval": "1s", "timeout": "1s",
+            "options": {"mode": "heartbeat"}})  # fmt: skip
+        assert beat.status_code == 201, beat.text
+        cid = beat.json()["data"]["id"]
+        old = {"mode": "inventory", "command": ["sh", "-c", f"touch {marker}"]}
+        db = Database(db_url)
+        try:
+            change_check(db, beat.json()["data"]["service_id"], cid,
+                         lambda c, _t: setattr(c, "options", old))  # fmt: skip
+        finally:
+            db.close()
+
+        def refused() -> bool:
+            runs = httpx.get(f"{base}/checks/{cid}/runs", headers=headers).json()["data"]
+            return any("refused to run" in r["summary"] for r in runs)
+
+        assert wait_for(refused, 30), (tmp_path / "daemon.log").read_text()[-2000:]
         assert not marker.exists()
     finally:
         proc.send_signal(signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(20)
-        except subprocess.TimeoutExpired:
+        if proc.poll() is None:
             proc.kill()
