@@ -29,10 +29,8 @@ from auditor.store.check_admin import change_check
 from auditor.store.db import Database
 from checks.tiers import CONFIG_ONLY_HINT, api_tier_problems
 from tests.hardening.daemon import start, wait_for, write_config
-from tests.web.conftest import Env, signed_in
-from tests.web.conftest import _cheap_password_hashing as _cheap_hashing  # noqa: F401 - fixture
-from tests.web.conftest import env as dashboard_env  # noqa: F401 - fixture "env"
-from tests.web.conftest import flip_server as _flip_server  # noqa: F401 - fixture
+from tests.web.conftest import Env, _cheap_password_hashing, flip_server, signed_in  # noqa: F401 - fixtures
+from tests.web.conftest import env as _web_env  # noqa: F401 - fixture, used by `dashboard`
 
 ALLOWED = "PAYMENTS_RO_DSN"
 HINT = "only allowed in the config file"
@@ -317,6 +315,14 @@ def test_openapi_documents_the_restricted_options(app: Flask) -> None:
 
 # -- the dashboard form, with its CSRF token ---------------------------------------------------
 
+
+@pytest.fixture
+def dashboard(request: pytest.FixtureRequest) -> Env:
+    """The dashboard test app (tests/web/conftest.py), seeded with config checks and users."""
+    env: Env = request.getfixturevalue("_web_env")
+    return env
+
+
 FORM_ATTACKS = [
     pytest.param("backups", 'mode = "inventory"\ncommand = ["sh", "-c", "id"]', "command",
                  id="form-inventory-command"),
@@ -330,7 +336,10 @@ FORM_ATTACKS = [
 
 
 @pytest.mark.parametrize(("kind", "options", "field"), FORM_ATTACKS)
-def test_dashboard_form_refuses_the_attack(env: Env, kind: str, options: str, field: str) -> None:
+def test_dashboard_form_refuses_the_attack(
+    dashboard: Env, kind: str, options: str, field: str
+) -> None:
+    env = dashboard
     client, csrf = signed_in(env, "operator")
     page = client.get("/manage/services/payments-api/checks/new").get_data(as_text=True)
     assert "Only the config file may set" in page and "command" in page
@@ -347,8 +356,8 @@ def test_dashboard_form_refuses_the_attack(env: Env, kind: str, options: str, fi
         assert s.exec(select(Check).where(Check.name == "attack")).first() is None
 
 
-def test_dashboard_form_accepts_a_get_health_check(env: Env) -> None:
-    client, csrf = signed_in(env, "operator")
+def test_dashboard_form_accepts_a_get_health_check(dashboard: Env) -> None:
+    client, csrf = signed_in(dashboard, "operator")
     form = {"csrf_token": csrf, "kind": "health", "name": "legit", "options": 'path = "/ok"',
             "enabled": "1"}  # fmt: skip
     r = client.post("/manage/services/payments-api/checks/new", data=form)
