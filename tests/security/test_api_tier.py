@@ -440,3 +440,55 @@ def test_real_daemon_refuses_command_and_manifest(db_url: str, tmp_path: Path) -
             proc.wait(20)
         if proc.poll() is None:
             proc.kill()
+
+
+# -- the stored body of an API-tier check ------------------------------------------------------
+
+
+@pytest.fixture
+def big_json_server() -> Iterator[str]:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = json.dumps({"status": "ok", "blob": "s" * 60_000}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_api_health_check_stores_at_most_4_kib_of_body(
+    app: Flask, operator: dict[str, str], big_json_server: str
+) -> None:
+    """No ``body_keep`` given: the API tier's 4 KiB applies when it runs (not the file's 64 KiB)."""
+    client = app.test_client()
+    svc = client.post(
+        "/api/v1/services", json={"name": "big", "url": big_json_server}, headers=operator
+    )
+    assert svc.status_code == 201, svc.json
+    sid = svc.json["data"]["id"]
+    made = _create(client, operator, sid, "health", {"path": "/", "body_cap": "1MiB"})
+    assert made.status_code == 201, made.json
+    run = client.post(
+        f"/api/v1/services/{sid}/checks/{made.json['data']['id']}/run", headers=operator
+    )
+    facts = run.json["data"]["facts"]
+    assert run.json["data"]["status"] == "pass", run.json
+    assert len(facts["body"]) == 4096 and facts["body_truncated"] is True
+    assert facts["body_json"] == {"status": "ok"}  # only what health+json/conditions name
