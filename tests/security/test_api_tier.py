@@ -93,8 +93,11 @@ def _params(rows: list[Any]) -> list[Any]:
 
 @pytest.fixture
 def store(db_url: str) -> Iterator[Database]:
+    from auditor.store.lastuse import flush_pending
+
     st = Database(db_url)
     yield st
+    flush_pending(st)  # before PostgreSQL's test schema is dropped
     st.close()
 
 
