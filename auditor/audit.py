@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from auditor.config import Config
 from auditor.probe.http import HttpProber
 from auditor.probe.outcome import RunResult
+from auditor.schedule.execution import OptionsCache, execute_claim
 from auditor.schedule.rules import COMPLETION_RULES
-from auditor.schedule.worker import OptionsCache, execute_claim, make_worker_id
+from auditor.schedule.worker import make_worker_id
 from auditor.store.claims import Claim, claims_for
 from auditor.store.db import Database
 from auditor.store.models import utcnow
@@ -28,9 +29,9 @@ async def run_audit(
     """Run every selected enabled check concurrently (bounded by ``concurrency``) and store them."""
     claims = claims_for(store, services=services, kinds=kinds, now=utcnow())
     prober = HttpProber(config.auditor.address_policy())
-    cache = OptionsCache()
-    slots = asyncio.Semaphore(config.auditor.concurrency)
     environ = dict(os.environ)
+    cache = OptionsCache(config.security.api_env_allowlist, environ)
+    slots = asyncio.Semaphore(config.auditor.concurrency)
 
     async def one(claim: Claim) -> RunResult:
         async with slots:
@@ -74,13 +75,14 @@ async def run_now(
         return None
     claim = claims[0]
     prober = HttpProber(config.auditor.address_policy())
+    environ = dict(os.environ)
     try:
         result = await execute_claim(
             claim,
             prober=prober,
             store=store,
-            options_cache=OptionsCache(),
-            environ=dict(os.environ),
+            options_cache=OptionsCache(config.security.api_env_allowlist, environ),
+            environ=environ,
         )
     finally:
         await prober.aclose()

@@ -66,6 +66,8 @@ class HealthOptions(HttpOptions):
         body: request body to send, if any.
         max_redirects: redirects followed before ``health.too_many_redirects``.
         body_cap: largest response body read (after decompression): bytes or "1MB".
+        body_keep: most response-body text kept in the stored facts (larger JSON bodies
+            keep only the members conditions name); API-tier checks keep at most 4 KiB.
     """
 
     path: str = "/health"
@@ -78,6 +80,7 @@ class HealthOptions(HttpOptions):
     body: str | None = Field(None, max_length=MAX_BODY_CAP)
     max_redirects: int = Field(default=10, ge=0, le=50)
     body_cap: BodyCap = 1_000_000
+    body_keep: int = Field(default=FACT_BODY_LIMIT, ge=0, le=1024 * 1024)
 
     @field_validator("method", mode="before")
     @classmethod
@@ -198,16 +201,17 @@ class HealthCheck(Check[HealthOptions]):
         is_json = result.content_type == "application/json" or result.content_type.endswith("+json")
         if needs_body or is_json:
             text = result.text()
-            facts["body"] = text[:FACT_BODY_LIMIT]
-            facts["body_truncated"] = len(text) > FACT_BODY_LIMIT
+            keep = options.body_keep
+            facts["body"] = text[:keep]
+            facts["body_truncated"] = len(text) > keep
             if is_json or text.lstrip()[:1] in ("{", "["):
                 try:
                     document = json.loads(text)
                 except ValueError:
                     pass
                 else:
-                    if len(text) > FACT_BODY_LIMIT:
-                        document = _project(document, conditions)
+                    if len(text) > keep:
+                        document = _project(document, conditions, keep)
                     if document is not _DROP:
                         facts["body_json"] = document
         return facts
@@ -322,8 +326,9 @@ def _fact_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
     return out
 
 
-def _project(document: Any, conditions: list[Condition]) -> Any:
-    """Keep a large JSON object's members that conditions (or health+json) name."""
+def _project(document: Any, conditions: list[Condition], keep_bytes: int) -> Any:
+    """Keep a large JSON object's members that conditions (or health+json) name, while they
+    fit in ``keep_bytes`` of JSON (else nothing: the stored body stays bounded)."""
     if not isinstance(document, dict):
         return _DROP
     keep = {"status"}
@@ -332,4 +337,5 @@ def _project(document: Any, conditions: list[Condition]) -> Any:
             ph = side.placeholder
             if ph is not None and ph.name == "BODY" and ph.path and isinstance(ph.path[0], str):
                 keep.add(ph.path[0])
-    return {k: v for k, v in document.items() if k in keep}
+    kept = {k: v for k, v in document.items() if k in keep}
+    return kept if len(json.dumps(kept, default=str)) <= keep_bytes else _DROP

@@ -65,6 +65,7 @@ from auditor.store.service_admin import (
 from web.auth import current_principal, login_required, revoke_user_sessions
 from web.context import get_config, get_store
 from web.dashboard import render_error
+from web.tiers import config_only_fields, form_problems
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 for _code in (400, 401, 403, 404, 405, 409):
@@ -341,6 +342,10 @@ def validate_check(
     raw: dict[str, Any], errors: dict[str, str], svc: Service, existing_id: str | None
 ) -> Any:
     fields = (*CHECK_FIELDS, "options")
+    refused = form_problems(raw)  # the API tier (DESIGN §9), before anything reads a file
+    if refused:
+        errors["options"] = refused
+        return None
     cfg, problems = build_check(raw, get_config().auditor, "check")
     errors.update(field_errors(problems, "check", fields))
     if cfg is None:
@@ -361,6 +366,22 @@ def _kinds() -> list[str]:
     from checks.registry import known_kinds
 
     return known_kinds()
+
+
+def _check_form(
+    errors: dict[str, str], values: dict[str, Any], svc: Service, chk: Check | None
+) -> ResponseReturnValue:
+    """The check form; it offers only what the API tier allows (DESIGN §9)."""
+    page = render_template(
+        "manage/check_form.html",
+        errors=errors,
+        values=values,
+        svc=svc,
+        chk=chk,
+        kinds=_kinds(),
+        config_only=config_only_fields(),
+    )
+    return page, (400 if errors else 200)
 
 
 @bp.route("/services/<name>/checks/new", methods=["GET", "POST"])
@@ -391,9 +412,7 @@ def check_new(name: str) -> ResponseReturnValue:
 
             _stored(lambda: add_check(get_store(), svc.id, make, now))
             return redirect(url_for("dashboard.service", name=svc.name, done="saved"))
-    return render_template(
-        "manage/check_form.html", errors=errors, values=values, svc=svc, chk=None, kinds=_kinds()
-    ), (400 if errors else 200)
+    return _check_form(errors, values, svc, None)
 
 
 @bp.route("/checks/<check_id>/edit", methods=["GET", "POST"])
@@ -435,9 +454,7 @@ def check_edit(check_id: str) -> ResponseReturnValue:
 
             _stored(lambda: change_check(get_store(), svc.id, chk.id, change))
             return _saved(svc.name, [f"checks.{cfg.name}.{p}" for p in dropped])
-    return render_template(
-        "manage/check_form.html", errors=errors, values=values, svc=svc, chk=chk, kinds=_kinds()
-    ), (400 if errors else 200)
+    return _check_form(errors, values, svc, chk)
 
 
 @bp.post("/checks/<check_id>/run")

@@ -19,6 +19,7 @@ from auditor.config.alerting import AlertingModel
 from auditor.config.errors import ConfigError, validation_problems
 from auditor.config.model import Config
 from auditor.config.profiles import expand_profile
+from auditor.config.security import SecuritySettings
 from auditor.config.services import CheckConfig, ServiceConfig, ServiceModel, build_check
 from auditor.config.settings import AuditorSettings
 from auditor.config.web import WebSettings
@@ -116,10 +117,12 @@ def parse_config(
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
-    allowed_top = {"auditor", "services", "alerting", "web"}
+    allowed_top = {"auditor", "services", "alerting", "web", "security"}
     for key in data:
         if key not in allowed_top:
-            problems.append(f"{key}: unknown key (allowed: auditor, services, alerting, web)")
+            problems.append(
+                f"{key}: unknown key (allowed: auditor, services, alerting, web, security)"
+            )
     settings = _settings(data, environ, problems)
     try:
         alerting = AlertingModel.model_validate(data.get("alerting") or {})
@@ -132,6 +135,11 @@ def parse_config(
     except ValidationError as exc:
         problems.extend(validation_problems("web", exc))
         web = WebSettings()
+    try:
+        security = SecuritySettings.model_validate(data.get("security") or {})
+    except ValidationError as exc:
+        problems.extend(validation_problems("security", exc))
+        security = SecuritySettings()
 
     services: list[ServiceConfig] = []
     raw_services = data.get("services") or []
@@ -169,7 +177,14 @@ def parse_config(
         )
     if problems:
         raise ConfigError(problems)
-    return Config(auditor=settings, services=tuple(services), alerting=alerting, path=path, web=web)
+    return Config(
+        auditor=settings,
+        services=tuple(services),
+        alerting=alerting,
+        path=path,
+        web=web,
+        security=security,
+    )
 
 
 def default_config_path(environ: Mapping[str, str] | None = None) -> str:

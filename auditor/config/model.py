@@ -1,11 +1,12 @@
 """The whole validated configuration document: ``[auditor]``, ``[[services]]``, ``[alerting]``,
-``[web]``."""
+``[web]``, ``[security]``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from auditor.config.alerting import AlertingModel
+from auditor.config.security import SecuritySettings
 from auditor.config.services import ServiceConfig
 from auditor.config.settings import AuditorSettings
 from auditor.config.web import WebSettings
@@ -18,3 +19,4 @@ class Config:
     alerting: AlertingModel = field(default_factory=AlertingModel)
     path: str | None = None
     web: WebSettings = field(default_factory=WebSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)

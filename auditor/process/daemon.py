@@ -92,6 +92,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             lease_s=settings.lease,
             worker_id=make_worker_id("serve" if with_web else "worker"),
             drain=drain,
+            api_env_allowlist=config.security.api_env_allowlist,
         )
         if with_worker
         else None

@@ -21,89 +21,30 @@ import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Collection, Mapping
+from datetime import timedelta
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
 
 from auditor.probe.http import HttpProber
 from auditor.schedule.drain import Drain, finish, settle
-from auditor.schedule.history import StoreHistory
+from auditor.schedule.execution import OptionsCache, execute_claim
 from auditor.schedule.instruments import WorkerMetrics
 from auditor.schedule.rules import COMPLETION_RULES
-from auditor.schedule.runner import RunResult, run_check
+from auditor.schedule.runner import RunResult
 from auditor.store.claims import Claim, claim_due, release
 from auditor.store.db import Database
 from auditor.store.models import utcnow
 from auditor.store.nodes import heartbeat_node, remove_node
 from auditor.store.runs import complete
-from checks.base import Finding, Options, RunStatus, Severity
-from checks.registry import get_check
+from checks.base import Finding, RunStatus, Severity
 
 log = structlog.get_logger("auditor.worker")
 
 
 def make_worker_id(role: str = "worker") -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{role}:{uuid.uuid4().hex[:6]}"
-
-
-class OptionsCache:
-    """Validated options per (kind, options JSON); invalid stored options become an error run."""
-
-    def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], Options | str] = {}
-
-    def get(self, kind: str, raw: Mapping[str, Any]) -> Options | str:
-        import json
-
-        key = (kind, json.dumps(raw, sort_keys=True, default=str))
-        hit = self._cache.get(key)
-        if hit is None:
-            try:
-                hit = get_check(kind).Options.model_validate(dict(raw))
-            except (ValidationError, LookupError) as exc:
-                hit = f"invalid options for the {kind} check: {exc}"
-            if len(self._cache) > 50_000:
-                self._cache.clear()
-            self._cache[key] = hit
-        return hit
-
-
-async def execute_claim(
-    claim: Claim,
-    *,
-    prober: HttpProber,
-    store: Database | None,
-    options_cache: OptionsCache,
-    environ: Mapping[str, str],
-    now: Callable[[], datetime] = utcnow,
-) -> RunResult:
-    """Run one claimed check; configuration problems become an ``error`` result."""
-    options = claim.secret_error or options_cache.get(claim.kind, claim.options)
-    if isinstance(options, str):
-        return RunResult(
-            target=claim.target,
-            status=RunStatus.ERROR,
-            summary=options,
-            findings=[Finding(f"{claim.kind}.config", Severity.HIGH, options)],
-            facts={},
-            started_at=now(),
-            duration_ms=0.0,
-            error=options,
-            error_kind="config",
-        )
-    return await run_check(
-        get_check(claim.kind),
-        claim.target,
-        options,
-        prober=prober,
-        timeout=claim.timeout_s,
-        history=StoreHistory(store) if store is not None else None,
-        now=now,
-        environ=environ,
-    )
 
 
 class Worker:
@@ -122,6 +63,7 @@ class Worker:
         environ: Mapping[str, str] | None = None,
         claim_ahead_s: float = 2.0,
         drain: Drain | None = None,
+        api_env_allowlist: Collection[str] = (),
     ) -> None:
         self.store = store
         self.prober = prober
@@ -131,7 +73,7 @@ class Worker:
         self.poll_interval = poll_interval
         self.batch_interval = batch_interval
         self.environ = os.environ if environ is None else environ
-        self.options_cache = OptionsCache()
+        self.options_cache = OptionsCache(api_env_allowlist, self.environ)
         self.drain = drain
         self.inflight: dict[asyncio.Task[None], Claim] = {}
         self.results: asyncio.Queue[tuple[Claim, RunResult]] = asyncio.Queue()

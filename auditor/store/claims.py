@@ -39,6 +39,8 @@ class Claim:
     target: Target
     lease_until: datetime
     secret_error: str | None = None
+    #: where the definition comes from: "config" (the file) or "api" (API or dashboard)
+    source: str = "config"
     #: not before this instant: the previous holder's lease ends then (None: at ``due_at``)
     not_before: datetime | None = None
 
@@ -177,6 +179,7 @@ def _claim(chk: Check, svc: Service, due_at: datetime, lease_until: datetime) ->
             secret_error = f"cannot decrypt this service's URL ({type(exc).__name__}); is AUDITOR_SECRET_KEY set to the key it was stored with?"
     return Claim(
         secret_error=secret_error,
+        source=chk.source,
         check_id=chk.id,
         service_id=svc.id,
         due_at=due_at,

@@ -174,7 +174,7 @@ def test_claims_carry_decrypted_secret_options_and_a_clear_error_without_the_key
     import asyncio
 
     from auditor.probe.http import HttpProber
-    from auditor.schedule.worker import OptionsCache, execute_claim
+    from auditor.schedule.execution import OptionsCache, execute_claim
     from auditor.store.secrets import encrypt_json, generate_key, split_options
 
     key = generate_key()

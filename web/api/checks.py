@@ -2,7 +2,8 @@
 
 A check body is validated twice: against the documented schema (``CheckCreate``) and then by
 ``auditor.config.build_check`` — the very function that validates ``[[services.checks]]`` in
-the config file — so the API and the file accept the same thing.
+the config file — after the API tier's policy (``web.tiers``, DESIGN §9): the API accepts
+what the file accepts, minus what only the file may do.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from web.api.runs import run_json
 from web.api.schemas import CheckCreate, CheckOut, CheckPatch, RunOut, validation_error
 from web.api.services import load_service
 from web.context import get_config, get_store
+from web.tiers import api_problems
 
 STATES = ("pass", "warn", "fail", "error", "unknown")
 
@@ -173,6 +175,9 @@ def _validate(common: dict[str, Any], options: dict[str, Any]) -> Any:
         raise validation_error(
             {f"options.{k}": "a shared check key; give it at the top level" for k in clash}
         )
+    refused = api_problems(str(common.get("kind")), options)  # before anything reads a file
+    if refused:
+        raise validation_error(refused)
     built, problems = build_check({**common, **options}, get_config().auditor, "")
     if built is None or problems:
         details: dict[str, str] = {}

@@ -19,6 +19,7 @@ from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from checks.bounds import MAX_INTERVAL_S, MIN_INTERVAL_S
 from checks.registry import known_kinds
+from checks.tiers import API_BODY_KEEP, API_METHODS, describe_config_only
 from web.api.body import bounded_body, parse_json
 from web.api.envelope import ApiError
 
@@ -125,6 +126,22 @@ class ServiceOut(Out):
 
 # -- checks -------------------------------------------------------------------------------
 
+_OPTIONS_DOC = (
+    "The kind's options, validated like a [[services.checks]] table but with the restricted "
+    "API-tier schema (README, Security model): no commands, file-system paths or globs, PIDs, "
+    "or *_env names outside [security] api_env_allowlist; HTTP methods "
+    f"{'/'.join(API_METHODS)} only, no request body, no Host (routing) header; at most "
+    f"{API_BODY_KEEP} bytes of stored body (body_keep); numbers within their documented range. "
+    "Options only the config file may set (x-config-only, per kind) answer 422 naming the field."
+)
+ApiOptions = Annotated[
+    dict[str, Any],
+    Field(
+        description=_OPTIONS_DOC,
+        json_schema_extra={"x-config-only": describe_config_only()},  # type: ignore[dict-item]
+    ),
+]
+
 
 class CheckCreate(In):
     """A check, as in a ``[[services.checks]]`` table; kind options go under ``options``.
@@ -149,7 +166,7 @@ class CheckCreate(In):
     enabled: bool = True
     blocking: bool = False
     description: Text = ""
-    options: dict[str, Any] = {}
+    options: ApiOptions = {}
 
 
 class CheckPatch(In):
@@ -168,7 +185,7 @@ class CheckPatch(In):
     enabled: bool | SkipJsonSchema[None] = None
     blocking: bool | SkipJsonSchema[None] = None
     description: Text | SkipJsonSchema[None] = None
-    options: dict[str, Any] | SkipJsonSchema[None] = None
+    options: ApiOptions | SkipJsonSchema[None] = None
 
 
 class Finding(Out):
