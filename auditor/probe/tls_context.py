@@ -14,6 +14,7 @@ from typing import Any
 
 from auditor.probe.handshakes import HandshakeLedger, session_of, trust_stamp
 from auditor.probe.interface import Session, TlsObservation, TrustKey
+from auditor.probe.outcome import ProbeError
 
 #: built contexts are reused for this long (loading the system store costs ~10-100 ms CPU)
 SSL_CONTEXT_TTL_S = 300.0
@@ -60,7 +61,18 @@ def _new_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
-    ctx = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    try:
+        ctx = (
+            ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+        )
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        # the operator's file, not the target, is at fault: say so instead of crashing
+        raise ProbeError(
+            "config",
+            f"ca_file {ca_file!r} cannot be loaded as a PEM CA bundle "
+            f"({getattr(exc, 'strerror', None) or exc}); point ca_file at the CA certificate(s) "
+            "that sign the service's chain",
+        ) from None
     ctx.hostname_checks_common_name = False
     return ctx
 
