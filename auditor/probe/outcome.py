@@ -97,6 +97,30 @@ class RunResult:
     error_kind: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def unmeasured(
+        cls,
+        target: Target,
+        error_kind: str,
+        message: str,
+        *,
+        started_at: datetime,
+        duration_ms: float = 0.0,
+    ) -> RunResult:
+        """An ``error`` result with one ``<kind>.<error_kind>`` finding: nothing was measured."""
+        finding = Finding(f"{target.kind}.{error_kind}", Severity.HIGH, message)
+        return cls(
+            target=target,
+            status=RunStatus.ERROR,
+            summary=message,
+            findings=[finding],
+            facts={},
+            started_at=started_at,
+            duration_ms=duration_ms,
+            error=message,
+            error_kind=error_kind,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The audit JSON shape (DESIGN §5)."""
         return {

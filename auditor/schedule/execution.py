@@ -18,7 +18,7 @@ from auditor.schedule.runner import RunResult, run_check
 from auditor.store.claims import Claim
 from auditor.store.db import Database
 from auditor.store.models import utcnow
-from checks.base import Finding, Options, RunStatus, Severity
+from checks.base import Options
 from checks.registry import get_check
 from checks.tiers import api_tier_options, api_tier_problems
 
@@ -75,17 +75,7 @@ async def execute_claim(
     """Run one claimed check; configuration problems become an ``error`` result."""
     options = claim.secret_error or options_cache.get(claim.kind, claim.options, claim.source)
     if isinstance(options, str):
-        return RunResult(
-            target=claim.target,
-            status=RunStatus.ERROR,
-            summary=options,
-            findings=[Finding(f"{claim.kind}.config", Severity.HIGH, options)],
-            facts={},
-            started_at=now(),
-            duration_ms=0.0,
-            error=options,
-            error_kind="config",
-        )
+        return RunResult.unmeasured(claim.target, "config", options, started_at=now())
     return await run_check(
         get_check(claim.kind),
         claim.target,

@@ -38,7 +38,6 @@ from auditor.store.db import Database
 from auditor.store.models import utcnow
 from auditor.store.nodes import heartbeat_node, remove_node
 from auditor.store.runs import complete
-from checks.base import Finding, RunStatus, Severity
 
 log = structlog.get_logger("auditor.worker")
 
@@ -318,14 +317,10 @@ def _unstorable(result: RunResult) -> RunResult:
     message = (
         "the result of this run could not be stored (the database refused it); facts were dropped"
     )
-    return RunResult(
-        target=result.target,
-        status=RunStatus.ERROR,
-        summary=message,
-        findings=[Finding(f"{result.target.kind}.internal", Severity.HIGH, message)],
-        facts={},
+    return RunResult.unmeasured(
+        result.target,
+        "internal",
+        message,
         started_at=result.started_at,
         duration_ms=result.duration_ms,
-        error=message,
-        error_kind="internal",
     )
