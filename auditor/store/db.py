@@ -20,6 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, select
 
+from auditor.store.lastuse import close_recorder
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -120,6 +122,7 @@ class Database:
         upgrade(self.engine)
 
     def close(self) -> None:
+        close_recorder(self)  # its pending "last used" stamps, then no more writes
         self.engine.dispose()
 
     @contextmanager

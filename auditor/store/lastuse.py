@@ -45,6 +45,8 @@ class LastUseRecorder:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        self._closed = False
+        self._failing = False  # in a streak of failed flushes: logged once, not every 2 s
 
     def note(self, table: str, row_id: str, at: datetime) -> None:
         """Remember that ``row_id`` of ``table`` was used at ``at`` (the latest time wins)."""
@@ -89,12 +91,26 @@ class LastUseRecorder:
                 for key, at in notes.items():
                     if key not in self._notes or self._notes[key] < at:
                         self._notes[key] = at
-            log.warning("last_use_flush_failed", error=repr(exc), pending=len(notes))
+            if not self._failing:
+                log.warning("last_use_flush_failed", error=repr(exc), pending=len(notes))
+            self._failing = True
             return 0
+        if self._failing:
+            log.info("last_use_flush_recovered", written=len(notes))
+            self._failing = False
         return len(notes)
+
+    def close(self) -> None:
+        """Write what is pending and stop the flusher: its store is being closed."""
+        with self._lock:
+            self._closed = True
+        self._wake.set()
+        _flush_quietly(self)
 
     def _ensure_thread(self) -> None:
         """Start the flusher on first use, and again in a forked child (threads do not fork)."""
+        if self._closed:
+            return
         if self._pid != os.getpid():
             self._pid, self._thread = os.getpid(), None
         if self._thread is None or not self._thread.is_alive():
@@ -128,6 +144,13 @@ def flush_pending(store: Any) -> None:
     recorder: LastUseRecorder | None = getattr(store, "_last_use", None)
     if recorder is not None:
         _flush_quietly(recorder)
+
+
+def close_recorder(store: Any) -> None:
+    """Flush and stop ``store``'s recorder, if it has one (called when the store closes)."""
+    recorder: LastUseRecorder | None = getattr(store, "_last_use", None)
+    if recorder is not None:
+        recorder.close()
 
 
 def _flush_quietly(recorder: LastUseRecorder) -> None:

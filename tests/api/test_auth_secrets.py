@@ -315,3 +315,28 @@ def test_split_options(options: dict[str, Any], secret: list[str]) -> None:
     plain, hidden = split_options(options)
     assert secret_paths(hidden) == secret
     assert merge_options(plain, hidden) == options
+
+
+def test_closing_the_store_writes_pending_stamps_and_stops_the_flusher(
+    client: FlaskClient, store: Database, tokens: dict[str, str]
+) -> None:
+    """A closed store's flusher neither loses its pending stamps nor keeps retrying writes
+    (it used to log a failure every 2 s forever once the database was gone)."""
+    from auditor.store.lastuse import last_use
+
+    recorder = last_use(store)
+    recorder.flush()
+    with store.write() as s:
+        for row in s.exec(select(ApiToken)).all():
+            row.last_used_at = None
+            s.add(row)
+    assert client.get(f"{V1}/services", headers=auth(tokens["viewer"])).status_code == 200
+    assert recorder.pending() == 1
+    flusher = recorder._thread
+    store.close()
+    assert recorder.pending() == 0
+    assert flusher is not None
+    flusher.join(timeout=5)
+    assert not flusher.is_alive()
+    with store.read() as s:
+        assert sum(t.last_used_at is not None for t in s.exec(select(ApiToken)).all()) == 1

@@ -38,7 +38,7 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     ),
     "misspelt-table": (
         '[audtor]\nlisten = "x"\n',
-        ["audtor: unknown key (allowed: auditor, services, alerting, web)"],
+        ["audtor: unknown key (allowed: auditor, services, alerting, web, security)"],
     ),
     "listen-without-host": (
         '[auditor]\nlisten = "8080"\n',
