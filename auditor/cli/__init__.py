@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import click
 
-from auditor.cli.common import config_option
+from auditor.cli.common import config_option, require_file
 from auditor.cli.common import load as _load
 from auditor.cli.common import open_store as _store
 from auditor.config.sync import sync_config
@@ -70,6 +70,7 @@ def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str]
     """
     from auditor.audit import run_audit
 
+    require_file(config_path)
     config = _load(config_path)
     configure_logging("warning")
     known = {s.name for s in config.services}
@@ -119,6 +120,7 @@ def config_group() -> None:
 @config_option
 def config_check(config_path: str | None) -> None:
     """Validate the configuration file; exit 2 and list every problem when it is wrong."""
+    require_file(config_path)
     config = _load(config_path)
     checks = sum(len(s.checks) for s in config.services)
     click.echo(f"ok: {config.path or 'no file'}: {len(config.services)} services, {checks} checks")

@@ -12,6 +12,24 @@ from auditor.config import Config, ConfigError, default_config_path, load_config
 CONFIG_HELP = "Configuration file (default: $AUDITOR_CONFIG, else ./config.toml)."
 
 
+def require_file(path: str | None, exit_code: int = 2) -> None:
+    """Commands that judge the file (``config check``, ``audit``, ``gate``) need one: with no
+    ``--config``, no ``$AUDITOR_CONFIG`` and no ``./config.toml``, "0 checks, all passed"
+    would be a false success."""
+    import os
+
+    if path is not None or os.environ.get("AUDITOR_CONFIG"):
+        return  # an explicit path that is missing is load_config's error
+    default = default_config_path()
+    if not os.path.exists(default):
+        click.echo(
+            f"no config file at {os.path.abspath(default)}; pass --config or create one "
+            "(see config.example.toml)",
+            err=True,
+        )
+        sys.exit(exit_code)
+
+
 def load(path: str | None) -> Config:
     try:
         return load_config(path)

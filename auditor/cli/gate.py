@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from auditor.cli.common import config_option, redact_url
+from auditor.cli.common import config_option, redact_url, require_file
 from auditor.config import ConfigError, default_config_path, load_config
 from auditor.config.sync import sync_config
 from auditor.logging import configure_logging
@@ -73,6 +73,7 @@ def gate(
         except ValueError as exc:
             click.echo(f"Error: Invalid value for '--max-age': {exc}", err=True)
             sys.exit(EXIT_USAGE)
+    require_file(config_path, EXIT_USAGE)
     try:
         config = load_config(config_path)
     except ConfigError as exc:

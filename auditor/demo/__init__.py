@@ -279,7 +279,7 @@ def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
             return 0
         log.info(
             "demo_ready",
-            dashboard=f"http://{listen}/",
+            dashboard=f"http://{config.auditor.listen}/",  # AUDITOR_LISTEN may override
             sign_in="demo",
             password=password,
             config=str(path),

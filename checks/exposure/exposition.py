@@ -10,7 +10,9 @@ import re
 
 _NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 _LABELS = r"\{\s*(?:[a-zA-Z_][a-zA-Z0-9_]*\s*=\s*\"(?:[^\"\\]|\\.)*\"\s*,?\s*)*\}"
-_VALUE = r"[-+]?(?:[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?|Inf|inf|NaN|nan)"
+#: a float as Prometheus parses it (Go's ParseFloat): NaN and Inf in any case, as Node's
+#: prom-client writes ``Nan``; ``1.`` and ``.5`` too
+_VALUE = r"[-+]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|(?i:inf(?:inity)?|nan))"
 _SAMPLE = re.compile(
     rf"^{_NAME}\s*(?:{_LABELS})?\s+{_VALUE}(?:\s+-?[0-9.]+(?:[eE][-+]?[0-9]+)?)?"
     rf"(?:\s+#\s+{_LABELS}\s+{_VALUE}.*)?\s*$"
