@@ -54,3 +54,17 @@ def local_server(routes: dict[str, Route]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def cheap_password_hashing(monkeypatch: Any) -> None:
+    """Argon2 at test strength: the cost parameters are not what tests are about, and dozens
+    of sign-ins per case must stay fast."""
+    from argon2 import PasswordHasher
+
+    import auditor.store.accounts
+
+    monkeypatch.setattr(
+        auditor.store.accounts,
+        "_hasher",
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
+    )

@@ -34,6 +34,7 @@ from auditor.store.db import Database
 from auditor.store.models import ApiToken, Attestation, User, utcnow
 from tests.hardening.daemon import start, stop, wait_for, write_config
 from tests.hardening.test_served import free_port
+from tests.support import cheap_password_hashing
 from web import create_app
 from web.throttle import ACCOUNT_LIMIT, SOURCE_LIMIT
 
@@ -49,14 +50,7 @@ SERVICE = {
 
 @pytest.fixture(autouse=True)
 def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at test strength: dozens of failed logins per case stay fast."""
-    from argon2 import PasswordHasher
-
-    import auditor.store.accounts
-
-    monkeypatch.setattr(
-        auditor.store.accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024)
-    )
+    cheap_password_hashing(monkeypatch)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from auditor.store.db import Database
 from auditor.store.lastuse import flush_pending
 from auditor.store.models import Transition, utcnow
 from auditor.store.retention import policy_for, run_retention
+from tests.support import cheap_password_hashing
 
 V1 = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -40,14 +41,8 @@ UA = "attack-bot/1.0 " + "x" * 600
 
 
 @pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from argon2 import PasswordHasher
-
-    import auditor.store.accounts
-
-    monkeypatch.setattr(
-        auditor.store.accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024)
-    )
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    cheap_password_hashing(monkeypatch)
 
 
 @dataclass

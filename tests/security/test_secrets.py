@@ -36,6 +36,7 @@ from auditor.store.secret_fields import (
     secret_values,
     strip_url_secrets,
 )
+from tests.support import cheap_password_hashing
 from web import create_app
 
 V1 = "/api/v1"
@@ -140,15 +141,7 @@ class Api:
 
 
 def _make_api(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
-    from argon2 import PasswordHasher
-
-    import auditor.store.accounts
-
-    monkeypatch.setattr(
-        auditor.store.accounts,
-        "_hasher",
-        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
-    )
+    cheap_password_hashing(monkeypatch)
     monkeypatch.setenv("AUDITOR_SECRET_KEY", KEY)
     store = Database(url)
     config = parse_config({"auditor": {"default_timeout": "2s"}}, environ={})

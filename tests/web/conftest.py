@@ -24,6 +24,7 @@ from auditor.store.db import Database
 from auditor.store.models import utcnow
 from auditor.store.runs import complete
 from checks.base import Finding, RunStatus
+from tests.support import cheap_password_hashing
 
 PASSWORD = "correct horse battery"
 
@@ -131,16 +132,7 @@ def record(
 
 @pytest.fixture(autouse=True)
 def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2 at test strength: the cost parameters are not what these tests are about."""
-    from argon2 import PasswordHasher
-
-    import auditor.store.accounts
-
-    monkeypatch.setattr(
-        auditor.store.accounts,
-        "_hasher",
-        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
-    )
+    cheap_password_hashing(monkeypatch)
 
 
 @dataclass
