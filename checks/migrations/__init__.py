@@ -145,6 +145,13 @@ def _read_ledger(
             found = detect(db, settings)
             facts["detected"] = [a.name for a, _ in found]
             if not found:
+                custom = db.find_table(settings.table, [settings.schema]) if settings.table else None
+                if custom is not None:
+                    raise ProbeError(
+                        "config",
+                        f"table {custom} has the shape of no known migration ledger "
+                        f"(columns: {', '.join(sorted(db.columns(custom)))}); set tool",
+                    )
                 facts.update(table_found=False, table=None, tool="auto")
                 return facts
             adapter, ref = found[0]
@@ -155,6 +162,7 @@ def _read_ledger(
             if located is None:
                 facts.update(table_found=False, table=settings.table or adapter.table)
                 return facts
+            adapter.check_shape(db, located)
             ref = located
         ledger: Ledger = adapter.read(db, ref, settings)
         facts.update(table_found=True, table=str(ref), ledger=ledger.to_facts())
