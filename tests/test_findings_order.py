@@ -104,6 +104,14 @@ def test_other_findings_are_not_counted_as_more_variables() -> None:
     assert "SENTRY_DSN (+" not in out.summary
 
 
+def test_an_alert_counts_the_findings_it_leaves_out_as_findings() -> None:
+    from auditor.alerting.render import finding_lines
+
+    findings = [finding(f"env.rule_{i:02d}", "high", f"problem {i}") for i in range(12)]
+    lines = finding_lines({"findings": findings}, limit=10)
+    assert len(lines) == 11 and lines[-1] == "… and 2 more findings"
+
+
 def test_more_variables_are_counted_as_variables() -> None:
     names = [f"VAR_{i:02d}" for i in range(13)]
     out = evaluate_env({"missing": names})
