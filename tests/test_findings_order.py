@@ -211,3 +211,28 @@ def test_a_check_whose_first_runs_errored_is_not_a_bare_unknown() -> None:
 def test_a_passing_check_whose_last_run_errored_says_so() -> None:
     r = evaluate_service(SVC, [chk("health", "pass", raw_status="error", summary=TLS_ERROR)], NOW)
     assert r.check("health").why == f"passing — last run could not measure: {TLS_ERROR}"
+
+
+def test_the_gate_text_says_each_state_once() -> None:
+    from auditor.readiness.gate import render_text
+
+    r = evaluate_service(
+        SVC,
+        [
+            chk(
+                "tls",
+                "fail",
+                blocking=True,
+                findings=(finding("tls.expired", "critical", "the leaf expired"),),
+            ),
+            chk("headers", "warn", findings=(finding("headers.grade", "medium", "grade C"),)),
+            chk("health", "pass"),
+        ],
+        NOW,
+    )
+    text = render_text(r)
+    assert "  FAIL    tls (tls): tls.expired: the leaf expired" in text
+    assert "  WARN    headers (headers, bronze): headers.grade: grade C" in text
+    assert "  PASS    health (health, bronze)\n" in text
+    assert "failing" not in text.split("checks:", 1)[1]
+    assert "tls: blocking check failing — tls.expired: the leaf expired" in text
