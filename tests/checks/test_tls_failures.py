@@ -176,10 +176,17 @@ async def test_redirect_to_a_badly_certified_https_is_judged_on_the_redirect_alo
         target = f"https://127.0.0.1:{https_port}/"
         with serve(None, redirect_to=target) as http_port:
             result = await run(prober, "redirect", target, http_port=http_port)
+            graded = await run(prober, "headers", target, http_port=http_port)
     assert result.status is RunStatus.PASS, result.summary
     assert "redirects permanently (301)" in result.summary
     for raw in (*RAW_OPENSSL, "TLS", "certificate"):
         assert raw not in stored_text(result)
+    # the headers check follows that redirect: its redirection test names the fix
+    redirection = {f.code: f.message for f in graded.findings}["headers.redirection"]
+    assert "redirection-invalid-cert" in redirection
+    assert "not trusted" in redirection and "ca_file" in redirection
+    for raw in RAW_OPENSSL:
+        assert raw not in stored_text(graded)
 
 
 async def test_a_port_without_tls_is_named_so(prober: HttpProber) -> None:
