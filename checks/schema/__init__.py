@@ -65,7 +65,10 @@ class SchemaOptions(Options):
         for pattern, names in value.items():
             if not pattern.strip():
                 raise ValueError("a table pattern must not be empty")
-            out[pattern] = [n if n == "*" else rule_id(n) for n in names]
+            try:
+                out[pattern] = [n if n == "*" else rule_id(n) for n in names]
+            except ValueError as exc:
+                raise ValueError(f"{pattern}: {exc}") from None
         return out
 
     @model_validator(mode="after")

@@ -247,3 +247,10 @@ async def test_dsn_env_not_set_is_a_config_error() -> None:
     result = await run_check(check, target, opts, prober=HttpProber(), timeout=5, environ={})
     assert result.status is RunStatus.ERROR
     assert "$NOPE_DSN (dsn_env) is not set" in result.summary
+
+
+async def test_a_dsn_to_a_forbidden_address_is_blocked_before_connecting() -> None:
+    result = await audit("postgresql://u:pw@169.254.169.254/db", timeout=5)
+    assert result.status is RunStatus.ERROR
+    assert result.error_kind == "blocked_by_policy"
+    assert [f.code for f in result.findings] == ["schema.blocked_by_policy"]
