@@ -57,6 +57,8 @@ class Counter:
 
 @dataclass
 class Table:
+    """A base table; ``name`` is schema-qualified when the check reads several schemas."""
+
     name: str
     schema: str | None = None
     columns: list[Column] = field(default_factory=list)

@@ -18,7 +18,7 @@ class ReadSettings:
     schemas: tuple[str, ...] = ()
     slow_query_ms: float = 500.0
     slow_query_limit: int = 5
-    max_tables: int = 2000
+    max_tables: int = 1000
 
 
 def iso(value: Any) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from checks.base import ProbeError
 from checks.migrations.db import Database
 from checks.schema.engines.common import ReadSettings, as_str
 from checks.schema.model import Catalog, Column, Connections, Counter, ForeignKey, Index, Table
@@ -33,9 +34,9 @@ def int_limit(kind: str) -> int | None:
 
 def read(db: Database, settings: ReadSettings) -> Catalog:
     schema = db.default_schema
-    cat = Catalog("mysql", [schema] if schema else [])
     if schema is None:
-        return cat
+        raise ProbeError("config", "the MySQL DSN names no database (mysql+pymysql://…/DBNAME)")
+    cat = Catalog("mysql", [schema])
     rows = db.select(
         "SELECT TABLE_NAME AS t, AUTO_INCREMENT AS ai FROM information_schema.TABLES "
         "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME LIMIT %s",

@@ -84,7 +84,7 @@ _STATEMENTS = r"""
 SELECT query, calls, {mean} AS mean_ms, {max} AS max_ms
 FROM {view}
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND query ~* '^\s*(select|insert|update|delete|with|merge|table|values)\M'
+  AND query ~* '^\s*(/\*.*?\*/\s*)*(select|insert|update|delete|with|merge|table|values)\M'
   AND {mean} >= %s
 ORDER BY {mean} DESC LIMIT %s
 """
@@ -104,7 +104,9 @@ def read(db: Database, settings: ReadSettings) -> Catalog:
     cat = Catalog("postgresql", schemas, truncated=len(rows) > settings.max_tables)
     by_oid: dict[int, Table] = {}
     for row in rows[: settings.max_tables]:
-        table = Table(str(row["t"]), str(row["s"]))
+        # several schemas may hold the same table name: then every place names its schema
+        shown = f"{row['s']}.{row['t']}" if len(schemas) > 1 else str(row["t"])
+        table = Table(shown, str(row["s"]))
         by_oid[int(row["oid"])] = table
         cat.tables.append(table)
     oids = list(by_oid)

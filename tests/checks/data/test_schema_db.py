@@ -254,3 +254,33 @@ async def test_a_dsn_to_a_forbidden_address_is_blocked_before_connecting() -> No
     assert result.status is RunStatus.ERROR
     assert result.error_kind == "blocked_by_policy"
     assert [f.code for f in result.findings] == ["schema.blocked_by_policy"]
+
+
+async def test_several_postgres_schemas_name_the_schema_in_every_place(pg: LiveDb) -> None:
+    own = pg.dsn.rsplit("%3D", 1)[1]
+    other = own + "_b"
+    pg.run(
+        [
+            *healthy("postgresql"),
+            f'CREATE SCHEMA "{other}"',
+            f'CREATE TABLE "{other}".orders (id uuid PRIMARY KEY, total real, created_at '
+            "timestamptz, updated_at timestamptz)",
+        ]
+    )
+    try:
+        result = await audit(pg.dsn, schemas=[own, other])
+        assert [
+            f.message.split(":")[0] for f in result.findings if f.code != "schema.slow_queries"
+        ] == [f"{other}.orders.total"], result.to_dict()
+        waived = await audit(pg.dsn, schemas=[own, other], tables={f"{other}.*": ["*"]})
+        assert [f.code for f in waived.findings if f.code != "schema.slow_queries"] == []
+    finally:
+        pg.run([f'DROP SCHEMA "{other}" CASCADE'])
+
+
+async def test_a_mysql_dsn_without_a_database_is_a_config_error(tmp_path: Path) -> None:
+    for live in make_db("mysql", tmp_path):
+        result = await audit(live.dsn.rsplit("/", 1)[0] + "/")
+        assert result.status is RunStatus.ERROR
+        assert [f.code for f in result.findings] == ["schema.config"], result.to_dict()
+        assert "names no database" in result.summary
