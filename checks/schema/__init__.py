@@ -133,6 +133,10 @@ def _read(
 ) -> dict[str, Any]:
     """Blocking part: connect read-only and read the catalog. Runs in a worker thread."""
     with connect(dsn, env_name, budget, endpoints_of) as db:
+        if settings.schemas and db.dialect != "postgresql":
+            raise ProbeError(
+                "config", f"schemas applies to PostgreSQL only; this DSN is {db.dialect}"
+            )
         return READERS[db.dialect](db, settings).to_facts()
 
 

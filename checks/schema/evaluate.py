@@ -67,9 +67,12 @@ def evaluate(
             more = len(kept) - MAX_PER_RULE
             judged.append((status, Finding(code, str(severity), f"… and {more} more {code}")))
     tables = len(catalog.tables)
-    ok = f"{tables} table(s) follow the schema rules"
+    where = ", ".join(catalog.schemas) or catalog.dialect
+    ok = f"{tables} table(s) in {where} follow the schema rules"
     if catalog.truncated:
-        ok = f"the first {tables} tables follow the schema rules (the rest were not read)"
+        ok = (
+            f"the first {tables} tables in {where} follow the schema rules (the rest were not read)"
+        )
     derived = {
         "rule_hits": counts,
         "waived": waived_count,

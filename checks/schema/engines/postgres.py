@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from checks.base import ProbeError
 from checks.migrations.db import Database
 from checks.schema.engines.common import ReadSettings, iso, short_query
 from checks.schema.model import (
@@ -24,6 +25,7 @@ from checks.schema.model import (
 )
 from checks.schema.rules import INT_MAX
 
+_SCHEMAS = "SELECT nspname AS s FROM pg_namespace WHERE nspname = ANY(%s)"
 _TABLES = """
 SELECT c.oid::bigint AS oid, n.nspname AS s, c.relname AS t
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -100,6 +102,12 @@ NOT_LOADED = (
 
 def read(db: Database, settings: ReadSettings) -> Catalog:
     schemas = list(settings.schemas) or [db.default_schema or "public"]
+    present = {str(r["s"]) for r in db.select(_SCHEMAS, (schemas,))}
+    missing = [name for name in schemas if name not in present]
+    if missing:
+        raise ProbeError(
+            "config", f"schemas: {', '.join(missing)} not found (or not visible to this role)"
+        )
     rows = db.select(_TABLES, (schemas, settings.max_tables + 1))
     cat = Catalog("postgresql", schemas, truncated=len(rows) > settings.max_tables)
     by_oid: dict[int, Table] = {}

@@ -66,6 +66,9 @@ async def test_healthy_schema_has_no_findings(db: LiveDb) -> None:
     assert result.status is RunStatus.PASS, result.to_dict()
     assert real_findings(result) == [], result.to_dict()
     assert result.facts["tables_audited"] == 2
+    assert (
+        result.summary.startswith("2 table(s) in ") and "follow the schema rules" in result.summary
+    )
     assert {t["name"] for t in result.facts["tables"]} == {"customers", "orders"}
     assert db.dsn not in str(result.to_dict())
 
@@ -284,3 +287,14 @@ async def test_a_mysql_dsn_without_a_database_is_a_config_error(tmp_path: Path) 
         assert result.status is RunStatus.ERROR
         assert [f.code for f in result.findings] == ["schema.config"], result.to_dict()
         assert "names no database" in result.summary
+
+
+async def test_schemas_that_do_not_exist_or_do_not_apply_are_config_errors(db: LiveDb) -> None:
+    db.run(healthy(db.dialect))
+    result = await audit(db.dsn, schemas=["no_such_schema"])
+    assert result.status is RunStatus.ERROR
+    assert [f.code for f in result.findings] == ["schema.config"], result.to_dict()
+    if db.dialect == "postgresql":
+        assert "schemas: no_such_schema not found" in result.summary
+    else:
+        assert f"schemas applies to PostgreSQL only; this DSN is {db.dialect}" in result.summary
