@@ -103,7 +103,9 @@ def _indexes(db: Database, schema: str, tables: dict[str, Table]) -> None:
             )
             found[(table.name, name)] = ix
             table.indexes.append(ix)
-        ix.columns.append(as_str(row["c"]) or "(expression)")
+        # the expression text is not in MariaDB's catalog: name it by its index, so two
+        # different expressions never look like a duplicate
+        ix.columns.append(as_str(row["c"]) or f"(expression in {name})")
     for table in tables.values():
         for ix in table.indexes:
             if ix.primary:

@@ -48,7 +48,7 @@ def _table(db: Database, name: str) -> Table:
     ):
         ix_name = as_str(row["name"])
         cols = [
-            as_str(c["name"]) or "(expression)"
+            as_str(c["name"]) or f"(expression in {ix_name})"  # never a false duplicate
             for c in db.select(
                 "SELECT name FROM pragma_index_xinfo(%s) WHERE key = 1 ORDER BY seqno", (ix_name,)
             )

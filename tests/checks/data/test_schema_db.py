@@ -298,3 +298,24 @@ async def test_schemas_that_do_not_exist_or_do_not_apply_are_config_errors(db: L
         assert "schemas: no_such_schema not found" in result.summary
     else:
         assert f"schemas applies to PostgreSQL only; this DSN is {db.dialect}" in result.summary
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+async def test_different_expression_indexes_are_not_duplicates(
+    dialect: str, tmp_path: Path
+) -> None:
+    for live in make_db(dialect, tmp_path):
+        live.run(
+            [
+                *healthy(dialect),
+                "CREATE INDEX customers_lower_email ON customers (lower(email))",
+                "CREATE INDEX customers_upper_email ON customers (upper(email))",
+            ]
+        )
+        result = await audit(live.dsn, **NO_UNUSED)
+        assert "schema.duplicate_index" not in {f.code for f in result.findings}
+        live.run(["CREATE INDEX customers_lower_email_again ON customers (lower(email))"])
+        again = await audit(live.dsn, **NO_UNUSED)
+        dupes = [f.message for f in again.findings if f.code == "schema.duplicate_index"]
+        # PostgreSQL names each expression; SQLite's catalog does not, so it stays silent
+        assert len(dupes) == (1 if dialect == "postgresql" else 0), again.to_dict()
