@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from auditor.probe.interface import Endpoint
-from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
+from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import MAX_ITEMS, Span
 from checks.migrations.db import connect
 from checks.schema.engines import READERS, ReadSettings
@@ -95,6 +95,7 @@ class SchemaOptions(Options):
 class SchemaCheck(Check[SchemaOptions]):
     kind = "schema"
     Options: ClassVar[type[SchemaOptions]] = SchemaOptions  # type: ignore[misc]
+    codes = codes_of("schema", *RULES, "unreachable", "blocked_by_policy")
     error_codes: ClassVar[dict[str, str]] = {
         "unreachable": "unreachable",
         "timeout": "unreachable",
