@@ -47,6 +47,7 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "backups": frozenset({"path", "pattern", "command"}),
     "env": frozenset({"manifest", "ca_file"}),
     "attestation": frozenset(),
+    "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),
 }
 
 #: kind -> field -> (lowest, highest) on the API tier, in the validated unit (seconds, bytes)
