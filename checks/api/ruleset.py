@@ -139,6 +139,13 @@ def load_ruleset(path: str | None) -> RuleSet:
         raw = _read_toml(file)
     except OSError as exc:
         raise RulesFileError(f"cannot read rules file {path}: {exc.strerror or exc}") from exc
+    rules = raw.get("rules")
+    unknown = sorted(set(rules) - set(RULE_IDS)) if isinstance(rules, dict) else []
+    if unknown:
+        raise RulesFileError(
+            f"rules file {path}: unknown rule id(s) {', '.join(unknown)} "
+            f"(known: {', '.join(RULE_IDS)})"
+        )
     merged = _overlay(_read_toml(DEFAULT_RULES_FILE), raw)
     try:
         return RuleSet.model_validate(merged)
