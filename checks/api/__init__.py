@@ -11,6 +11,7 @@ scores the service; it is pure. The document itself never enters the facts.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
@@ -19,19 +20,21 @@ from pydantic import Field, field_validator
 from checks.api import document
 from checks.api.evaluate import evaluate
 from checks.api.lint import lint
-from checks.api.lint_common import LintContext
+from checks.api.lint_common import LintContext, Violation
 from checks.api.live import probe_live
 from checks.api.live_rules import LIVE_RULES
 from checks.api.model import Spec
 from checks.api.ruleset import RULE_IDS, RuleSet, RulesFileError, load_ruleset
 from checks.api.source import Loaded, fetch_spec, read_file
-from checks.api.validate import validate
+from checks.api.validate import validate_cached
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
 from checks.bounds import MAX_ITEMS
 from checks.units import Size
 
 DEFAULT_MAX_SPEC = 10_000_000
 MAX_SPEC = 25_000_000
+#: violations kept in the facts per rule (the evaluation shows 5; the rest are counted)
+KEEP_PER_RULE = 20
 
 __all__ = ["RULE_IDS", "ApiCheck", "ApiOptions"]
 
@@ -90,7 +93,8 @@ class ApiCheck(Check[ApiOptions]):
         token = _token(options, ctx)
         loaded = await _load(target, options, ctx, token)
         doc = await asyncio.to_thread(_prepare, loaded)
-        validation = await asyncio.to_thread(validate, doc)
+        digest = hashlib.sha256(loaded.data).hexdigest()
+        validation = await asyncio.to_thread(validate_cached, digest, doc)
         conv = ruleset.conventions
         lctx = LintContext(
             Spec(doc),
@@ -130,13 +134,23 @@ class ApiCheck(Check[ApiOptions]):
             },
             "rules_file": options.rules_file,
             "rules_run": doc_rules,
-            "violations": [v.to_dict() for v in violations[:500]],
-            "violations_total": len(violations),
+            **_kept(violations),
             "live": live,
         }
 
     def evaluate(self, facts: Mapping[str, Any], options: ApiOptions) -> Outcome:
         return evaluate(facts, options.rules)
+
+
+def _kept(violations: list[Violation]) -> dict[str, Any]:
+    """The first violations of each rule, and how many each rule had in all."""
+    kept: list[dict[str, str]] = []
+    totals: dict[str, int] = {}
+    for v in violations:
+        totals[v.rule] = totals.get(v.rule, 0) + 1
+        if totals[v.rule] <= KEEP_PER_RULE:
+            kept.append(v.to_dict())
+    return {"violations": kept, "violation_totals": totals}
 
 
 def _levels(ruleset: RuleSet, options: ApiOptions) -> dict[str, str]:

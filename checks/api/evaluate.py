@@ -45,13 +45,14 @@ def _judge_rules(
         if v["rule"] in ran:
             by_rule.setdefault(v["rule"], []).append(v)
     judged: list[Judged] = []
+    totals = facts.get("violation_totals") or {}
     for rule, items in by_rule.items():
         level = level_of(rule, facts, overrides)
-        counts[rule] = len(items)
+        counts[rule] = max(len(items), int(totals.get(rule, 0)))
         fix = (rules.get(rule) or {}).get("fix", "")
         shown = items[:PER_RULE]
         for i, v in enumerate(shown):
-            more = len(items) - len(shown)
+            more = counts[rule] - len(shown)
             tail = f" (+{more} more)" if more and i == len(shown) - 1 else ""
             at = "" if v["at"] in v["message"] else f" [at {v['at']}]"
             message = f"{v['message']}{at}{tail}. Fix: {fix}"

@@ -109,3 +109,13 @@ async def test_unset_probe_token_is_an_error_naming_the_variable(ports: dict[str
     assert str(result.status) == "error"
     assert codes(result) == {"api.config"}
     assert "API_PROBE_TOKEN" in result.summary
+
+
+async def test_live_probes_never_follow_a_host_the_document_names() -> None:
+    """The document is hostile data: its server URL contributes a path, never a host."""
+    spec = apps.good_spec()
+    spec["servers"] = [{"url": "http://169.254.169.254/api/v1"}]
+    with wsgi_server(apps.good_app(spec)) as port:
+        result = await run_api(port)
+    assert (str(result.status), result.findings) == ("pass", []), result.summary
+    assert result.facts["live"]["not_found"]["path"].startswith("/api/v1/auditor-")
