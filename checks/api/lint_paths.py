@@ -34,6 +34,7 @@ def plural_nouns(ctx: LintContext) -> list[Violation]:
     """A literal segment followed by an id, or ending a path that lists or creates, is plural."""
     out = []
     exceptions = {e.lower() for e in ctx.conv.plural_exceptions}
+    verbs = {v.lower() for v in ctx.conv.verbs}  # an action is paths.no-verbs' finding
     for path, ops in _by_path(ctx).items():
         if all(ctx.outside_api(op) for op in ops):
             continue
@@ -43,6 +44,8 @@ def plural_nouns(ctx: LintContext) -> list[Violation]:
         )
         for i, seg in enumerate(parts):
             if is_param(seg) or _VERSION_SEGMENT.match(seg) or seg.lower() in exceptions:
+                continue
+            if verbs & set(words(seg)):
                 continue
             followed_by_id = i + 1 < len(parts) and is_param(parts[i + 1])
             last = i == len(parts) - 1

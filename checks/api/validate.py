@@ -110,5 +110,10 @@ def validate(doc: dict[str, Any]) -> Validation:
 def _message(err: Any) -> str:
     text = str(getattr(err, "message", "") or err).splitlines()[0]
     where = "/".join(str(p) for p in getattr(err, "absolute_path", []) or [])
-    text = f"at /{where}: {text}" if where else text
+    schema = getattr(err, "schema", None)
+    title = schema.get("title") if isinstance(schema, dict) else None
+    if where:
+        text = f"at /{where}: {text}"
+    elif isinstance(title, str) and title:
+        text = f"in schema {title[:80]!r}: {text}"
     return text[:MAX_MESSAGE]

@@ -89,7 +89,9 @@ def test_live_facts_are_judged_and_unanswered_probes_warn() -> None:
 
 
 def test_counts_beyond_the_kept_violations_are_reported() -> None:
-    facts = _facts(violations=[_verb(i) for i in range(20)], violation_totals={"paths.no-verbs": 300})
+    facts = _facts(
+        violations=[_verb(i) for i in range(20)], violation_totals={"paths.no-verbs": 300}
+    )
     out = ApiCheck().evaluate(facts, ApiOptions())
     assert out.findings[-1].message.endswith("(+295 more). Fix: drop the verb")
     assert out.facts["violation_counts"] == {"paths.no-verbs": 300}
