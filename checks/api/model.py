@@ -103,9 +103,14 @@ class Spec:
             base = self.doc.get("basePath")
             return base.rstrip("/") if isinstance(base, str) else ""
         servers = _list(self.doc.get("servers"))
-        url = _dict(servers[0]).get("url") if servers else None
+        first = _dict(servers[0]) if servers else {}
+        url = first.get("url")
         if not isinstance(url, str):
             return ""
+        for name, var in _dict(first.get("variables")).items():  # server variables' defaults
+            default = _dict(var).get("default")
+            if isinstance(default, str):
+                url = url.replace("{" + str(name) + "}", default)
         return urlsplit(url).path.rstrip("/") if "//" in url else url.split("?")[0].rstrip("/")
 
     def operations(self) -> Iterator[Operation]:

@@ -95,3 +95,17 @@ def test_counts_beyond_the_kept_violations_are_reported() -> None:
     out = ApiCheck().evaluate(facts, ApiOptions())
     assert out.findings[-1].message.endswith("(+295 more). Fix: drop the verb")
     assert out.facts["violation_counts"] == {"paths.no-verbs": 300}
+
+
+def test_base_path_comes_from_the_first_server_without_its_host() -> None:
+    from checks.api.model import Spec
+
+    templated = {
+        "openapi": "3.1.0",
+        "servers": [{"url": "https://{region}.example.com/api/{version}",
+                     "variables": {"region": {"default": "eu"}, "version": {"default": "v2"}}}],
+    }  # fmt: skip
+    assert Spec(templated).base_path() == "/api/v2"
+    assert Spec({"openapi": "3.0.3", "servers": [{"url": "/api/v1/"}]}).base_path() == "/api/v1"
+    assert Spec({"swagger": "2.0", "basePath": "/v1"}).base_path() == "/v1"
+    assert Spec({"openapi": "3.1.0"}).base_path() == ""
