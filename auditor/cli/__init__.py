@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import click
 
-from auditor.cli.common import config_option, require_file
+from auditor.cli.common import config_option, log_no_config_file, require_file
 from auditor.cli.common import load as _load
 from auditor.cli.common import open_store as _store
 from auditor.config.sync import sync_config
@@ -23,23 +23,43 @@ def main() -> None:
     """Deployment readiness auditor: checks every service against the deployment checklist."""
 
 
-def _daemon(config_path: str | None, *, with_worker: bool, with_web: bool) -> None:
+def _daemon(
+    config_path: str | None, *, with_worker: bool, with_web: bool, listen: str | None = None
+) -> None:
     """Shared start-up of the long-running commands; a process that schedules syncs the file."""
     from auditor.process.daemon import run_daemon
+    from auditor.process.port import PortBusy
 
-    config = _load(config_path)
+    config = _load(config_path, listen=listen)
     configure_logging(config.auditor.log_level)
+    if config.path is None:
+        log_no_config_file()
     store = _store(config)
     if with_worker:
         sync_config(store, config)
-    sys.exit(run_daemon(config, store, with_worker=with_worker, with_web=with_web))
+    try:
+        code = run_daemon(config, store, with_worker=with_worker, with_web=with_web)
+    except PortBusy as exc:
+        store.close()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code)
+
+
+listen_option = click.option(
+    "--listen",
+    default=None,
+    metavar="HOST:PORT",
+    help="Dashboard/API address (overrides AUDITOR_LISTEN and [auditor] listen).",
+)
 
 
 @main.command()
 @config_option
-def serve(config_path: str | None) -> None:
+@listen_option
+def serve(config_path: str | None, listen: str | None) -> None:
     """Scheduler, workers, dashboard, API and metrics in one process."""
-    _daemon(config_path, with_worker=True, with_web=True)
+    _daemon(config_path, with_worker=True, with_web=True, listen=listen)
 
 
 @main.command()
@@ -51,9 +71,10 @@ def worker(config_path: str | None) -> None:
 
 @main.command()
 @config_option
-def web(config_path: str | None) -> None:
+@listen_option
+def web(config_path: str | None, listen: str | None) -> None:
     """Only the dashboard, API and metrics."""
-    _daemon(config_path, with_worker=False, with_web=True)
+    _daemon(config_path, with_worker=False, with_web=True, listen=listen)
 
 
 @main.command()
@@ -153,9 +174,15 @@ def db_upgrade(config_path: str | None) -> None:
 def demo(data_dir: str, listen: str, once: bool) -> None:
     """Start local demo services (one healthy, one broken) and the daemon against them."""
     from auditor.demo import run_demo
+    from auditor.process.port import PortBusy
 
     configure_logging("info")
-    sys.exit(run_demo(data_dir, listen, once=once))
+    try:
+        code = run_demo(data_dir, listen, once=once)
+    except PortBusy as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code)
 
 
 from auditor.cli.accounts import secrets_group, token_group, user_group  # noqa: E402
