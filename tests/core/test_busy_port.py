@@ -68,6 +68,7 @@ def test_serve_refuses_a_port_another_process_listens_on(
     _assert_refused(proc, listener)
 
 
+@pytest.mark.slow
 def test_demo_refuses_the_port_of_a_running_daemon(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
