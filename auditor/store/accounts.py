@@ -206,6 +206,13 @@ def _revoke_tokens_of(s: Session, user_id: str, now: datetime) -> None:
     )
 
 
+def has_users(db: Database) -> bool:
+    """Whether any user (not deleted) exists: with none, the login page says how to make one."""
+    with db.read() as s:
+        stmt = select(User.id).where(col(User.deleted_at).is_(None)).limit(1)
+        return s.exec(stmt).first() is not None
+
+
 def live_users(db: Database) -> list[User]:
     """Every user not deleted, by username."""
     with db.read() as s:
