@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -79,26 +80,70 @@ def web(config_path: str | None, listen: str | None) -> None:
 
 @main.command()
 @config_option
+@click.argument("url", required=False)
 @click.option("--service", "services", multiple=True, help="Only this service (repeatable).")
 @click.option("--kind", "kinds", multiple=True, help="Only checks of this kind (repeatable).")
 @click.option(
+    "--ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="With URL: trust this CA bundle (PEM) for its TLS and HTTPS checks.",
+)
+@click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str], fmt: str) -> None:
+def audit(
+    config_path: str | None,
+    url: str | None,
+    services: Sequence[str],
+    kinds: Sequence[str],
+    ca_file: str | None,
+    fmt: str,
+) -> None:
     """Run the selected checks once now, store and print the results.
+
+    With URL (``auditor audit https://api.example.com``), no config file is read: the
+    production profile's machine checks run once against that URL, in a throw-away store.
 
     Exit 0 when nothing failed or errored, 1 otherwise, 2 for a usage or config error.
     """
-    from auditor.audit import run_audit
-
-    require_file(config_path)
-    config = _load(config_path)
+    if url is None:
+        if ca_file is not None:
+            click.echo(
+                "--ca-file: only with a URL (in a config file, set ca_file on the check)", err=True
+            )
+            sys.exit(2)
+        require_file(config_path)
+        config = _load(config_path)
+    elif services or config_path:
+        click.echo("a URL cannot be combined with --service or --config", err=True)
+        sys.exit(2)
+    _check_kinds(kinds)
     configure_logging("warning")
+    if url is not None:
+        import tempfile
+
+        from auditor.cli.audit_url import BadTarget, describe, url_config
+
+        with tempfile.TemporaryDirectory(prefix="auditor-audit-") as scratch:
+            try:
+                config = url_config(url, ca_file, f"sqlite:///{scratch}/audit.db", os.environ)
+            except BadTarget as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(2)
+            if fmt == "text":
+                click.echo(describe(url, ca_file), err=True)
+            code = _audit_and_print(config, (), kinds, fmt)
+        sys.exit(code)
     known = {s.name for s in config.services}
     unknown = [s for s in services if s not in known]
     if unknown:
         click.echo(f"--service: unknown service(s): {', '.join(unknown)}", err=True)
         sys.exit(2)
+    sys.exit(_audit_and_print(config, services, kinds, fmt))
+
+
+def _check_kinds(kinds: Sequence[str]) -> None:
     from checks.registry import get_check
 
     for kind in kinds:
@@ -107,17 +152,26 @@ def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str]
         except LookupError as exc:
             click.echo(f"--kind: {exc}", err=True)
             sys.exit(2)
+
+
+def _audit_and_print(config: Any, services: Sequence[str], kinds: Sequence[str], fmt: str) -> int:
+    """Sync, run, store and print (DESIGN §5's JSON); the exit code."""
+    from auditor.audit import run_audit
+
     store = _store(config)
-    sync_config(store, config, disable_missing=False)
-    results = asyncio.run(
-        run_audit(
-            config,
-            store,
-            services=services,
-            kinds=kinds,
-            progress=fmt == "text" and sys.stderr.isatty(),
+    try:
+        sync_config(store, config, disable_missing=False)
+        results = asyncio.run(
+            run_audit(
+                config,
+                store,
+                services=services,
+                kinds=kinds,
+                progress=fmt == "text" and sys.stderr.isatty(),
+            )
         )
-    )
+    finally:
+        store.close()
     summary = {"pass": 0, "warn": 0, "fail": 0, "error": 0}
     for r in results:
         summary[str(r.status)] += 1
@@ -129,7 +183,7 @@ def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str]
         from auditor.audit import print_text
 
         print_text(results, summary)
-    sys.exit(1 if summary["fail"] or summary["error"] else 0)
+    return 1 if summary["fail"] or summary["error"] else 0
 
 
 @main.group("config")
