@@ -47,9 +47,16 @@ def cli(
 
 @contextmanager
 def served(
-    args: Sequence[str], cwd: Path, env: dict[str, str], base_url: str, log: Path
+    args: Sequence[str],
+    cwd: Path,
+    env: dict[str, str],
+    base_url: str,
+    log: Path,
+    *,
+    verify: bool = True,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``auditor ARGS`` until the block ends; wait for ``/healthz`` first."""
+    """Run ``auditor ARGS`` until the block ends; wait for ``/healthz`` first (``verify``:
+    check an HTTPS daemon's certificate)."""
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "auditor", *args],
@@ -64,7 +71,7 @@ def served(
             if proc.poll() is not None:
                 raise AssertionError(f"auditor exited {proc.returncode}: {log.read_text()}")
             try:
-                if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                if httpx.get(f"{base_url}/healthz", timeout=2, verify=verify).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
