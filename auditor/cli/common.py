@@ -42,6 +42,8 @@ def load(path: str | None, *, listen: str | None = None) -> Config:
         where = path or default_config_path()
         click.echo(f"configuration error in {where}:", err=True)
         for problem in exc.problems:
+            if listen is not None:
+                problem = problem.replace("(from AUDITOR_LISTEN)", "(from --listen)")
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
 

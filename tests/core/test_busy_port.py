@@ -104,3 +104,9 @@ def test_demo_refuses_the_port_of_a_running_daemon(tmp_path: Path) -> None:
                 assert r.status == 200
     finally:
         stop(first)
+
+
+def test_a_malformed_listen_option_is_named(tmp_path: Path) -> None:
+    proc = _auditor(["serve", "--listen", "nonsense"], tmp_path, _env())
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert 'auditor.listen (from --listen): must be "host:port"' in proc.stderr
