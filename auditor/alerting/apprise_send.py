@@ -26,6 +26,7 @@ from auditor.probe.addresses import AddressPolicy
 #: header added where the service sends headers (json://, form://, xml://, e-mail)
 ALERT_ID_HEADER = "X-Auditor-Alert-Id"
 _STATUS = re.compile(r"error=(\d{3})\b")
+_SMTP_REPLY = re.compile(r"^\((\d{3}), b?['\"](.*)['\"]\)$")
 _CAUSE = re.compile(r"^(Socket|I/O|Connection|SMTP|Email|TLS|SSL)[\w ]*Exception:\s*", re.I)
 
 
@@ -141,6 +142,8 @@ def failure(logs: Iterable[tuple[str, str]], secrets: list[str | None]) -> Deliv
             said.append(text)
         elif _CAUSE.match(text):
             cause = _CAUSE.sub("", text)
+            if m := _SMTP_REPLY.match(cause):
+                cause = f"SMTP {m.group(1)} {m.group(2)}"
     status = next((int(m.group(1)) for s in said if (m := _STATUS.search(s))), None)
     reason = "; ".join(said) or "Apprise reported a failure"
     if cause:

@@ -233,7 +233,7 @@ def test_a_wrong_smtp_password_is_retried_with_a_reason_and_no_password(
     assert smtp.received == []
     rows, _ = list_deliveries(store)
     assert rows[0]["status"] == "pending" and rows[0]["attempts"] == 1
-    assert "535" in rows[0]["last_error"] and TOKEN not in rows[0]["last_error"]
+    assert "SMTP 535" in rows[0]["last_error"] and TOKEN not in rows[0]["last_error"]
 
 
 def test_outage_then_recovery_delivers_everything_once_in_order(db_url: str) -> None:
@@ -351,6 +351,15 @@ def test_a_receiver_address_the_policy_refuses_fails_for_good(store: Database) -
 # -- the URL is a secret: not in logs, the API, or the database -----------------------------------
 
 
+class Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 def test_the_receiver_url_is_in_no_log_no_api_answer_and_not_in_the_database(
     tmp_path: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -375,6 +384,8 @@ def test_the_receiver_url_is_in_no_log_no_api_answer_and_not_in_the_database(
     configure_logging("debug", json_output=True)
     structlog.configure(cache_logger_on_first_use=False)
     caplog.set_level(logging.DEBUG)
+    attached = Collect()  # a handler someone attaches to Apprise's logger (an embedding app)
+    logging.getLogger("apprise").addHandler(attached)
     try:
         checks = seed(store)
         clock = Clock()
@@ -402,11 +413,16 @@ def test_the_receiver_url_is_in_no_log_no_api_answer_and_not_in_the_database(
         assert api.status_code == 200 and len(api.json["data"]) == 1
         api_text = api.get_data(as_text=True)
     finally:
+        logging.getLogger("apprise").removeHandler(attached)
         structlog.configure(**before)
         store.close()
-    logs = capfd.readouterr().err + caplog.text
-    assert "alert_delivery_failed" in logs and "refused" in logs
-    assert "apprise" in caplog.text  # Apprise's own records were there to leak, scrubbed
+    err = capfd.readouterr().err
+    apprise_said = "\n".join(attached.lines)
+    logs = err + caplog.text + apprise_said
+    assert "alert_delivery_failed" in err and "refused" in err
+    # Apprise's own records (which name the URL) exist, never reach the daemon's log (stderr),
+    # and reach a handler attached to Apprise's logger (this one, pytest's) only scrubbed
+    assert "JSON POST URL" in apprise_said and "JSON POST URL" not in err
     for secret in (TOKEN, password):
         assert secret not in logs
         assert secret not in api_text
@@ -548,3 +564,27 @@ def test_slack_receiver_posts_to_slacks_webhook_through_apprise(
     assert "[auditor] FAIL payments-api/health" in text and "health.status: HTTP 500" in text
     rows, _ = list_deliveries(store)
     assert rows[0]["status"] == "delivered" and token not in json.dumps(rows)
+
+
+def test_email_starttls_refuses_a_certificate_it_cannot_verify(
+    store: Database, tmp_path: Any
+) -> None:
+    import ssl
+
+    from tests.alerting.test_receivers import self_signed
+
+    cert, key = self_signed(tmp_path)  # not trusted: SSL_CERT_FILE is not pointed at it
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    checks = seed(store)
+    with Smtp(tls_context=ctx, require_starttls=True) as smtp:
+        cfg = {
+            "name": "mail", "type": "email", "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+            "from": "a@example.com", "to": ["b@example.com"],
+        }  # fmt: skip
+        d = Dispatcher(store, make_config(cfg), clock=Clock())
+        add_transition(store, checks["health"], "pass", "fail", T0)
+        assert asyncio.run(d.tick()) == 0
+    assert smtp.received == []
+    rows, _ = list_deliveries(store)
+    assert rows[0]["status"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in rows[0]["last_error"]
