@@ -82,3 +82,7 @@ class AppriseReceiver:
         )
         await asyncio.get_running_loop().run_in_executor(self._pool, call)
         self._accepted.pop(msg.alert_id, None)
+
+    def close(self) -> None:
+        """Let the send thread go (a send in progress finishes within its timeout)."""
+        self._pool.shutdown(wait=False)

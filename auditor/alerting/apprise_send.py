@@ -67,7 +67,12 @@ def deliver(
     retry after a partial failure reaches only the rest.
     """
     with scrubbing(secrets), _remembering(accepted):
-        _deliver(url, msg, timeout=timeout, secrets=secrets, policy=policy)
+        try:
+            _deliver(url, msg, timeout=timeout, secrets=secrets, policy=policy)
+        except DeliveryError:
+            raise
+        except Exception as exc:  # Apprise's own bug or surprise: retried, and scrubbed
+            raise DeliveryError(scrub(f"apprise: {type(exc).__name__}: {exc}", secrets)) from exc
 
 
 @contextlib.contextmanager
