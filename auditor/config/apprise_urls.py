@@ -4,8 +4,8 @@ Slack and e-mail are delivered by Apprise (github.com/caronc/apprise); their con
 the contract and are translated here into the Apprise URL that does the same thing. Every
 Apprise URL is a secret (tokens live in its host, path or userinfo), so nothing here echoes
 one in an error message, and :func:`url_secrets` lists the parts to scrub from any text.
-Checked at load (:func:`apprise_problems`) so a typo fails ``auditor config check``, not the
-first alert.
+:func:`validate` is what the load-time check (:mod:`.apprise_check`) runs, so a typo fails
+``auditor config check``, not the first alert.
 """
 
 from __future__ import annotations
@@ -19,31 +19,11 @@ SLACK_HOOK = re.compile(r"^https://hooks\.slack(-gov)?\.com/(services|workflows|
 
 
 #: Apprise URL parameters that are settings, not credentials (kept readable in errors)
-PLAIN_PARAMS = frozenset(
-    [
-        "mode",
-        "method",
-        "format",
-        "overflow",
-        "retry",
-        "wait",
-        "optional",
-        "cto",
-        "rto",
-        "verify",
-        "smtp",
-        "from",
-        "to",
-        "cc",
-        "bcc",
-        "name",
-        "priority",
-        "image",
-        "footer",
-        "timestamp",
-        "blocks",
-    ]
-)
+PLAIN_PARAMS = frozenset((
+    "mode", "method", "format", "overflow", "retry", "wait", "optional", "cto", "rto",
+    "verify", "smtp", "from", "to", "cc", "bcc", "name", "priority", "image", "footer",
+    "timestamp", "blocks",
+))  # fmt: skip
 
 
 class SmtpFields(Protocol):
@@ -164,9 +144,11 @@ def url_secrets(url: str) -> list[str]:
     userinfo, _, hostport = netloc.rpartition("@")
     for piece in re.split(r"[:@]", userinfo):
         out.update({piece, unquote(piece)})
-    host = hostport.rsplit(":", 1)[0] if hostport.count(":") == 1 else hostport
-    if host and not public_name(host):
-        out.update({host, unquote(host)})
+    host, _, port = hostport.partition(":") if hostport.count(":") == 1 else (hostport, "", "")
+    if host and not public_name(host):  # a token in the host place (tgram://BOT_ID:SECRET/…)
+        out.update({hostport, unquote(hostport), host, unquote(host), port, unquote(port)})
+    elif port and not port.isdigit():
+        out.update({port, unquote(port)})
     for seg in parts.path.split("/"):
         out.update({seg, unquote(seg)})
     for key, value in parse_qsl(parts.query, keep_blank_values=False):

@@ -588,3 +588,40 @@ def test_email_starttls_refuses_a_certificate_it_cannot_verify(
     assert smtp.received == []
     rows, _ = list_deliveries(store)
     assert rows[0]["status"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in rows[0]["last_error"]
+
+
+@pytest.mark.parametrize(
+    ("url", "secrets"),
+    [
+        ("tgram://123456789:AAHsecretBotKey42/987654321", ["AAHsecretBotKey42", "987654321"]),
+        ("discord://112233445566/secretWebhookToken42", ["secretWebhookToken42"]),
+        ("ntfys://alerts-topic-secret42?token=tk_secret42", ["alerts-topic-secret42", "tk_secret42"]),
+        ("pover://usersecret42abcdefghijklmnopq@apptoken42abcdefghijklmnopq",
+         ["usersecret42abcdefghijklmnopq", "apptoken42abcdefghijklmnopq"]),
+    ],
+)  # fmt: skip
+def test_cloud_service_tokens_stay_out_of_the_reason_and_apprises_log(
+    url: str, secrets: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent through a proxy that is down (nothing leaves the host): Apprise logs the
+    service's endpoint with the token in it; neither the reason nor any record keeps it."""
+    from auditor.alerting.apprise_send import Message, deliver
+    from auditor.alerting.base import DeliveryError
+    from auditor.config.apprise_urls import url_secrets
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    for var in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.setenv(var, dead)
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    attached = Collect()
+    logging.getLogger("apprise").addHandler(attached)
+    try:
+        with pytest.raises(DeliveryError) as info:
+            deliver(url, Message("t", "b", "failure", "id-1"), timeout=3, secrets=url_secrets(url))
+    finally:
+        logging.getLogger("apprise").removeHandler(attached)
+    said = "\n".join(attached.lines)
+    assert "URL" in said and not info.value.permanent  # endpoints were logged; retried
+    for secret in secrets:
+        assert secret not in info.value.message and secret not in said
