@@ -100,7 +100,7 @@ def finding_lines(ev: Mapping[str, Any], limit: int = 10) -> list[str]:
     ]
     extra = len(ev.get("findings") or []) - limit
     if extra > 0:
-        out.append(f"… and {extra} more")
+        out.append(f"… and {extra} more finding{'s' if extra > 1 else ''}")
     return out
 
 
