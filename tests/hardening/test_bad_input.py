@@ -173,8 +173,8 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "bad-receiver-type": (
         '[[alerting.receivers]]\nname = "ops"\ntype = "pager"\nurl = "https://h.example"\n',
         [
-            "alerting.receivers[0].type: must be one of 'webhook', 'slack', 'email' or "
-            "'alertmanager'"
+            "alerting.receivers[0].type: must be one of 'webhook', 'slack', 'email', "
+            "'alertmanager' or 'apprise'"
         ],
     ),
     "every-mistake-at-once": (
