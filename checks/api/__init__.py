@@ -27,7 +27,7 @@ from checks.api.model import Spec
 from checks.api.ruleset import RULE_IDS, RuleSet, RulesFileError, load_ruleset
 from checks.api.source import Loaded, fetch_spec, read_file
 from checks.api.validate import validate_cached
-from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
+from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import MAX_ITEMS
 from checks.units import Size
 
@@ -82,6 +82,11 @@ class ApiOptions(Options):
 class ApiCheck(Check[ApiOptions]):
     kind: ClassVar[str] = "api"
     Options: ClassVar[type[Options]] = ApiOptions
+    codes = codes_of(
+        "api", *RULE_IDS, "spec_invalid", "spec_unreachable", "spec_unreadable",
+        "spec_too_large", "spec_unparseable", "ref_refused", "ref_loop", "rules_invalid",
+        "live_unreachable",
+    )  # fmt: skip
 
     async def collect(
         self, target: Target, options: ApiOptions, ctx: ProbeContext
