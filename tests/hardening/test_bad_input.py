@@ -100,8 +100,8 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "unknown-kind": (
         CHECK + 'kind = "pingg"\n',
         [
-            "services[0].checks[0].kind: unknown check kind 'pingg' (known: attestation, "
-            "backups, env, exposure, headers, health, migrations, redirect, tls)"
+            "services[0].checks[0].kind: unknown check kind 'pingg' (known: api, attestation, "
+            "backups, env, exposure, headers, health, migrations, redirect, schema, tls)"
         ],
     ),
     "misspelt-check-key": (
