@@ -81,8 +81,8 @@ class MigrationsCheck(Check[MigrationsOptions]):
     }
     codes = codes_of(
         "migrations", "pending", "failed", "dirty", "partial", "ahead", "checksum_drift",
-        "lock_stuck", "locked", "in_progress", "unverified", "table_missing",
-        "unreachable", "blocked_by_policy",
+        "lock_stuck", "locked", "lock_in_future", "in_progress", "unverified", "table_missing",
+        "unreachable", "query_failed", "blocked_by_policy",
     )  # fmt: skip
 
     async def collect(
@@ -150,7 +150,9 @@ def _read_ledger(
             found = detect(db, settings)
             facts["detected"] = [a.name for a, _ in found]
             if not found:
-                custom = db.find_table(settings.table, [settings.schema]) if settings.table else None
+                custom = (
+                    db.find_table(settings.table, [settings.schema]) if settings.table else None
+                )
                 if custom is not None:
                     raise ProbeError(
                         "config",

@@ -37,6 +37,10 @@ def compare(ledger: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str,
     applied: list[str] = list(ledger.get("applied", []))
     ids: list[str] = list(expected.get("ids", []))
     tool = ledger.get("tool")
+    if tool in identity.VERSION_TOOLS:
+        expected = {**expected, "ids": identity.versions_of(ids),
+                    "heads": identity.versions_of(list(expected.get("heads", [])))}  # fmt: skip
+        ids = list(expected["ids"])
     graph: Mapping[str, list[str]] = expected.get("graph") or {}
     if ledger.get("cumulative") and graph:
         pointers = applied + list(ledger.get("dirty", []))

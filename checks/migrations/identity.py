@@ -150,3 +150,14 @@ def adjust_django(
         if django_squash_covered(squash, replaced, applied_set, squash in explicit):
             covered.add(squash)
     return [p for p in pending if p not in covered], [a for a in ahead if a not in known]
+
+
+_VERSION_FILE = re.compile(r"^(?P<version>\d+)_[^/]*$")
+#: tools whose ledger keeps only the numeric version of a migration file
+VERSION_TOOLS = frozenset({"rails", "dbmate", "golang-migrate"})
+
+
+def versions_of(ids: Sequence[str]) -> list[str]:
+    """``20240101120000_create_users.rb`` -> ``20240101120000``: file names, as ``ls`` or
+    ``dbmate status`` list them, name the versions these tools record."""
+    return [m["version"] if (m := _VERSION_FILE.match(i)) else i for i in ids]

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _PLAN_PREFIX = re.compile(r"^\[[ xX]\]\s+")
+#: the totals ``dbmate status`` prints after its ``[X] file`` lines
+_STATUS_TOTAL = re.compile(r"^(?:Applied|Pending): \d+$")
 _SQITCH_LINE = re.compile(r"^(?P<id>[0-9a-f]{6,40}) (?P<op>deploy|revert) (?P<name>\S+)(?: @\S+)*$")
 _ALEMBIC_LINE = re.compile(
     r"^(?P<down>[^\s,].*?) -> (?P<rev>[0-9A-Za-z_]+)(?: \([a-z]+\))*(?:, .*)?$"
@@ -62,7 +64,9 @@ def parse_manifest(text: str) -> Expectation:
         except json.JSONDecodeError as exc:
             raise ValueError(f"manifest is not valid JSON: {exc.msg} (line {exc.lineno})") from None
         return _from_json(data)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if lines and all(_SQITCH_LINE.match(ln) for ln in lines):
         return _from_sqitch_plan(lines)
     if lines and all(_ALEMBIC_LINE.match(ln) for ln in lines):
@@ -71,6 +75,8 @@ def parse_manifest(text: str) -> Expectation:
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
         if not line:
+            continue
+        if _STATUS_TOTAL.match(line):
             continue
         line = _PLAN_PREFIX.sub("", line)
         parts = line.split()

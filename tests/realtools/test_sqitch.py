@@ -35,7 +35,9 @@ class Project:
         (self.root / "deploy" / f"{name}.sql").write_text(sql)
 
     def deploy(self) -> None:
-        registry = ["--registry", f"{self.engine.name}_sqitch"] if self.engine.dialect == "mysql" else []
+        registry = (
+            ["--registry", f"{self.engine.name}_sqitch"] if self.engine.dialect == "mysql" else []
+        )
         self.cmd("deploy", *registry, self.target)
 
     def plan(self) -> str:
