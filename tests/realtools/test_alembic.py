@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from checks.base import RunStatus
-from tests.realtools.conftest import Engine, audit, codes, manifest, need, run
+from tests.realtools.conftest import Engine, audit, codes, need, run
 
 
 @pytest.fixture(scope="module")

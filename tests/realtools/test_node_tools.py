@@ -154,10 +154,10 @@ async def test_a_query_refused_on_a_live_connection_is_query_failed(
         # it sees the table (it holds a privilege on it) but may not read it
         pg_engine.query(f"GRANT INSERT ON knex_migrations TO {role}")
         dsn = pg_engine.dsn.replace("postgres@", f"{role}@")
-        from checks.migrations import MigrationsCheck
         from auditor.probe.http import HttpProber
         from auditor.schedule.runner import run_check
         from checks.base import Target
+        from checks.migrations import MigrationsCheck
 
         check = MigrationsCheck()
         opts = check.Options.model_validate({"tool": "knex", "dsn_env": "DSN"})
