@@ -10,8 +10,8 @@ Backstage catalogs, kept in sync with the store.
 
 from __future__ import annotations
 
-from auditor.discovery.loop import Discoverer
+from auditor.discovery.loop import Discoverer, discover_once
 from auditor.discovery.readers import SourceRead
 from auditor.discovery.sync import sync_discovered
 
-__all__ = ["Discoverer", "SourceRead", "sync_discovered"]
+__all__ = ["Discoverer", "SourceRead", "discover_once", "sync_discovered"]

@@ -144,3 +144,12 @@ def _report(read: SourceRead) -> None:
     """One error line per problem, naming the file or URL (only when it is (re)read)."""
     for problem in read.problems:
         log.error("discovery_error", type=read.type, file=read.ref, error=problem)
+
+
+async def discover_once(config: Config, store: Database) -> dict[str, int] | None:
+    """One pass over every source (the demo's start, one-shot tools)."""
+    prober = HttpProber(config.auditor.address_policy())
+    try:
+        return await Discoverer(config, store, prober).tick()
+    finally:
+        await prober.aclose()
