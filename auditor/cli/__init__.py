@@ -13,8 +13,10 @@ import click
 from auditor.cli.common import config_option, require_file
 from auditor.cli.common import load as _load
 from auditor.cli.common import open_store as _store
+from auditor.config import Config
 from auditor.config.sync import sync_config
 from auditor.logging import configure_logging
+from auditor.store.db import Database
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,6 +58,16 @@ def web(config_path: str | None) -> None:
     _daemon(config_path, with_worker=False, with_web=True)
 
 
+def _discover_for_audit(config: Config, store: Database, wanted: Sequence[str]) -> list[str]:
+    """Read the discovery sources once (adding and updating, never archiving: the file may
+    be cut down) so discovered services can be audited; the names still unknown."""
+    from auditor.discovery import discover_once
+    from auditor.store.service_admin import service_named
+
+    asyncio.run(discover_once(config, store, archive=False))
+    return [name for name in wanted if service_named(store, name) is None]
+
+
 @main.command()
 @config_option
 @click.option("--service", "services", multiple=True, help="Only this service (repeatable).")
@@ -75,7 +87,7 @@ def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str]
     configure_logging("warning")
     known = {s.name for s in config.services}
     unknown = [s for s in services if s not in known]
-    if unknown:
+    if unknown and not config.discovery:
         click.echo(f"--service: unknown service(s): {', '.join(unknown)}", err=True)
         sys.exit(2)
     from checks.registry import get_check
@@ -88,6 +100,11 @@ def audit(config_path: str | None, services: Sequence[str], kinds: Sequence[str]
             sys.exit(2)
     store = _store(config)
     sync_config(store, config, disable_missing=False)
+    if config.discovery:
+        unknown = _discover_for_audit(config, store, unknown)
+        if unknown:
+            click.echo(f"--service: unknown service(s): {', '.join(unknown)}", err=True)
+            sys.exit(2)
     results = asyncio.run(
         run_audit(
             config,

@@ -41,7 +41,10 @@ class Discoverer:
         store: Database,
         prober: HttpProber,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        archive: bool = True,
     ) -> None:
+        self.archive = archive
         self.config = config
         self.store = store
         self.prober = prober
@@ -119,7 +122,9 @@ class Discoverer:
         self._dirty |= changed
         if not self._dirty:
             return None
-        counts = await asyncio.to_thread(sync_discovered, self.store, self.reads())
+        counts = await asyncio.to_thread(
+            lambda: sync_discovered(self.store, self.reads(), archive=self.archive)
+        )
         self._dirty = False
         if any(counts.values()):
             log.info("discovery_synced", **counts)
@@ -146,10 +151,12 @@ def _report(read: SourceRead) -> None:
         log.error("discovery_error", type=read.type, file=read.ref, error=problem)
 
 
-async def discover_once(config: Config, store: Database) -> dict[str, int] | None:
-    """One pass over every source (the demo's start, one-shot tools)."""
+async def discover_once(
+    config: Config, store: Database, *, archive: bool = True
+) -> dict[str, int] | None:
+    """One pass over every source (the demo's start; ``audit`` with ``archive=False``)."""
     prober = HttpProber(config.auditor.address_policy())
     try:
-        return await Discoverer(config, store, prober).tick()
+        return await Discoverer(config, store, prober, archive=archive).tick()
     finally:
         await prober.aclose()

@@ -35,9 +35,16 @@ def _owner(svc: Service | None) -> str:
 
 
 def sync_discovered(
-    db: Database, reads: Sequence[SourceRead], now: datetime | None = None
+    db: Database,
+    reads: Sequence[SourceRead],
+    now: datetime | None = None,
+    *,
+    archive: bool = True,
 ) -> dict[str, int]:
-    """One transaction: upsert every listed service, archive the ones no longer listed."""
+    """One transaction: upsert every listed service, archive the ones no longer listed.
+
+    ``archive=False`` only adds and updates: one-shot commands (``audit``) may run with a
+    cut-down file and must not archive what its other sources list."""
     now = now or utcnow()
     counts = {
         "services_added": 0,
@@ -84,6 +91,8 @@ def sync_discovered(
                 sync_checks(s, svc, cfg, now, counts, True, read.type)
         by_ref = {(r.type, r.ref): r for r in reads}
         for name, svc in existing.items():
+            if not archive:
+                break
             if not is_discovered(svc.source) or svc.deleted_at is not None or name in claimed:
                 continue
             last = by_ref.get((svc.source, svc.source_ref or ""))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,9 @@ from auditor.store.models import Service
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Database]:
-    st = Database(f"sqlite:///{tmp_path}/discovery.db")
+def store(db_url: str) -> Iterator[Database]:
+    """The store on SQLite and on PostgreSQL (a fresh schema per test)."""
+    st = Database(db_url)
     yield st
     st.close()
 

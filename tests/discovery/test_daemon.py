@@ -75,3 +75,46 @@ def test_the_worker_discovers_at_start_and_follows_changes(tmp_path: Path) -> No
             out, _ = proc.communicate()
     assert proc.returncode == 0, out[-3000:]
     assert "discovered_service_added" in out and "discovered_service_archived" in out
+
+
+def test_audit_reads_the_sources_once_and_archives_nothing(tmp_path: Path) -> None:
+    from tests.support import json_route, local_server
+
+    with local_server({"/health": json_route(200, {"status": "pass"})}) as base:
+        targets = tmp_path / "web.json"
+        target = base.removeprefix("http://")
+        targets.write_text(json.dumps([{"targets": [target], "labels": {"job": "web-api"}}]))
+        db = tmp_path / "auditor.db"
+        config = tmp_path / "config.toml"
+        head = f'[auditor]\ndatabase_url = "sqlite:///{db}"\n'
+        source = (
+            f'\n[[discovery]]\ntype = "file_sd"\npath = "{targets}"\n\n'
+            '[[discovery.checks]]\nkind = "health"\npath = "/health"\n'
+        )
+        config.write_text(head + source)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AUDITOR_")}
+        env["PYTHONPATH"] = str(ROOT)
+        cmd = [sys.executable, "-m", "auditor", "audit", "--config", str(config)]
+        proc = subprocess.run(
+            [*cmd, "--service", "web-api", "--format", "json"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        results = json.loads(proc.stdout)["results"]
+        assert [(r["service"], r["check"], r["status"]) for r in results] == [
+            ("web-api", "health", "pass")
+        ]
+        # a cut-down file without the source: the discovered service is not archived
+        config.write_text(head)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        with sqlite3.connect(db) as conn:
+            deleted = conn.execute(
+                "SELECT deleted_at FROM service WHERE name = 'web-api'"
+            ).fetchone()
+        assert deleted == (None,)
+        # and an unknown name is still a usage error
+        config.write_text(head + source)
+        proc = subprocess.run(
+            [*cmd, "--service", "nope"], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 2 and "unknown service(s): nope" in proc.stderr
