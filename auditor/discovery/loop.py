@@ -54,6 +54,7 @@ class Discoverer:
         self._http: list[SourceRead | None] = [None for _ in config.discovery]
         self._last_good: dict[str, SourceRead] = {}
         self._dirty = True  # a sync is owed (at start, and after a failed one)
+        self._missing: set[str] = set()  # named files found missing (warned once)
 
     @property
     def _allowlist(self) -> list[str]:
@@ -64,7 +65,12 @@ class Discoverer:
         before = self._files[index]
         now: dict[str, tuple[FileKey, SourceRead]] = {}
         changed = False
-        for path in source_files(source):
+        missing: list[str] = []
+        files = source_files(source, missing)
+        for path in missing:
+            if not self._seen_missing(path) or path in before:
+                log.warning("discovery_file_missing", type=source.type, file=path)
+        for path in files:
             try:
                 st = os.stat(path)
             except OSError:
@@ -81,6 +87,12 @@ class Discoverer:
         changed = changed or set(now) != set(before)
         self._files[index] = now
         return changed
+
+    def _seen_missing(self, path: str) -> bool:
+        """True when ``path`` was already reported missing (a warning once, not every tick)."""
+        seen = path in self._missing
+        self._missing.add(path)
+        return seen
 
     async def _refresh_http(self, index: int, source: DiscoveryModel) -> bool:
         read = await read_http(source, self.prober, self.config.auditor, self._allowlist)

@@ -19,6 +19,9 @@ DEFAULT_NAME_LABEL = "job"
 #: Backstage annotations the auditor reads (``metadata.annotations``)
 ANNOTATION = "auditor.io/"
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+#: a Prometheus target: ``host``, ``host:port`` or ``[v6]:port`` — nothing that could smuggle
+#: a path, credentials or another host into the URL built from it
+_TARGET = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*)(:\d{1,5})?$")
 
 Raw = dict[str, Any]
 
@@ -80,10 +83,17 @@ def target_groups(
         ):
             problems.append(f"{at}: labels must map strings to strings")
             continue
+        scheme = labels.get("__scheme__", "http")
+        if scheme not in ("http", "https"):
+            problems.append(f"{at}: __scheme__ must be http or https, not {scheme!r}")
+            continue
         for target in targets:
             merged = {**labels, "__address__": target}
             mapped = _mapped(source, merged)
             what = f"{at}, target {target!r}"
+            if not _TARGET.match(target):
+                problems.append(f"{what}: a target must be host or host:port")
+                continue
             if "name" not in mapped:
                 problems.append(
                     f"{what}: no {_name_label(source)!r} label to name the service "
@@ -91,8 +101,7 @@ def target_groups(
                 )
                 continue
             if "url" not in mapped:
-                scheme = labels.get("__scheme__", "http")
-                mapped["url"] = f"{scheme}://{target}{labels.get('__path__', '')}"
+                mapped["url"] = f"{scheme}://{target}"
             out.append((what, base_service(source, mapped)))
     return out, problems
 

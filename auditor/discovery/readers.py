@@ -50,10 +50,11 @@ class SourceRead:
         return not self.problems
 
 
-def source_files(source: DiscoveryModel) -> list[str]:
+def source_files(source: DiscoveryModel, missing: list[str] | None = None) -> list[str]:
     """The files a source's ``path`` entries name now: globs expanded (``**`` recursive),
     directories searched (Backstage: every ``catalog-info.yaml`` below; file_sd: the
-    ``.json``/``.yml``/``.yaml`` files in it). A named file that is gone is not listed."""
+    ``.json``/``.yml``/``.yaml`` files in it). A named file that is gone is not listed
+    (its services are archived); it goes to ``missing``."""
     out: list[str] = []
     for pattern in source.path:
         if _GLOB & set(pattern):
@@ -67,8 +68,8 @@ def source_files(source: DiscoveryModel) -> list[str]:
             out.extend(str(p) for p in sorted(found) if p.is_file())
         elif os.path.isfile(pattern):
             out.append(pattern)
-        else:
-            log.warning("discovery_file_missing", file=pattern, type=source.type)
+        elif missing is not None:
+            missing.append(pattern)
     return list(dict.fromkeys(out))
 
 

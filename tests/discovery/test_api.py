@@ -4,6 +4,7 @@ for waivers and attestations."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,21 @@ def test_the_api_says_where_a_service_came_from(world: Any) -> None:
     assert set(_by_name(client, headers, "?source=file_sd")) == {"web-api"}
     one = client.get(f"/api/v1/services/{services['web-api']['id']}", headers=headers)
     assert one.get_json()["data"]["source"]["type"] == "file_sd"
+
+
+def test_an_archived_service_is_listed_with_include_deleted(world: Any, store: Database) -> None:
+    client, headers, path = world
+    Path(path).write_text("[]")
+    st = Path(path).stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    config = parse_config({"discovery": [{"type": "file_sd", "path": path}]}, environ={})
+    d = Driver(config, store)
+    d.tick()
+    d.close()
+    assert "web-api" not in _by_name(client, headers)
+    archived = _by_name(client, headers, "?include_deleted=true")["web-api"]
+    assert archived["deleted_at"] is not None and archived["enabled"] is False
+    assert archived["source"] == {"type": "file_sd", "path": path, "url": None}
 
 
 def test_discovered_services_are_read_only_except_waivers_and_attestations(world: Any) -> None:

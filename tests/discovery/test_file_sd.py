@@ -276,3 +276,36 @@ def test_config_check_names_bad_discovery_keys() -> None:
     assert "discovery[2].labels: more than one label maps to 'name'" in problems
     assert any(p.startswith("discovery[3].checks[0].ca_file: not allowed") for p in problems)
     assert any(p.startswith("discovery[4].type: must be one of") for p in problems)
+
+
+def test_hostile_targets_cannot_smuggle_a_host_or_credentials(tmp_path: Path, driver: Any) -> None:
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    _write(
+        targets / "t.json",
+        [
+            {"targets": ["user:pw@evil.example:80", "a/b", "good:80"], "labels": {"job": "x"}},
+            {"targets": ["h:1"], "labels": {"job": "y", "__scheme__": "file"}},
+        ],
+    )
+    d = driver(_source(tmp_path))
+    with capture_logs() as logs:
+        d.tick()
+    errors = [e["error"] for e in logs if e["log_level"] == "error"]
+    assert sum("a target must be host or host:port" in e for e in errors) == 2
+    assert any("__scheme__ must be http or https" in e for e in errors)
+    assert {s.url for s in d.services().values()} == {"http://good:80"}
+
+
+def test_a_named_file_that_goes_away_is_warned_about_once(tmp_path: Path, driver: Any) -> None:
+    one = tmp_path / "one.json"
+    _write(one, [{"targets": ["a:1"], "labels": {"job": "a"}}])
+    d = driver({"type": "file_sd", "path": str(one), "refresh": "1s"})
+    d.tick()
+    one.unlink()
+    with capture_logs() as logs:
+        d.tick()
+        d.tick()
+    warned = [e for e in logs if e["event"] == "discovery_file_missing"]
+    assert len(warned) == 1 and warned[0]["file"] == str(one)
+    assert d.services() == {}  # its service is archived
