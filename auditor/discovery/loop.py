@@ -149,6 +149,8 @@ class Discoverer:
                 await self.tick()
             except Exception as exc:  # a store hiccup: the next tick tries again
                 log.error("discovery_failed", error=repr(exc))
+            if not self.config.discovery and not self._dirty:
+                return  # no sources: the start-up pass archived any left from earlier ones
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=TICK_S)
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
+from sqlmodel import col, select
 
 from auditor.config.sync import apply_service, sync_checks
 from auditor.discovery.readers import SourceRead
@@ -21,7 +22,7 @@ from auditor.store.catalog import checks_by_name, services_by_name
 from auditor.store.db import Database
 from auditor.store.models import Service, utcnow
 from auditor.store.service_admin import retire
-from auditor.store.sources import is_discovered
+from auditor.store.sources import DISCOVERED, is_discovered
 
 log = structlog.get_logger("auditor.discovery")
 
@@ -32,6 +33,14 @@ def _owner(svc: Service | None) -> str:
     if svc.source in ("config", "api"):
         return "the config file" if svc.source == "config" else "the API/dashboard"
     return f"{svc.source} {svc.source_ref}"
+
+
+def _any_discovered(db: Database) -> bool:
+    with db.read() as s:
+        stmt = select(Service.id).where(
+            col(Service.source).in_(DISCOVERED), col(Service.deleted_at).is_(None)
+        )
+        return s.exec(stmt.limit(1)).first() is not None
 
 
 def sync_discovered(
@@ -56,6 +65,8 @@ def sync_discovered(
         "conflicts": 0,
     }
     claimed: dict[str, SourceRead] = {}
+    if not reads and not _any_discovered(db):
+        return counts  # nothing to add and nothing to archive: no write transaction
     with db.write() as s:
         existing = services_by_name(s)
         for read in reads:

@@ -309,3 +309,17 @@ def test_a_named_file_that_goes_away_is_warned_about_once(tmp_path: Path, driver
     warned = [e for e in logs if e["event"] == "discovery_file_missing"]
     assert len(warned) == 1 and warned[0]["file"] == str(one)
     assert d.services() == {}  # its service is archived
+
+
+def test_a_source_removed_from_the_config_archives_its_services(
+    tmp_path: Path, driver: Any
+) -> None:
+    one = tmp_path / "one.json"
+    _write(one, [{"targets": ["a:1"], "labels": {"job": "a"}}])
+    first = driver({"type": "file_sd", "path": str(one)})
+    first.tick()
+    assert set(first.services()) == {"a"}
+    without = driver()  # the daemon restarted after its [[discovery]] table was deleted
+    counts = without.tick()
+    assert counts and counts["services_archived"] == 1
+    assert without.services() == {} and "a" in without.services(include_archived=True)
