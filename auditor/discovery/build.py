@@ -20,6 +20,9 @@ from auditor.config.profiles import expand_profile
 from auditor.config.services import CheckConfig
 from checks.tiers import api_tier_problems
 
+#: the store's column sizes: a longer value from a source is a problem, not a failed write
+LIMITS = {"url": 2048, "environment": 63, "owner": 255, "description": 2000}
+
 
 def tier_checked(
     raw: dict[str, Any], settings: AuditorSettings, allowlist: Collection[str], prefix: str
@@ -42,8 +45,12 @@ def build_service(
         model = ServiceModel.model_validate(raw)
     except ValidationError as exc:
         return None, validation_problems(f"{where}: service", exc)
+    problems = [
+        f"{where}: service.{key}: at most {limit} characters"
+        for key, limit in LIMITS.items()
+        if len(getattr(model, key)) > limit
+    ]
     checks: list[CheckConfig] = []
-    problems: list[str] = []
     names: set[str] = set()
     for table in expand_profile(model):
         prefix = f"{where}: check {table.get('name') or table.get('kind')}"

@@ -97,7 +97,7 @@ def target_groups(
             if "name" not in mapped:
                 problems.append(
                     f"{what}: no {_name_label(source)!r} label to name the service "
-                    '(map one with labels = {{ <label> = "name" }})'
+                    '(map one with labels = { <label> = "name" })'
                 )
                 continue
             if "url" not in mapped:

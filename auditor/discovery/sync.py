@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 import structlog
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from auditor.config import ServiceConfig
 from auditor.config.sync import apply_service, sync_checks
 from auditor.discovery.readers import SourceRead
 from auditor.store.catalog import checks_by_name, services_by_name
@@ -33,6 +35,30 @@ def _owner(svc: Service | None) -> str:
     if svc.source in ("config", "api"):
         return "the config file" if svc.source == "config" else "the API/dashboard"
     return f"{svc.source} {svc.source_ref}"
+
+
+def _upsert(
+    s: Session,
+    svc: Service | None,
+    cfg: ServiceConfig,
+    read: SourceRead,
+    now: datetime,
+    counts: dict[str, int],
+) -> Service | None:
+    """Add or update one service and its checks; the new row when it was added."""
+    added = None
+    if svc is None:
+        svc = added = Service(name=cfg.name, url=cfg.url, source=read.type)
+        apply_service(svc, cfg, now, read.type, read.ref)
+        s.add(svc)
+        s.flush()
+        counts["services_added"] += 1
+    elif apply_service(svc, cfg, now, read.type, read.ref):
+        s.add(svc)
+        counts["services_updated"] += 1
+    sync_checks(s, svc, cfg, now, counts, True, read.type)
+    s.flush()
+    return added
 
 
 def _any_discovered(db: Database) -> bool:
@@ -88,18 +114,22 @@ def sync_discovered(
                     )
                     continue
                 claimed[cfg.name] = read
-                if svc is None:
-                    svc = Service(name=cfg.name, url=cfg.url, source=read.type)
-                    apply_service(svc, cfg, now, read.type, read.ref)
-                    s.add(svc)
-                    s.flush()
-                    existing[cfg.name] = svc
-                    counts["services_added"] += 1
+                try:
+                    with s.begin_nested():  # one bad row must not stop the others
+                        added = _upsert(s, svc, cfg, read, now, counts)
+                except sa.exc.SQLAlchemyError as exc:
+                    log.error(
+                        "discovery_error",
+                        file=read.ref,
+                        service=cfg.name,
+                        error=f"{read.ref}: service {cfg.name!r} could not be stored: "
+                        f"{type(exc.orig if hasattr(exc, 'orig') else exc).__name__}",
+                    )
+                    read.problems.append(f"{read.ref}: service {cfg.name!r} not stored")
+                    continue
+                if added is not None:
+                    existing[cfg.name] = added
                     log.info("discovered_service_added", service=cfg.name, file=read.ref)
-                elif apply_service(svc, cfg, now, read.type, read.ref):
-                    s.add(svc)
-                    counts["services_updated"] += 1
-                sync_checks(s, svc, cfg, now, counts, True, read.type)
         by_ref = {(r.type, r.ref): r for r in reads}
         for name, svc in existing.items():
             if not archive:

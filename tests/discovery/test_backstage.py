@@ -165,3 +165,16 @@ def test_bad_catalog_files_are_named_and_remove_nothing(tmp_path: Path, driver: 
     with d.store.read() as s:
         rows = s.exec(select(Check).where(col(Check.kind) == "health")).all()
     assert all("ca_file" not in c.options for c in rows)  # never stored
+
+
+def test_oversized_values_are_problems_not_failed_writes(tmp_path: Path, driver: Any) -> None:
+    root = tmp_path / "catalog"
+    big = root / "big" / "catalog-info.yaml"
+    _touch(root / "shop" / "catalog-info.yaml", SHOP)
+    _touch(big, LEDGER.replace("http://ledger.internal:8080", "https://x.example/" + "a" * 3000))
+    d = driver({"type": "backstage", "path": str(root)})
+    with capture_logs() as logs:
+        d.tick()
+    errors = [e["error"] for e in logs if e["log_level"] == "error"]
+    assert errors == [f"{big}: component 'ledger': service.url: at most 2048 characters"]
+    assert set(d.services()) == {"shop-frontend"}

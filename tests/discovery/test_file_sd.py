@@ -214,8 +214,10 @@ def test_bad_input_is_logged_naming_the_file_and_removes_nothing(
     with capture_logs() as logs:
         d.tick()
     errors = [e["error"] for e in logs if e["log_level"] == "error"]
-    assert len(errors) == 1 and str(bad) in errors[0] and "'job' label" in errors[0]
-    assert "10.0.0.2:80" in errors[0]
+    assert errors == [
+        f"{bad}: group 0, target '10.0.0.2:80': no 'job' label to name the service "
+        '(map one with labels = { <label> = "name" })'
+    ]
     assert set(d.services()) == {"good-api", "bad-api", "second-api", "new-api"}
 
     # an invalid service name and a check option only the config file may set
@@ -323,3 +325,47 @@ def test_a_source_removed_from_the_config_archives_its_services(
     counts = without.tick()
     assert counts and counts["services_archived"] == 1
     assert without.services() == {} and "a" in without.services(include_archived=True)
+
+
+def test_a_row_the_database_refuses_does_not_stop_the_others(tmp_path: Path, driver: Any) -> None:
+    """A database-level refusal (here a trigger) skips that service, logged with its file."""
+    import sqlalchemy as sa
+
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    bad = targets / "a.json"
+    _write(
+        bad,
+        [
+            {"targets": ["p:1"], "labels": {"job": "poison"}},
+            {"targets": ["q:1"], "labels": {"job": "fine"}},
+        ],
+    )
+    d = driver(_source(tmp_path))
+    with d.store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER no_poison BEFORE INSERT ON service WHEN NEW.name = 'poison' "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+                )
+            )
+        else:
+            conn.execute(
+                sa.text(
+                    "CREATE FUNCTION no_poison() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.name = 'poison' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; "
+                    "END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER no_poison BEFORE INSERT ON service "
+                    "FOR EACH ROW EXECUTE FUNCTION no_poison()"
+                )
+            )
+    with capture_logs() as logs:
+        d.tick()
+    errors = [e["error"] for e in logs if e["log_level"] == "error"]
+    assert errors and errors[0].startswith(f"{bad}: service 'poison' could not be stored")
+    assert set(d.services()) == {"fine"}
