@@ -123,7 +123,8 @@ def test_the_service_page_shows_the_source_and_refuses_edits(
     html = client.get("/services/web-api").get_data(as_text=True)
     assert 'data-source="file_sd"' in html and path in html
     assert "Edit service" not in html and "Add check" not in html
-    assert "Sign attestation" in html  # still allowed
+    assert "Sign attestation" in html and "Waive…" in html  # still allowed
+    assert "/edit" not in html  # no edit link for the service or any of its checks
     edit = client.get("/manage/services/web-api/edit")
     assert edit.status_code == 409 and "discovered" in edit.get_data(as_text=True)
     token = csrf_of(client.get("/manage/services/web-api/attest").get_data(as_text=True))
