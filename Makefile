@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast lint typecheck bench demo clean install
+.PHONY: run test test-fast lint typecheck bench bench-probe demo clean install
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,7 +43,13 @@ test-fast: $(TEST_STAMP) lint typecheck
 
 bench: $(TEST_STAMP)
 	benchmarks/ensure-tools.sh
+	$(BIN)/python benchmarks/probe_compare.py
 	$(BIN)/python benchmarks/run.py
+
+## bench-probe: only the side-by-side probe table (ours vs blackbox_exporter, same work, pinned CPUs)
+bench-probe: $(TEST_STAMP)
+	benchmarks/ensure-tools.sh
+	$(BIN)/python benchmarks/probe_compare.py
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from auditor.config.alerting import AlertingModel
+from auditor.config.apprise_check import apprise_problems
 from auditor.config.discovery import DiscoveryModel, discovery_problems, template_problems
 from auditor.config.errors import ConfigError, validation_problems
 from auditor.config.model import Config
@@ -158,6 +159,7 @@ def parse_config(
         problems.extend(validation_problems("alerting", exc))
         alerting = AlertingModel()
     problems.extend(secret_problems(alerting, environ))
+    problems.extend(apprise_problems(alerting, environ))
     try:
         web = WebSettings.model_validate(data.get("web") or {})
     except ValidationError as exc:

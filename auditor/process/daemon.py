@@ -21,6 +21,7 @@ import structlog
 
 from auditor.config import Config
 from auditor.probe.http import HttpProber
+from auditor.process.port import ensure_port_free
 from auditor.process.shared_state import share_app_state, shared_worker_metrics
 from auditor.process.web_server import (
     GunicornServer,
@@ -125,6 +126,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             else None
         )
         host = settings.listen_host
+        ensure_port_free(host, settings.listen_port)  # PortBusy: another daemon serves it
         gunicorn: GunicornServer | None = None
         if n > 1:
             share_app_state(app, store)

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from auditor.probe.interface import Endpoint
-from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
+from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import Span
 from checks.migrations.adapters import ADAPTERS, LedgerSettings, detect
 from checks.migrations.db import connect
@@ -79,6 +79,11 @@ class MigrationsCheck(Check[MigrationsOptions]):
         "refused": "unreachable",
         "dns": "unreachable",
     }
+    codes = codes_of(
+        "migrations", "pending", "failed", "dirty", "partial", "ahead", "checksum_drift",
+        "lock_stuck", "locked", "in_progress", "unverified", "table_missing",
+        "unreachable", "blocked_by_policy",
+    )  # fmt: skip
 
     async def collect(
         self, target: Target, options: MigrationsOptions, ctx: ProbeContext

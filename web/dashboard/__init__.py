@@ -267,12 +267,17 @@ def _tiles(page: data.ServicePage, now: Any) -> list[dict[str, Any]]:
         not_after = data.parse_when(metrics.get("not_after_ts"))
         if not_after is not None:
             days = (not_after - now).total_seconds() / 86400
+        cls, detail = charts.gauge_days(days), _when(not_after) if not_after else "not measured yet"
+        if c.state in ("fail", "error"):  # a countdown is no comfort while TLS fails
+            cls, detail = f"tl-{c.state}", c.summary or c.why
+        elif c.state == "warn" and cls == "tl-pass":
+            cls = "tl-warn"
         tiles.append(
             {
                 "label": "Certificate expires",
                 "value": "—" if days is None else f"{days:.0f} days" if days >= 0 else "expired",
-                "detail": _when(not_after) if not_after else "not measured yet",
-                "cls": charts.gauge_days(days),
+                "detail": detail,
+                "cls": cls,
                 "state": c.state,
             }
         )
