@@ -62,6 +62,7 @@ from auditor.store.service_admin import (
     live_services,
     service_named,
 )
+from auditor.store.sources import is_discovered
 from web.auth import current_principal, login_required, revoke_user_sessions
 from web.context import get_config, get_store
 from web.dashboard import render_error
@@ -112,6 +113,16 @@ def _svc_or_404(name: str) -> Service:
     if svc is None:
         abort(404, description=f"No service named {name!r}.")
     return svc
+
+
+def _editable(svc: Service) -> None:
+    """Discovered services change at their source; here only waivers and attestations."""
+    if is_discovered(svc.source):
+        abort(
+            409,
+            description=f"{svc.name} was discovered ({svc.source} {svc.source_ref}): change it "
+            "there. Waivers and attestations can still be added here.",
+        )
 
 
 def _check_or_404(check_id: str) -> tuple[Check, Service]:
@@ -225,6 +236,7 @@ def service_new() -> ResponseReturnValue:
 @login_required("operator")
 def service_edit(name: str) -> ResponseReturnValue:
     svc = _svc_or_404(name)
+    _editable(svc)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {k: getattr(svc, k) for k in (*SERVICE_FIELDS, "public", "enabled")}
     values["url"] = service_url.shown_url(svc)  # never pre-filled with credentials
@@ -388,6 +400,7 @@ def _check_form(
 @login_required("operator")
 def check_new(name: str) -> ResponseReturnValue:
     svc = _svc_or_404(name)
+    _editable(svc)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
         "kind": request.args.get("kind", "health"),
@@ -419,6 +432,7 @@ def check_new(name: str) -> ResponseReturnValue:
 @login_required("operator")
 def check_edit(check_id: str) -> ResponseReturnValue:
     chk, svc = _check_or_404(check_id)
+    _editable(svc)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
         "kind": chk.kind,

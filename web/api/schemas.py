@@ -107,6 +107,14 @@ class ServicePatch(In):
     enabled: bool | SkipJsonSchema[None] = None
 
 
+class SourceOut(Out):
+    """Where a discovered service was found: the file (``path``) or endpoint (``url``)."""
+
+    type: Literal["file_sd", "http_sd", "backstage"]
+    path: str | None
+    url: str | None
+
+
 class ServiceOut(Out):
     id: str
     name: str
@@ -118,7 +126,10 @@ class ServiceOut(Out):
     public: bool
     description: str
     enabled: bool
-    source: str
+    source: str | SourceOut = Field(
+        description='"config" or "api"; for a discovered service where it was found: '
+        '{"type": "file_sd" | "http_sd" | "backstage", "path": file, "url": endpoint}'
+    )
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
