@@ -208,6 +208,7 @@ def sparkline(
         lines.append(
             f'<line class="spark spark-level" x1="0" y1="{y:.1f}" x2="{width}" y2="{y:.1f}"/>'
         )
+        x = min(max(x, 3.5), width - 3.5)  # the whole marker inside the chart
         lines.append(f'<circle class="spark-dot" cx="{x:.1f}" cy="{y:.1f}" r="3.5"/>')
     else:
         for seg in segments:

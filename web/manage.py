@@ -121,21 +121,23 @@ def _check_or_404(check_id: str) -> tuple[Check, Service]:
     return found
 
 
-def config_file() -> str:
-    """The configuration file this server loaded, as the forms name it."""
-    return get_config().path or "the configuration file"
+def config_file() -> str | None:
+    """The path of the configuration file this server loaded (None: built in memory)."""
+    return get_config().path
 
 
 def _refuse_config_managed(row: Service | Check, what: str) -> None:
     """A row the configuration file defines is read-only here, as in the API (409
     ``managed_by_config``): the next start would put the file's values back."""
     if row.source == "config":
+        where = (
+            f"the configuration file {config_file()}" if config_file() else "the configuration file"
+        )
         abort(
             409,
             description=(
-                f"{what} is managed by the configuration file ({config_file()}), so the "
-                "dashboard cannot change it: edit it in that file instead. Waivers, "
-                "attestations and run-now still work here."
+                f"{what} is managed by {where}, so the dashboard cannot change it: edit it "
+                "in that file instead. Waivers, attestations and run-now still work here."
             ),
         )
 

@@ -92,7 +92,7 @@ def test_one_measurement_draws_a_level_line_and_a_visible_marker() -> None:
         r'<line class="spark spark-level" x1="0" y1="([\d.]+)" x2="200" y2="\1"/>', svg
     )
     assert line, svg  # spans the whole width at the value's height
-    dot = re.search(r'<circle class="spark-dot" cx="200.0" cy="([\d.]+)" r="([\d.]+)"/>', svg)
+    dot = re.search(r'<circle class="spark-dot" cx="196.5" cy="([\d.]+)" r="([\d.]+)"/>', svg)
     assert dot and float(dot.group(2)) >= 3 and dot.group(1) == line.group(1)
     assert "one measurement, 42 ms" in svg
     assert charts.sparkline([5.0], label="lat").count('cx="100.0"') == 1  # one bucket: centred
