@@ -102,6 +102,11 @@ def test_matrix_keeps_every_column_reachable_at_900px(env: Env, pg: Any) -> None
         assert box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, names[i]
         assert th.is_visible(), names[i]
     assert wrap.evaluate("e => e.scrollLeft") > 0  # the last columns needed the scroll
+    # the service column stays in view while the kinds scroll under it
+    first = pg.locator("table.matrix tbody th.svc").first.bounding_box()
+    assert first is not None and first["x"] >= frame["x"] - 1
+    pg.emulate_media(color_scheme="dark")
+    pg.screenshot(path=str(ARTIFACTS / "overview-900-dark.png"))
 
 
 def test_checkbox_fields_look_like_checkboxes(env: Env, pg: Any) -> None:
