@@ -286,7 +286,16 @@ class ReadinessOut(BaseModel):
 
 class AttestationCreate(In):
     service_id: Uuid
-    item: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    #: one of the service's checklist items (its attestation checks' ``item``)
+    item: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=255,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="a checklist item of the service (an attestation check's item)",
+        ),
+    ]
     #: not part of the schema: the signer is always the authenticated principal; a body that
     #: names one is refused (``web.api.attestations``) rather than silently rewritten
     signed_by: SkipJsonSchema[Any] = None
