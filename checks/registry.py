@@ -17,6 +17,8 @@ _KINDS: dict[str, str] = {
     "backups": "checks.backups:BackupsCheck",
     "env": "checks.env:EnvCheck",
     "attestation": "checks.attestation:AttestationCheck",
+    "monitoring": "checks.monitoring:MonitoringCheck",
+    "logging": "checks.logs:LoggingCheck",
     "schema": "checks.schema:SchemaCheck",
     "api": "checks.api:ApiCheck",
 }

@@ -35,6 +35,8 @@ ROUTING_HEADERS = frozenset(
 DAY = 86400.0
 
 _HTTP = frozenset({"ca_file"})
+#: monitoring / logging: credentials for the operator's Prometheus or log store, and its CA
+_REMOTE_CREDENTIALS = frozenset({"token_env", "username", "password_env", "ca_file"})
 
 #: kind -> options only the config file may set (file-system paths, globs, commands)
 CONFIG_ONLY: dict[str, frozenset[str]] = {
@@ -50,6 +52,7 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     # the whole kind: its required DSN names a database host (config-file tier only)
     "schema": frozenset({"dsn_env"}),
     "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),
+    **dict.fromkeys(("monitoring", "logging"), _REMOTE_CREDENTIALS),
 }
 
 #: kind -> field -> (lowest, highest) on the API tier, in the validated unit (seconds, bytes)
@@ -70,6 +73,8 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "port": (1, 65535),
     },
     "migrations": {"grace": (0, 30 * DAY), "lock_max_age": (0, 30 * DAY)},
+    "monitoring": {"window": (60, 7 * DAY)},
+    "logging": {"window": (60, 7 * DAY), "min_lines": (0, 1_000_000), "sample": (1, 1000)},
     "backups": {
         "max_age": (1, 366 * DAY),
         "min_size": (0, 10**15),
