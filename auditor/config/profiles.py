@@ -13,6 +13,12 @@ PRODUCTION_PROFILE: tuple[dict[str, Any], ...] = (
     {"kind": "redirect"},
     {"kind": "health", "path": "/health"},
     {"kind": "health", "name": "ready", "path": "/ready"},
+    # proven by the ``monitoring`` and ``logging`` kinds once declared (PROVEN_BY)
+    {
+        "kind": "attestation",
+        "name": "logging-monitoring",
+        "item": "logging and monitoring configured",
+    },
     {"kind": "exposure"},
     {"kind": "attestation", "name": "load-testing", "item": "load testing completed"},
     {"kind": "attestation", "name": "rollback-runbook", "item": "rollback procedure documented"},
@@ -23,13 +29,20 @@ PRODUCTION_PROFILE: tuple[dict[str, Any], ...] = (
 PROFILE_NEEDS_CONFIG = ("env", "migrations", "backups")
 
 
+#: profile checks that machine evidence replaces: the attestation is the explicit fallback
+#: while the service does not declare every kind that proves its item (they need its URLs)
+PROVEN_BY: dict[str, tuple[str, ...]] = {"logging-monitoring": ("monitoring", "logging")}
+
+
 def expand_profile(service: ServiceModel) -> list[dict[str, Any]]:
     checks = [dict(c) for c in service.checks]
     if service.profile != "production":
         return checks
     declared = {(c.get("name") or c.get("kind")) for c in checks}
+    kinds = {c.get("kind") for c in checks}
     for default in PRODUCTION_PROFILE:
         name = default.get("name") or default["kind"]
-        if name not in declared:
+        proven = PROVEN_BY.get(name)
+        if name not in declared and not (proven and set(proven) <= kinds):
             checks.append(dict(default))
     return checks

@@ -29,6 +29,7 @@ CHECKLIST = (
     "load testing completed",
     "rollback procedure documented",
     "backup and recovery tested",
+    "logging and monitoring configured",
 )
 
 

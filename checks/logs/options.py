@@ -12,7 +12,8 @@ from checks.units import parse_duration
 
 MIN_WINDOW = 60.0
 MAX_WINDOW = 7 * 86400.0
-FIELDS = ("level", "timestamp", "message", "request_id")
+FieldName = Literal["level", "timestamp", "message", "request_id"]
+FIELDS: tuple[FieldName, ...] = ("level", "timestamp", "message", "request_id")
 #: where structured loggers put each field (python-json-logger, structlog, pino, logrus,
 #: zap, Serilog, ECS, OpenTelemetry); dotted names also match nested objects
 DEFAULT_ALIASES: dict[str, tuple[str, ...]] = {
@@ -57,9 +58,7 @@ class LoggingOptions(RemoteOptions):
     min_lines: int = Field(1, ge=0, le=1_000_000)
     sample: int = Field(100, ge=1, le=1000)
     min_structured: float = Field(0.9, ge=0.0, le=1.0)
-    require: list[Literal["level", "timestamp", "message", "request_id"]] = Field(
-        default_factory=lambda: list(FIELDS), max_length=len(FIELDS)
-    )
+    require: list[FieldName] = Field(default_factory=lambda: list(FIELDS), max_length=len(FIELDS))
     fields: dict[str, list[str]] = Field({}, max_length=len(FIELDS))
 
     @field_validator("url")

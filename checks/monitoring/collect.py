@@ -59,7 +59,7 @@ async def collect(target: Target, options: MonitoringOptions, ctx: ProbeContext)
     window = promql.duration(options.window)
     query = f"avg_over_time({promql.selector('up', job, options.instance)}[{window}])"
     vector = await _prom(ctx, options, creds, "/api/v1/query", {"query": query}, "the up query")
-    series = []
+    series: list[dict[str, Any]] = []
     for item in (vector.get("result") or [])[:MAX_SERIES] if isinstance(vector, dict) else []:
         metric, value = item.get("metric") or {}, item.get("value") or [0, "0"]
         series.append({"instance": str(metric.get("instance", ""))[:200],
@@ -131,7 +131,8 @@ async def _routes(
             )
         config = routing.parse_config((body.get("config") or {}).get("original"))
         notifying = routing.notifying(config)
-        for rule in covering[:MAX_ROUTED] or [None]:
+        alerts: list[dict[str, Any] | None] = [*covering[:MAX_ROUTED]] or [None]
+        for rule in alerts:
             labels = _alert_labels(options, job, rule)
             routed = routing.route(config["route"], labels)
             out["routes"].append(

@@ -81,7 +81,8 @@ def covering_rules(
             if not isinstance(rule, Mapping) or rule.get("type", "alerting") != "alerting":
                 continue
             name = str(rule.get("name", ""))
-            labels = rule.get("labels") if isinstance(rule.get("labels"), Mapping) else {}
+            raw = rule.get("labels")
+            labels: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
             query = str(rule.get("query", ""))
             how = None
             if name in named:

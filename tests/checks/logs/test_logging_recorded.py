@@ -61,7 +61,9 @@ def store() -> Iterator[tuple[Store, str]]:
                 {"method": self.command, "path": parts.path, "query": parse_qs(parts.query),
                  "headers": {k.lower(): v for k, v in self.headers.items()}}
             )  # fmt: skip
-            status, ctype, body = state.routes.get(parts.path, (404, "text/plain", b"404 page not found\n"))
+            status, ctype, body = state.routes.get(
+                parts.path, (404, "text/plain", b"404 page not found\n")
+            )
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
@@ -132,7 +134,9 @@ async def test_loki_structured_recent_lines_pass(
     assert "GET /api/v1/payments" not in kept and "req-0a00" not in kept  # no line is kept
 
 
-async def test_loki_without_recent_lines_fails(store: tuple[Store, str], prober: HttpProber) -> None:
+async def test_loki_without_recent_lines_fails(
+    store: tuple[Store, str], prober: HttpProber
+) -> None:
     state, url = store
     loki(state, "loki_count_empty.json", "loki_streams_structured.json")
     result = await run(

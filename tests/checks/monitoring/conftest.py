@@ -188,7 +188,9 @@ def start_prometheus(
     }
     if alertmanager:
         config["alerting"] = {
-            "alertmanagers": [{"static_configs": [{"targets": [alertmanager.removeprefix("http://")]}]}]
+            "alertmanagers": [
+                {"static_configs": [{"targets": [alertmanager.removeprefix("http://")]}]}
+            ]
         }
     (work / "prometheus.yml").write_text(json.dumps(config))
     argv = [binary, f"--config.file={work / 'prometheus.yml'}",

@@ -9,8 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from checks.base import RunStatus
-from checks.monitoring import MonitoringCheck, MonitoringOptions
-from checks.monitoring import promql, routing
+from checks.monitoring import MonitoringCheck, MonitoringOptions, promql, routing
 from checks.monitoring.red import red_signals
 from checks.tiers import api_tier_problems
 from tests.checks.monitoring.conftest import BARE_METRICS, RED_METRICS
