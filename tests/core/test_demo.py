@@ -35,7 +35,7 @@ def demo_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[
 def test_demo_shows_a_ready_and_a_broken_service(demo_results: dict) -> None:
     healthy = {k: v for k, v in demo_results.items() if k[0] == "payments-api"}
     broken = {k[1]: v for k, v in demo_results.items() if k[0] == "orders-api"}
-    assert len(healthy) == 12 and len(broken) == 12
+    assert len(healthy) == 13 and len(broken) == 13  # the profile adds logging-monitoring
     assert {k: str(r.status) for k, r in healthy.items() if str(r.status) != "pass"} == {}
     codes = {name: {f.code for f in r.findings} for name, r in broken.items()}
     assert {"tls.expiring", "tls.self_signed", "tls.hostname_mismatch"} <= codes["tls"]
@@ -48,6 +48,7 @@ def test_demo_shows_a_ready_and_a_broken_service(demo_results: dict) -> None:
     assert "backups.too_old" in codes["backups"]
     assert {"env.missing", "env.placeholder", "env.debug_enabled"} <= codes["env"]
     assert codes["load-testing"] == {"attestation.missing"}
+    assert codes["logging-monitoring"] == {"attestation.missing"}
     assert all(str(r.status) == "fail" for r in broken.values())
 
 
