@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StrictBool, field_validator
 
-from auditor.config.fields import StrictModel, require_cidrs
+from auditor.config.fields import StrictModel, require_cidrs, require_http_url
 from auditor.probe.addresses import AddressPolicy
 from checks.bounds import DAY, HOUR, MAX_AGE_S, Interval, Timeout, duration_between
 from checks.units import parse_duration
@@ -54,6 +54,11 @@ class AuditorSettings(StrictModel):
         if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
             raise ValueError('must be "host:port", e.g. "127.0.0.1:8080"')
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return value if value is None else require_http_url(value)
 
     @field_validator("allow_cidrs", "deny_cidrs")
     @classmethod

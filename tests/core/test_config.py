@@ -243,7 +243,9 @@ def test_example_config_is_valid() -> None:
     assert config.services
     with pytest.raises(ConfigError) as info:  # its webhook is signed: no secret, no start
         load_config(root / "config.example.toml", environ={})
-    assert info.value.problems[0].startswith("alerting.receivers[0].secret_env: ")
+    file, line, problem = info.value.problems[0].split(":", 2)
+    assert (file, line.isdigit()) == (str(root / "config.example.toml"), True)
+    assert problem.startswith(" alerting.receivers[0].secret_env: ")
 
 
 def test_cron_checks_take_their_interval_from_the_schedule() -> None:
