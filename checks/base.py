@@ -176,6 +176,12 @@ class Check(ABC, Generic[OptionsT]):
     def evaluate(self, facts: Mapping[str, Any], options: OptionsT) -> Outcome:
         """Pure: facts -> status, findings, summary. No I/O, no clock except via facts."""
 
+    def preflight(self, options: OptionsT, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+        """``(option, problem)`` for what would fail every run on this host whatever the
+        target does (a database driver that is not installed); ``auditor config check``
+        refuses them. Config-file checks only: it may look at the environment."""
+        return []
+
     def error_finding(self, err: ProbeError) -> Finding:
         """The finding an error becomes; kinds map error kinds to their own codes."""
         suffix = self.error_codes.get(err.error_kind, err.error_kind)

@@ -13,6 +13,7 @@ import click
 from auditor.cli.common import config_option, require_file
 from auditor.cli.common import load as _load
 from auditor.cli.common import open_store as _store
+from auditor.config import Config
 from auditor.config.sync import sync_config
 from auditor.logging import configure_logging
 
@@ -29,10 +30,23 @@ def _daemon(config_path: str | None, *, with_worker: bool, with_web: bool) -> No
 
     config = _load(config_path)
     configure_logging(config.auditor.log_level)
+    _log_preflight(config)
     store = _store(config)
     if with_worker:
         sync_config(store, config)
     sys.exit(run_daemon(config, store, with_worker=with_worker, with_web=with_web))
+
+
+def _log_preflight(config: Config) -> None:
+    """What ``config check`` would warn about is logged at start: the daemon runs, and the
+    parts that need a missing variable or driver fail until it is there."""
+    import structlog
+
+    from auditor.config.preflight import preflight
+
+    report = preflight(config)
+    for line in (*report.problems, *report.warnings):
+        structlog.get_logger("auditor.config").warning("config_preflight", problem=line)
 
 
 @main.command()
@@ -119,9 +133,23 @@ def config_group() -> None:
 @config_group.command("check")
 @config_option
 def config_check(config_path: str | None) -> None:
-    """Validate the configuration file; exit 2 and list every problem when it is wrong."""
+    """Validate the configuration file; exit 2 and list every problem when it is wrong.
+
+    Also looks at this host: a database driver that is not installed is a problem (exit 2);
+    an ``*_env`` variable that is not set is a warning (printed; exit stays 0).
+    """
+    from auditor.config.preflight import preflight
+
     require_file(config_path)
     config = _load(config_path)
+    report = preflight(config)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if report.problems:
+        click.echo(f"configuration error in {config.path}:", err=True)
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
     checks = sum(len(s.checks) for s in config.services)
     click.echo(f"ok: {config.path or 'no file'}: {len(config.services)} services, {checks} checks")
 
