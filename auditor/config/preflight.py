@@ -124,7 +124,7 @@ def preflight(config: Config, environ: Mapping[str, str] | None = None) -> Prefl
             for key, message in get_check(chk.kind).preflight(chk.options, environ):
                 problems.append(f"services[{sindex}].checks[{cindex}].{key}: {message}")
     warnings = env_warnings(config, environ)
-    if config.path and Path(config.path).is_file():
+    if (problems or warnings) and config.path and Path(config.path).is_file():
         source = Path(config.path).read_text(encoding="utf-8")
         problems = with_lines(problems, source, config.path)
         warnings = with_lines(warnings, source, config.path)
