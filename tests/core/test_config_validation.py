@@ -9,6 +9,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -446,20 +447,20 @@ def test_the_daemon_logs_the_warnings_at_start(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    seen: list[str] = []
+    assert proc.stderr is not None
+    reader = threading.Thread(target=lambda: seen.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
+    reader.start()
     try:
         deadline = time.monotonic() + 60
-        seen: list[str] = []
-        assert proc.stderr is not None
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            if not line:
+        while time.monotonic() < deadline and "TEST_UNSET_SLACK_URL" not in "".join(seen):
+            if proc.poll() is not None:
                 break
-            seen.append(line)
-            if "TEST_UNSET_SLACK_URL" in line:
-                break
+            time.sleep(0.1)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        reader.join(timeout=10)
     text = "".join(seen)
     assert "config_preflight" in text, text
     assert (
@@ -467,3 +468,26 @@ def test_the_daemon_logs_the_warnings_at_start(tmp_path: Path) -> None:
         in text
     )
     assert "alerting.receivers[0].url_env: environment variable TEST_UNSET_SLACK_URL" in text
+
+
+def test_every_table_suggests_its_own_keys() -> None:
+    data = {
+        "web": {"token_tll": "1d"},
+        "security": {"api_env_alowlist": []},
+        "services": [{"name": "a", "url": "https://a.example", "enviroment": "prod"}],
+        "alerting": {
+            "receivers": [{"name": "c", "type": "slack", "url_envv": "X"}],
+            "maintenance": [{"name": "m", "start": "2026-01-01", "servics": []}],
+        },
+        "servces": [],
+    }
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, environ={})
+    assert info.value.problems == [
+        'servces: unknown key; did you mean "services"?',
+        'alerting.receivers[0].url_envv: unknown key; did you mean "url_env"?',
+        'alerting.maintenance[0].servics: unknown key; did you mean "services"?',
+        'web.token_tll: unknown key; did you mean "token_ttl"?',
+        'security.api_env_alowlist: unknown key; did you mean "api_env_allowlist"?',
+        'services[0].enviroment: unknown key; did you mean "environment"?',
+    ]
