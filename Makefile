@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast lint typecheck bench demo clean install
+.PHONY: run test test-fast realtools lint typecheck bench bench-probe demo clean install
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,8 +33,12 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
+## realtools: the real migration tools tests/realtools drives (Debian packages as root, npm)
+realtools:
+	tests/realtools/install.sh
+
 ## test: lint, type-check and run the whole test suite
-test: $(TEST_STAMP) lint typecheck
+test: $(TEST_STAMP) lint typecheck realtools
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
 
 ## test-fast: the same without the slow real-tool suites (browser, crash loops, served daemons)
@@ -43,7 +47,13 @@ test-fast: $(TEST_STAMP) lint typecheck
 
 bench: $(TEST_STAMP)
 	benchmarks/ensure-tools.sh
+	$(BIN)/python benchmarks/probe_compare.py
 	$(BIN)/python benchmarks/run.py
+
+## bench-probe: only the side-by-side probe table (ours vs blackbox_exporter, same work, pinned CPUs)
+bench-probe: $(TEST_STAMP)
+	benchmarks/ensure-tools.sh
+	$(BIN)/python benchmarks/probe_compare.py
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache .mypy_cache .ruff_cache

@@ -21,6 +21,7 @@ from checks.base import (
     RunStatus,
     Severity,
     Target,
+    codes_of,
     outcome_from_findings,
 )
 from checks.bounds import Age
@@ -58,6 +59,7 @@ def _iso(value: Any) -> str | None:
 class AttestationCheck(Check[AttestationOptions]):
     kind = "attestation"
     Options: ClassVar[type[AttestationOptions]] = AttestationOptions  # type: ignore[misc]
+    codes = codes_of("attestation", "missing", "expired")
 
     async def collect(
         self, target: Target, options: AttestationOptions, ctx: ProbeContext

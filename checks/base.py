@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from auditor.probe.interface import Prober
 from auditor.probe.outcome import (
+    SEVERITY_RANK,
     STATUS_RANK,
     Finding,
     ProbeError,
@@ -27,6 +28,7 @@ from auditor.probe.outcome import (
 from checks.bounds import MAX_ITEMS
 
 __all__ = [
+    "GENERIC_ERRORS",
     "STATUS_RANK",
     "Check",
     "EmptyHistory",
@@ -41,7 +43,10 @@ __all__ = [
     "RunStatus",
     "Severity",
     "Target",
+    "codes_of",
+    "finding_order",
     "judged",
+    "more_findings",
     "outcome_from_findings",
     "worst_status",
 ]
@@ -64,6 +69,15 @@ class Outcome:
 #: a finding and the status it gives the run: what ``evaluate`` folds into an :class:`Outcome`
 Judged = tuple[RunStatus, Finding]
 
+#: error kinds any check can end in, whatever it does: its options no longer validate
+#: (``config``), it crashed (``internal``), it overran its deadline (``timeout``)
+GENERIC_ERRORS = ("config", "internal", "timeout")
+
+
+def codes_of(kind: str, *names: str) -> frozenset[str]:
+    """``<kind>.<name>`` for each name: a kind's :attr:`Check.codes`."""
+    return frozenset(f"{kind}.{name}" for name in names)
+
 
 def judged(kind: str, status: RunStatus, name: str, severity: str, message: str) -> Judged:
     """The finding ``<kind>.<name>`` and the status it gives the run; each kind binds its
@@ -76,19 +90,33 @@ def worst_status(statuses: Sequence[RunStatus]) -> RunStatus:
     return max(statuses, key=lambda s: STATUS_RANK[s], default=RunStatus.PASS)
 
 
+def finding_order(finding: Finding, status: RunStatus = RunStatus.PASS) -> tuple[int, int, str]:
+    """Sort key: most severe first, then the worse status it gives, then the code (never the
+    message's alphabet)."""
+    return (SEVERITY_RANK.get(str(finding.severity), len(SEVERITY_RANK)), -STATUS_RANK[status],
+            finding.code)  # fmt: skip
+
+
+def more_findings(count: int) -> str:
+    """The headline's tail for the findings it does not name: they are findings, not more
+    of whatever the headline lists (``SENTRY_DSN (+3 more)`` read as three more variables)."""
+    if count <= 0:
+        return ""
+    return f" (+{count} more finding{'s' if count > 1 else ''})"
+
+
 def outcome_from_findings(
     findings: Sequence[Judged],
     ok_summary: str,
     facts: Mapping[str, Any] | None = None,
 ) -> Outcome:
-    """Fold ``(status, finding)`` pairs into an Outcome: worst status wins, summary names the first."""
+    """Fold ``(status, finding)`` pairs into an Outcome: the worst status wins; findings are
+    listed most severe first and the headline (summary) is the most severe one."""
     if not findings:
         return Outcome(RunStatus.PASS, ok_summary, (), facts or {})
     status = worst_status([s for s, _ in findings])
-    ordered = sorted(findings, key=lambda p: -STATUS_RANK[p[0]])
-    summary = ordered[0][1].message
-    if len(findings) > 1:
-        summary += f" (+{len(findings) - 1} more)"
+    ordered = sorted(findings, key=lambda p: finding_order(p[1], p[0]))
+    summary = ordered[0][1].message + more_findings(len(findings) - 1)
     return Outcome(status, summary, tuple(f for _, f in ordered), facts or {})
 
 
@@ -167,6 +195,15 @@ class Check(ABC, Generic[OptionsT]):
     Options: ClassVar[type[Options]]
     #: error_kind -> finding code suffix, for errors the kind names specifically
     error_codes: ClassVar[dict[str, str]] = {}
+    #: every finding code the kind can emit besides the generic ones (:meth:`all_codes`): the
+    #: README's "Check kinds" table lists them, ``tests/test_finding_codes.py`` holds both to
+    #: the source; empty means "not declared" (the test then reads the source alone)
+    codes: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def all_codes(cls) -> frozenset[str]:
+        """:attr:`codes` and the codes of :data:`GENERIC_ERRORS` as this kind maps them."""
+        return cls.codes | {f"{cls.kind}.{cls.error_codes.get(e, e)}" for e in GENERIC_ERRORS}
 
     @abstractmethod
     async def collect(self, target: Target, options: OptionsT, ctx: ProbeContext) -> dict[str, Any]:

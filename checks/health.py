@@ -28,6 +28,7 @@ from checks.base import (
     RunStatus,
     Severity,
     Target,
+    codes_of,
     judged,
     outcome_from_findings,
 )
@@ -161,13 +162,17 @@ class HealthCheck(Check[HealthOptions]):
 
     kind: ClassVar[str] = "health"
     Options = HealthOptions
+    codes = codes_of(
+        "health", "unreachable", "timeout", "tls", "status", "latency", "condition",
+        "body_too_large", "too_many_redirects", "invalid_response", "blocked_by_policy",
+    )  # fmt: skip
     error_codes: ClassVar[dict[str, str]] = {
         "timeout": "timeout",
         "refused": "unreachable",
         "dns": "unreachable",
         "reset": "unreachable",
         "unreachable": "unreachable",
-        "tls": "unreachable",
+        "tls": "tls",
         "blocked_by_policy": "blocked_by_policy",
         "body_too_large": "body_too_large",
         "too_many_redirects": "too_many_redirects",

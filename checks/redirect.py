@@ -53,6 +53,12 @@ class RedirectCheck(base.Check[RedirectOptions]):
     kind: ClassVar[str] = "redirect"
     Options: ClassVar[type[base.Options]] = RedirectOptions
     error_codes: ClassVar[dict[str, str]] = {}
+    #: a refused port is judged (``require_http``); the request follows nothing, reads no body
+    #: and speaks no TLS
+    codes = base.codes_of(
+        "redirect", "missing", "not_to_https", "off_host", "not_permanent",
+        "unreachable", "dns", "reset", "blocked_by_policy", "invalid_response",
+    )  # fmt: skip
 
     async def collect(
         self, target: base.Target, options: RedirectOptions, ctx: base.ProbeContext

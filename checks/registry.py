@@ -17,6 +17,8 @@ _KINDS: dict[str, str] = {
     "backups": "checks.backups:BackupsCheck",
     "env": "checks.env:EnvCheck",
     "attestation": "checks.attestation:AttestationCheck",
+    "schema": "checks.schema:SchemaCheck",
+    "api": "checks.api:ApiCheck",
 }
 
 _cache: dict[str, Check] = {}  # type: ignore[type-arg]

@@ -47,6 +47,9 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "backups": frozenset({"path", "pattern", "command"}),
     "env": frozenset({"manifest", "ca_file"}),
     "attestation": frozenset(),
+    # the whole kind: its required DSN names a database host (config-file tier only)
+    "schema": frozenset({"dsn_env"}),
+    "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),
 }
 
 #: kind -> field -> (lowest, highest) on the API tier, in the validated unit (seconds, bytes)

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from auditor.config.apprise_urls import slack_url
 from auditor.config.errors import did_you_mean
 from auditor.config.fields import StrictModel, require_http_url
 from checks.bounds import Age, Timeout
@@ -24,7 +25,7 @@ class ReceiverModel(StrictModel):
     """One ``[[alerting.receivers]]`` entry (DESIGN §7 contract)."""
 
     name: str
-    type: Literal["webhook", "slack", "email", "alertmanager"]
+    type: Literal["webhook", "slack", "email", "alertmanager", "apprise"]
     url: str | None = None
     url_env: str | None = None
     secret_env: str | None = None
@@ -63,6 +64,8 @@ class ReceiverModel(StrictModel):
             raise ValueError(f"a {self.type} receiver needs url or url_env")
         if self.url and self.url_env:
             raise ValueError("set url or url_env, not both")
+        if self.type == "slack" and self.url:
+            slack_url(self.url)  # a ValueError naming what a slack URL may be, not the URL
         self._signing()
         return self
 
@@ -81,8 +84,11 @@ class ReceiverModel(StrictModel):
 
     @field_validator("url")
     @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return value if value is None else require_http_url(value)
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An HTTP receiver's URL (an Apprise URL has its own schemes: apprise_urls.py)."""
+        if value is None or info.data.get("type") not in ("webhook", "slack", "alertmanager"):
+            return value
+        return require_http_url(value)
 
     @field_validator("match")
     @classmethod

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from auditor.config.alerting import AlertingModel, maintenance_service_problems
+from auditor.config.apprise_check import apprise_problems
+from auditor.config.discovery import DiscoveryModel, discovery_problems, template_problems
 from auditor.config.errors import ConfigError, unknown_key, validation_problems
 from auditor.config.locate import with_lines
 from auditor.config.model import Config
@@ -27,7 +29,7 @@ from auditor.config.web import WebSettings
 from auditor.config.webhook_secret import secret_problems
 
 ENV_PREFIX = "AUDITOR_"
-TOP_LEVEL = ("auditor", "services", "alerting", "web", "security")
+TOP_LEVEL = ("auditor", "services", "alerting", "web", "security", "discovery")
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -114,6 +116,32 @@ def _service_checks(
     return checks
 
 
+def _discovery(
+    raw: Any, settings: AuditorSettings, allowlist: list[str], problems: list[str]
+) -> tuple[DiscoveryModel, ...]:
+    """The ``[[discovery]]`` sources; each bad one becomes problems naming its key path."""
+    if not isinstance(raw, list):
+        problems.append("discovery: must be an array of tables ([[discovery]])")
+        return ()
+    out: list[DiscoveryModel] = []
+    for index, table in enumerate(raw):
+        prefix = f"discovery[{index}]"
+        try:
+            source = DiscoveryModel.model_validate(table)
+        except ValidationError as exc:
+            problems.extend(validation_problems(prefix, exc, DiscoveryModel))
+            continue
+        found = discovery_problems(source, prefix)
+        for cindex, table in enumerate(source.checks):
+            found.extend(
+                template_problems(table, settings, allowlist, f"{prefix}.checks[{cindex}]")
+            )
+        problems.extend(found)
+        if not found:
+            out.append(source)
+    return tuple(out)
+
+
 def _service(
     raw: Any, prefix: str, settings: AuditorSettings, problems: list[str]
 ) -> ServiceConfig | None:
@@ -179,14 +207,16 @@ def parse_config(
 ) -> Config:
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
-    problems: list[str] = [
-        f"{key}: {unknown_key(key, TOP_LEVEL)}" for key in data if key not in TOP_LEVEL
-    ]
+    problems = [f"{key}: {unknown_key(key, TOP_LEVEL)}" for key in data if key not in TOP_LEVEL]
     settings = _settings(data, environ, problems)
     alerting = _table(data, "alerting", AlertingModel, problems)
     problems.extend(secret_problems(alerting, environ))
+    problems.extend(apprise_problems(alerting, environ))
     web = _table(data, "web", WebSettings, problems)
     security = _table(data, "security", SecuritySettings, problems)
+    discovery = _discovery(
+        data.get("discovery") or [], settings, security.api_env_allowlist, problems
+    )
     raw_services = data.get("services") or []
     services = _services(raw_services, settings, problems)
     problems.extend(maintenance_service_problems(data.get("alerting"), raw_services))
@@ -199,6 +229,7 @@ def parse_config(
         path=path,
         web=web,
         security=security,
+        discovery=discovery,
     )
 
 

@@ -6,6 +6,7 @@ prober and the store can all use them without importing each other.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,19 @@ class Severity(StrEnum):
 
 
 STATUS_RANK = {RunStatus.PASS: 0, RunStatus.WARN: 1, RunStatus.FAIL: 2, RunStatus.ERROR: 3}
+#: most severe first: the order findings are listed in and the one a headline is taken from
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+#: what OpenSSL wraps its reasons in: "[SSL: CERTIFICATE_VERIFY_FAILED] … (_ssl.c:1006)"
+_SSL_NOISE = re.compile(r"\s*\(_ssl\.c:\d+\)|\[(?:SSL|X509)(?:: [A-Z0-9_]+)?\]\s*")
+
+
+def plain_ssl_text(text: str) -> str:
+    """``text`` without OpenSSL's ``[SSL: REASON]`` tags and ``(_ssl.c:NNN)`` source
+    locations: an operator reads the reason, not where in CPython it was raised."""
+    if "_ssl.c" not in text and "[SSL" not in text and "[X509" not in text:
+        return text
+    return _SSL_NOISE.sub("", text).strip()
 
 
 @dataclass(frozen=True)

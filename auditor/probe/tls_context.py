@@ -21,6 +21,16 @@ SSL_CONTEXT_TTL_S = 300.0
 _ContextEntry = tuple[float, ssl.SSLContext, TrustKey | None]
 _ssl_contexts: dict[tuple[bool, str | None, int, int], _ContextEntry] = {}
 
+#: client cipher suites: Python's preferred AEAD suites first, then every other suite OpenSSL
+#: has (the CBC suites with SHA-1 MACs Python's default list drops), as curl and browsers
+#: offer them: a TLS 1.2 server that offers only ``ECDHE-RSA-AES128-SHA`` is reachable, and
+#: the ``tls`` check, not every HTTP probe, judges weak suites. The security level stays 2
+#: (Python's): certificate verification is exactly as strict as before (no RSA < 2048-bit
+#: or SHA-1-signed chains), so a probe's handshake still stands in for the tls check's.
+CLIENT_CIPHERS = (
+    "ECDH+AESGCM:ECDH+CHACHA20:ECDH+AES:DHE+AES:ALL:!aNULL:!eNULL:!PSK:!SRP:@SECLEVEL=2"
+)
+
 
 def build_ssl_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
     """A client context: system roots (or ``ca_file``), no CN fallback for hostnames."""
@@ -58,6 +68,7 @@ def ssl_context_and_trust(
 def _new_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
     if not verify:
         ctx = ssl.create_default_context()
+        ctx.set_ciphers(CLIENT_CIPHERS)
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
         return ctx
@@ -73,6 +84,7 @@ def _new_ssl_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
             f"({getattr(exc, 'strerror', None) or exc}); point ca_file at the CA certificate(s) "
             "that sign the service's chain",
         ) from None
+    ctx.set_ciphers(CLIENT_CIPHERS)
     ctx.hostname_checks_common_name = False
     return ctx
 

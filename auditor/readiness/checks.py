@@ -12,6 +12,8 @@ from auditor.readiness.model import AttestationInput, CheckInput, CheckReadiness
 from auditor.schedule.state import STALE_INTERVALS
 
 SEVERITY_WEIGHT: Mapping[str, int] = {"critical": 8, "high": 4, "medium": 2, "low": 1, "info": 0}
+#: most severe first (``auditor.probe.outcome.SEVERITY_RANK``'s order)
+SEVERITY_RANK: Mapping[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,31 +52,45 @@ def _standing(chk: CheckInput, now: datetime, max_age_s: float | None) -> _Stand
     return _Standing(never, stale, underlying, state, overlay, waiver, expired_waiver)
 
 
+def top_finding(findings: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The most severe finding (then by code); the one a check's headline names."""
+    ranked = sorted(
+        findings,
+        key=lambda f: (SEVERITY_RANK.get(str(f.get("severity")), 5), str(f.get("code", ""))),
+    )
+    return ranked[0] if ranked else None
+
+
 def _first_finding(findings: Sequence[Mapping[str, Any]]) -> str:
-    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-    ranked = sorted(findings, key=lambda f: order.get(str(f.get("severity")), 5))
-    if not ranked:
-        return ""
-    f = ranked[0]
-    return f"{f.get('code', '?')}: {f.get('message', '')}"
+    f = top_finding(findings)
+    return f"{f.get('code', '?')}: {f.get('message', '')}" if f is not None else ""
+
+
+def _unmeasured(chk: CheckInput) -> str:
+    """Why the latest run measured nothing, from its error summary."""
+    return f"could not measure: {chk.summary or 'repeated errors'}"
 
 
 def _state_why(chk: CheckInput, at: _Standing) -> str:
-    """The state in words, with the most severe finding when it is not passing."""
+    """The state in words, with the most severe finding when it is not passing; an
+    unmeasured check says why ("could not measure: …"), never a bare "unknown"."""
     detail = _first_finding(chk.findings) or chk.summary
+    last_errored = chk.raw_status == "error"
     if at.state == "pass":
-        return "passing"
+        return f"passing — last run {_unmeasured(chk)}" if last_errored else "passing"
     if at.state == "warn":
         return f"warning — {detail}" if detail else "warning"
     if at.state == "fail":
         return f"failing — {detail}" if detail else "failing"
     if at.state == "error":
-        return f"could not measure — {chk.summary or 'repeated errors'}"
+        return _unmeasured(chk)
     if at.never:
         return "no result yet"
     if at.stale:
         return "stale — no recent result"
-    return "unknown"
+    if last_errored:
+        return _unmeasured(chk)
+    return f"not measured yet: {chk.summary}" if chk.summary else "no measured result yet"
 
 
 def _why(chk: CheckInput, at: _Standing, now: datetime) -> str:
@@ -93,10 +109,10 @@ def _why(chk: CheckInput, at: _Standing, now: datetime) -> str:
         wuntil = iso(waiver.effective_expiry)
         if at.state == "pass":
             why = f"waived — passing now, remove the waiver? (until {wuntil})"
-        elif at.state in ("fail", "warn"):
-            why = f"waived — currently failing ({why}); until {wuntil}: {waiver.reason}"
+        elif at.state in ("fail", "warn"):  # ``why`` says "failing — …" / "warning — …"
+            why = f"waived — currently {why}; until {wuntil}: {waiver.reason}"
         else:
-            why = f"waived — currently {at.state} ({why}); until {wuntil}: {waiver.reason}"
+            why = f"waived — {why}; until {wuntil}: {waiver.reason}"
     elif expired is not None and expired.effective_expiry <= now:
         why = f"{why} (waiver expired {iso(expired.effective_expiry)})"
     return why

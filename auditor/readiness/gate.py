@@ -101,6 +101,18 @@ def _finding_lines(c: CheckReadiness, limit: int = 5) -> list[str]:
     ]
 
 
+_STATE_WORD = {"fail": "failing", "warn": "warning", "pass": "passing"}
+
+
+def _detail(c: CheckReadiness) -> str:
+    """``: why`` without the state word the line already shows in capitals
+    ("FAIL tls: failing — …" said it twice)."""
+    why, word = c.why, _STATE_WORD.get(c.state)
+    if word is not None and why.startswith(word):
+        why = why[len(word) :].removeprefix(" — ")
+    return f": {why}" if why else ""
+
+
 def render_text(r: ServiceReadiness, *, strict: bool = False) -> str:
     """Why the service is or is not ready: verdict line, reasons, blocking checks, all checks."""
     code = exit_code(r, strict=strict)
@@ -117,12 +129,12 @@ def render_text(r: ServiceReadiness, *, strict: bool = False) -> str:
     if blocking:
         lines.append("blocking checks:")
         for c in blocking:
-            lines.append(f"  {c.state.upper():7} {c.name} ({c.kind}): {c.why}")
+            lines.append(f"  {c.state.upper():7} {c.name} ({c.kind}){_detail(c)}")
             lines += _finding_lines(c)
     lines.append("checks:")
     for c in r.checks:
         mark = f" [{c.overlay}]" if c.overlay else ""
-        lines.append(f"  {c.state.upper():7} {c.name} ({c.kind}, {c.level}){mark}: {c.why}")
+        lines.append(f"  {c.state.upper():7} {c.name} ({c.kind}, {c.level}){mark}{_detail(c)}")
         if c.state in ("fail", "warn", "error") and not c.blocking:
             lines += _finding_lines(c, limit=3)
     if r.next_level:

@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from auditor.config import LEVELS, PROFILE_NEEDS_CONFIG
-from auditor.readiness.checks import evaluate_check, not_configured
+from auditor.readiness.checks import SEVERITY_RANK, evaluate_check, not_configured, top_finding
 from auditor.readiness.levels import level_rank, levels_reached
 from auditor.readiness.model import CheckInput, CheckReadiness, ServiceInput, ServiceReadiness
 
@@ -53,6 +53,18 @@ def _score(views: Sequence[CheckReadiness]) -> int:
     return round(100.0 * got / total) if total > 0 else (100 if views else 0)
 
 
+def _reason_order(v: CheckReadiness) -> tuple[int, int, str, str]:
+    """Reasons list the most severe first: the check's severity, then its top finding's
+    severity and code, then its name (not the alphabet of the sentence)."""
+    top = top_finding(v.findings) or {}
+    return (
+        SEVERITY_RANK.get(v.severity, 5),
+        SEVERITY_RANK.get(str(top.get("severity")), 5),
+        str(top.get("code", "")),
+        v.name,
+    )
+
+
 def _verdict(
     views: Sequence[CheckReadiness], score: int, min_score: int, required_level: str
 ) -> tuple[str, list[str]]:
@@ -61,7 +73,7 @@ def _verdict(
     not_ready: list[str] = []
     inconclusive: list[str] = []
     warnings: list[str] = []
-    for v in views:
+    for v in sorted(views, key=_reason_order):
         if v.overlay == "waived":
             if v.underlying_state != "pass":
                 warnings.append(f"{v.name}: {v.why}")
@@ -71,7 +83,9 @@ def _verdict(
             not_ready.append(f"{v.name}: {v.why}")
         elif v.state == "fail" and in_scope:
             label = "blocking check failing" if v.blocking else f"{v.level} check failing"
-            not_ready.append(f"{v.name}: {label} — {v.why}")
+            # ``why`` opens with "failing" too: say it once
+            detail = v.why.removeprefix("failing").removeprefix(" — ")
+            not_ready.append(f"{v.name}: {label}" + (f" — {detail}" if detail else ""))
         elif v.state in ("error", "unknown") and in_scope:
             inconclusive.append(f"{v.name}: {v.why}")
         elif v.state != "pass":

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 
 from auditor.probe.http import HttpProber
-from auditor.probe.outcome import RunResult
+from auditor.probe.outcome import RunResult, plain_ssl_text
 from auditor.store import secret_fields as fields
 from checks.base import (
     Check,
@@ -98,7 +98,7 @@ async def _run(
         return RunResult(
             target=target,
             status=outcome.status,
-            summary=clean_text(outcome.summary),
+            summary=plain_ssl_text(clean_text(outcome.summary)),
             findings=[_clean_finding(f) for f in outcome.findings],
             facts=_jsonable(merged),
             started_at=started_at,
@@ -128,12 +128,12 @@ async def _run(
     return RunResult(
         target=target,
         status=err.status,
-        summary=clean_text(err.message),
+        summary=plain_ssl_text(clean_text(err.message)),
         findings=[_clean_finding(finding)],
         facts=_jsonable(facts),
         started_at=started_at,
         duration_ms=(time.monotonic() - t0) * 1000.0,
-        error=clean_text(err.message) if err.status is RunStatus.ERROR else None,
+        error=plain_ssl_text(clean_text(err.message)) if err.status is RunStatus.ERROR else None,
         error_kind=err.error_kind,
     )
 
@@ -191,5 +191,7 @@ def _jsonable(value: Any) -> Any:
 
 def _clean_finding(finding: Finding) -> Finding:
     return Finding(
-        clean_text(finding.code), clean_text(finding.severity), clean_text(finding.message)
+        clean_text(finding.code),
+        clean_text(finding.severity),
+        plain_ssl_text(clean_text(finding.message)),
     )

@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from checks.backups import artifact, heartbeat, inventory, restore
 from checks.backups.evaluate import evaluate
-from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
+from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import Age, ExpectedSize, Span
 
 
@@ -58,6 +58,10 @@ class BackupsOptions(Options):
 class BackupsCheck(Check[BackupsOptions]):
     kind = "backups"
     Options: ClassVar[type[BackupsOptions]] = BackupsOptions  # type: ignore[misc]
+    codes = codes_of(
+        "backups", "missing", "too_old", "too_small", "shrunk", "last_failed", "late",
+        "restore_untested", "restore_too_old", "restore_failed", "unreadable", "invalid_response",
+    )  # fmt: skip
 
     async def collect(
         self, target: Target, options: BackupsOptions, ctx: ProbeContext

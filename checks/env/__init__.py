@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 from pydantic import field_validator
 
-from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
+from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.env import rules
-from checks.env.evaluate import evaluate
+from checks.env.evaluate import VERDICT_CODES, evaluate
 from checks.env.sources import Masked, SourceRead
 from checks.env.sources.dotenv import parse_dotenv, read_dotenv
 from checks.env.sources.http import BODY_CAP, parse_env_body
@@ -63,6 +63,10 @@ class EnvCheck(Check[EnvOptions]):
             "invalid_response",
         )
     }
+    codes = codes_of(
+        "env", *VERDICT_CODES, "values_exposed", "source_unreadable",
+        "body_too_large", "too_many_redirects", "blocked_by_policy",
+    )  # fmt: skip
 
     async def collect(
         self, target: Target, options: EnvOptions, ctx: ProbeContext

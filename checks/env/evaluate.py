@@ -30,6 +30,8 @@ _RULES: dict[str, tuple[RunStatus, str, str]] = {
     ),
 }
 MAX_NAMES = 10
+#: the verdicts a finding is made of (``env.<verdict>``)
+VERDICT_CODES = tuple(_RULES)
 
 
 def _names(names: list[str]) -> str:

@@ -54,6 +54,13 @@ class ExposureCheck(base.Check[ExposureOptions]):
     kind: ClassVar[str] = "exposure"
     Options: ClassVar[type[base.Options]] = ExposureOptions
     error_codes: ClassVar[dict[str, str]] = {}
+    #: probe errors surface only when no probe answered (bodies are truncated, not refused)
+    codes = base.codes_of(
+        "exposure", "stack_trace", "debug_page", "server_version", "no_rate_limit",
+        "metrics_public", "metrics_missing",
+        "unreachable", "dns", "refused", "reset", "tls", "blocked_by_policy", "invalid_response",
+        "too_many_redirects",
+    )  # fmt: skip
 
     async def collect(
         self, target: base.Target, options: ExposureOptions, ctx: base.ProbeContext

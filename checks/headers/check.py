@@ -27,12 +27,20 @@ from checks.base import (
     RunStatus,
     Severity,
     Target,
+    codes_of,
+    finding_order,
 )
 from checks.headers.cookies import redact
-from checks.headers.findings import extra_findings, next_algorithm_results, test_finding
+from checks.headers.findings import (
+    EXTRA_CODES,
+    NEXT_ALGORITHM,
+    extra_findings,
+    next_algorithm_results,
+    test_finding,
+)
 from checks.headers.html import HtmlScan
 from checks.headers.model import CORS_ORIGIN, GRADES, Resp, ScanInput, grade_rank
-from checks.headers.observatory import gradable_status, grade, html_for
+from checks.headers.observatory import TEST_NAMES, gradable_status, grade, html_for
 
 MAX_HEADERS = 200
 MAX_VALUE = 4096
@@ -86,11 +94,22 @@ class HeadersCheck(Check[HeadersOptions]):
     kind: ClassVar[str] = "headers"
     Options: ClassVar[type[HeadersOptions]] = HeadersOptions
     error_codes: ClassVar[dict[str, str]] = {"http_status": "http_status"}
+    codes = codes_of(
+        "headers", "grade", *TEST_NAMES, *NEXT_ALGORITHM, *EXTRA_CODES, "http_status",
+        "unreachable", "dns", "refused", "reset", "tls", "blocked_by_policy", "invalid_response",
+        "too_many_redirects",
+    )  # fmt: skip
 
     async def _get(
-        self, ctx: ProbeContext, options: HeadersOptions, url: str, **kw: Any
+        self,
+        ctx: ProbeContext,
+        options: HeadersOptions,
+        url: str,
+        cert_problems: list[str] | None = None,
+        **kw: Any,
     ) -> tuple[Any, bool]:
-        """Fetch; on a TLS failure with verification on, retry unverified (cert invalid)."""
+        """Fetch; on a TLS failure with verification on, retry unverified (cert invalid),
+        noting why verification failed in ``cert_problems`` (the findings say how to fix it)."""
         base = {"headers": dict(options.headers), "ca_file": options.ca_file} | kw
         try:
             return await ctx.http.fetch(
@@ -99,6 +118,8 @@ class HeadersCheck(Check[HeadersOptions]):
         except ProbeError as exc:
             if exc.error_kind != "tls" or not options.verify:
                 raise
+            if cert_problems is not None:
+                cert_problems.append(exc.message)
         base.pop("ca_file")
         result = await ctx.http.fetch(url, timeout=max(ctx.remaining(), 0.05), verify=False, **base)
         return result, False
@@ -113,9 +134,12 @@ class HeadersCheck(Check[HeadersOptions]):
         self, target: Target, options: HeadersOptions, ctx: ProbeContext
     ) -> dict[str, Any]:
         https_url, http_url = probe_urls(target, options)
-        tasks = [self._try(self._get(ctx, options, https_url, truncate=True))]
+        cert_problems: list[str] = []
+        tasks = [self._try(self._get(ctx, options, https_url, cert_problems, truncate=True))]
         if http_url is not None:
-            tasks.append(self._try(self._get(ctx, options, http_url, read_body=False)))
+            tasks.append(
+                self._try(self._get(ctx, options, http_url, cert_problems, read_body=False))
+            )
         got = await asyncio.gather(*tasks)
         https_got, http_got = got[0], got[1] if len(got) > 1 else None
         if isinstance(https_got, ProbeError) and not isinstance(http_got, tuple):
@@ -130,6 +154,7 @@ class HeadersCheck(Check[HeadersOptions]):
             "http": None,
             "http_route": [],
             "errors": {},
+            "cert_error": cert_problems[0] if cert_problems else None,
         }
         main = None
         if isinstance(https_got, tuple):
@@ -212,7 +237,12 @@ class HeadersCheck(Check[HeadersOptions]):
         scan = scan_from_facts(facts)
         result = grade(scan)
         obs = result.to_facts()
-        findings = [test_finding(t) for t in result.tests.values() if not t.passed]
+        cert_error = facts.get("cert_error")
+        findings = [
+            test_finding(t, cert_error if isinstance(cert_error, str) else None)
+            for t in result.tests.values()
+            if not t.passed
+        ]
         rank, floor = grade_rank(result.grade), grade_rank(options.min_grade)
         status = RunStatus.PASS if rank <= floor else RunStatus.WARN
         if rank > floor + 1:
@@ -231,7 +261,8 @@ class HeadersCheck(Check[HeadersOptions]):
             status = RunStatus.WARN
             summary += f"; {len(extras)} finding(s) beyond the Observatory"
         derived = {"observatory": obs, "next_algorithm": next_algorithm_results(scan)}
-        return Outcome(status, summary, (*findings, *extras), derived)
+        ranked = tuple(sorted((*findings, *extras), key=finding_order))
+        return Outcome(status, summary, ranked, derived)
 
 
 def scan_from_facts(facts: Mapping[str, Any]) -> ScanInput:

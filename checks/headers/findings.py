@@ -52,15 +52,23 @@ ADVICE: dict[str, str] = {
     "(or same-site) exactly once",
 }
 
+#: findings beyond the Observatory's tests and COOP/COEP (``extra_findings``)
+EXTRA_CODES = (
+    "permissions-policy", "x-xss-protection", "hsts-max-age", "hsts-include-subdomains",
+    "cache-control",
+)  # fmt: skip
 CERT_ADVICE = "install a certificate that validates for this host (full chain, trusted root)"
 
 
-def test_finding(test: TestResult) -> Finding:
-    """The finding for a failing test: ``headers.<test-name>``, with the fix."""
+def test_finding(test: TestResult, cert_error: str | None = None) -> Finding:
+    """The finding for a failing test: ``headers.<test-name>``, with the fix; an
+    ``-invalid-cert`` result names why verification failed (``cert_error``) and its fix."""
     severity = BASE_SEVERITY[test.name]
     if test.modifier <= -40:
         severity = Severity.CRITICAL
-    advice = CERT_ADVICE if test.result.endswith("invalid-cert") else ADVICE[test.name]
+    advice = ADVICE[test.name]
+    if test.result.endswith("invalid-cert"):
+        advice = cert_error or CERT_ADVICE
     return Finding(
         f"headers.{test.name}",
         str(severity),

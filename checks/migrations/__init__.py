@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from auditor.probe.interface import Endpoint
-from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target
+from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import Span
 from checks.migrations.adapters import ADAPTERS, LedgerSettings, detect
 from checks.migrations.db import connect, driver_problem
@@ -79,6 +79,11 @@ class MigrationsCheck(Check[MigrationsOptions]):
         "refused": "unreachable",
         "dns": "unreachable",
     }
+    codes = codes_of(
+        "migrations", "pending", "failed", "dirty", "partial", "ahead", "checksum_drift",
+        "lock_stuck", "locked", "lock_in_future", "in_progress", "unverified", "table_missing",
+        "unreachable", "query_failed", "blocked_by_policy",
+    )  # fmt: skip
 
     async def collect(
         self, target: Target, options: MigrationsOptions, ctx: ProbeContext
@@ -152,6 +157,15 @@ def _read_ledger(
             found = detect(db, settings)
             facts["detected"] = [a.name for a, _ in found]
             if not found:
+                custom = (
+                    db.find_table(settings.table, [settings.schema]) if settings.table else None
+                )
+                if custom is not None:
+                    raise ProbeError(
+                        "config",
+                        f"table {custom} has the shape of no known migration ledger "
+                        f"(columns: {', '.join(sorted(db.columns(custom)))}); set tool",
+                    )
                 facts.update(table_found=False, table=None, tool="auto")
                 return facts
             adapter, ref = found[0]
@@ -162,6 +176,7 @@ def _read_ledger(
             if located is None:
                 facts.update(table_found=False, table=settings.table or adapter.table)
                 return facts
+            adapter.check_shape(db, located)
             ref = located
         ledger: Ledger = adapter.read(db, ref, settings)
         facts.update(table_found=True, table=str(ref), ledger=ledger.to_facts())

@@ -85,6 +85,12 @@ class TlsCheck(Check[TlsOptions]):
     kind: ClassVar[str] = "tls"
     Options: ClassVar[type[base.Options]] = TlsOptions
     error_codes: ClassVar[dict[str, str]] = {"tls": "handshake_failed"}
+    codes = base.codes_of(
+        "tls", "expired", "not_yet_valid", "expiring", "hostname_mismatch", "self_signed",
+        "untrusted_root", "incomplete_chain", "weak_key", "weak_signature", "validity_too_long",
+        "legacy_protocol", "handshake_failed", "verify_failed",
+        "refused", "unreachable", "dns", "blocked_by_policy",
+    )  # fmt: skip
 
     async def collect(
         self, target: Target, options: TlsOptions, ctx: ProbeContext

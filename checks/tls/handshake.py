@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from auditor.probe.interface import Prober, Session, TlsHandshakes
+from auditor.probe.outcome import plain_ssl_text
 from checks.base import ProbeError, RunStatus
 
 #: OpenSSL 3 refuses TLS < 1.2 and SHA-1/MD5/small-key chains above security level 0.
@@ -94,7 +95,7 @@ async def handshake(
 
 def describe_handshake_error(exc: BaseException) -> str:
     """A human reason, recognising the common "this port speaks plain text" case."""
-    text = str(exc) or type(exc).__name__
+    text = plain_ssl_text(str(exc)) or type(exc).__name__
     low = text.lower()
     if any(s in low for s in ("wrong version number", "record layer failure", "packet length")):
         return f"the server did not answer with TLS (plain text on a TLS port?): {text}"

@@ -40,6 +40,14 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
         '[audtor]\nlisten = "x"\n',
         ['<file>:1: audtor: unknown key; did you mean "auditor"?'],
     ),
+    "discovery-without-path": (
+        '[[discovery]]\ntype = "file_sd"\nlabels = { job = "service" }\n',
+        [
+            "<file>:3: "
+            "discovery[0].labels.job: must be one of 'name', 'environment', 'owner', "
+            "'profile' or 'url'"
+        ],
+    ),
     "listen-without-host": (
         '[auditor]\nlisten = "8080"\n',
         ['<file>:2: auditor.listen: must be "host:port", e.g. "127.0.0.1:8080"'],
@@ -104,8 +112,8 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
         CHECK + 'kind = "pingg"\n',
         [
             "<file>:5: "
-            "services[0].checks[0].kind: unknown check kind 'pingg' (known: attestation, "
-            "backups, env, exposure, headers, health, migrations, redirect, tls)"
+            "services[0].checks[0].kind: unknown check kind 'pingg' (known: api, attestation, "
+            "backups, env, exposure, headers, health, migrations, redirect, schema, tls)"
         ],
     ),
     "misspelt-check-key": (
@@ -184,8 +192,8 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
         '[[alerting.receivers]]\nname = "ops"\ntype = "pager"\nurl = "https://h.example"\n',
         [
             "<file>:3: "
-            "alerting.receivers[0].type: must be one of 'webhook', 'slack', 'email' or "
-            "'alertmanager'"
+            "alerting.receivers[0].type: must be one of 'webhook', 'slack', 'email', "
+            "'alertmanager' or 'apprise'"
         ],
     ),
     "every-mistake-at-once": (

@@ -26,6 +26,8 @@ from web.auth import current_principal, login_required
 from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
+from web.markup import code_spans
+from web.nav import nav_attrs
 
 bp = Blueprint("dashboard", __name__)
 log = structlog.get_logger("web.dashboard")
@@ -41,6 +43,7 @@ def _globals() -> dict[str, Any]:
         "verdict_label": data.VERDICT_LABEL,
         "advice": advice,
         "human_delta": data.human_delta,
+        "nav_attrs": nav_attrs,
     }
 
 
@@ -48,6 +51,9 @@ def _globals() -> dict[str, Any]:
 def _redact_url(value: Any) -> str:
     """URLs on pages never show credentials (issue #17)."""
     return redact_url(str(value or ""))
+
+
+bp.add_app_template_filter(code_spans, "code_spans")
 
 
 @bp.app_template_filter("when")
@@ -267,12 +273,17 @@ def _tiles(page: data.ServicePage, now: Any) -> list[dict[str, Any]]:
         not_after = data.parse_when(metrics.get("not_after_ts"))
         if not_after is not None:
             days = (not_after - now).total_seconds() / 86400
+        cls, detail = charts.gauge_days(days), _when(not_after) if not_after else "not measured yet"
+        if c.state in ("fail", "error"):  # a countdown is no comfort while TLS fails
+            cls, detail = f"tl-{c.state}", c.summary or c.why
+        elif c.state == "warn" and cls == "tl-pass":
+            cls = "tl-warn"
         tiles.append(
             {
                 "label": "Certificate expires",
                 "value": "—" if days is None else f"{days:.0f} days" if days >= 0 else "expired",
-                "detail": _when(not_after) if not_after else "not measured yet",
-                "cls": charts.gauge_days(days),
+                "detail": detail,
+                "cls": cls,
                 "state": c.state,
             }
         )

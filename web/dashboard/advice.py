@@ -83,10 +83,28 @@ BY_KIND = {
 }
 
 
+#: what a "could not measure" code means for any kind (``<kind>.<error kind>``)
+BY_ERROR = {
+    "tls": (
+        "A verifying client cannot connect: do what the finding says (trust a private CA "
+        "with ca_file, fix the chain, renew or re-issue the certificate); the tls check has "
+        "the details."
+    ),
+    "config": "The check's configuration is invalid: edit the check.",
+    "timeout": "The service did not answer in time: look at load and slow dependencies.",
+    "dns": "The host name does not resolve from the auditor: check the service URL and DNS.",
+    "refused": "Check that the service is running and listening on this port.",
+    "reset": "The connection broke: check the service and any proxy in front of it.",
+    "unreachable": "Check that the service is running and reachable from the auditor.",
+    "blocked_by_policy": "The address is refused by the auditor's network policy (allow_cidrs).",
+    "internal": "The check crashed inside the auditor: report it with the message.",
+}
+
+
 def advice(code: str) -> str:
     if code in ADVICE:
         return ADVICE[code]
-    kind = code.split(".", 1)[0]
-    if code.endswith(".config"):
-        return "The check's configuration is invalid: edit the check."
+    kind, _, name = code.partition(".")
+    if name in BY_ERROR:
+        return BY_ERROR[name]
     return BY_KIND.get(kind, "")

@@ -182,8 +182,13 @@ def test_worst_problem_leads_the_summary() -> None:
     options = HealthOptions(max_latency="1ms", conditions=["[STATUS] == 200"])
     outcome = CHECK.evaluate(facts(status=500, elapsed_ms=50.0), options)
     assert outcome.status is RunStatus.FAIL
-    assert outcome.summary.startswith("HTTP 500 Internal Server Error, expected 200 (+2 more)")
-    assert [f.code for f in outcome.findings][-1] == "health.latency"
+    # most severe first, then by code: the two high failures lead, the medium latency warning last
+    assert outcome.summary == "condition failed: [STATUS] (500) == 200 (+2 more findings)"
+    assert [f.code for f in outcome.findings] == [
+        "health.condition",
+        "health.status",
+        "health.latency",
+    ]
 
 
 def test_missing_status_is_invalid_response() -> None:
@@ -199,7 +204,7 @@ def test_missing_status_is_invalid_response() -> None:
         ("refused", "health.unreachable"),
         ("dns", "health.unreachable"),
         ("reset", "health.unreachable"),
-        ("tls", "health.unreachable"),
+        ("tls", "health.tls"),
         ("unreachable", "health.unreachable"),
         ("blocked_by_policy", "health.blocked_by_policy"),
         ("body_too_large", "health.body_too_large"),

@@ -262,7 +262,7 @@ async def test_it_fails_each_false_condition_with_resolved_values(
     assert result.status is RunStatus.FAIL
     assert codes(result) == ["health.condition", "health.condition"]
     assert result.findings[0].message == "condition failed: [BODY].status (ok) == down"
-    assert result.summary == "condition failed: [BODY].status (ok) == down (+1 more)"
+    assert result.summary == "condition failed: [BODY].status (ok) == down (+1 more finding)"
     assert [c["success"] for c in result.facts["conditions"]] == [True, False, False]
 
 
