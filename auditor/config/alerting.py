@@ -85,8 +85,9 @@ class ReceiverModel(StrictModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
-        """An HTTP receiver's URL (an Apprise URL has its own schemes: apprise_urls.py)."""
-        if value is None or info.data.get("type") not in ("webhook", "slack", "alertmanager"):
+        """A webhook's or Alertmanager's URL (Slack and Apprise URLs have their own rules:
+        apprise_urls.py)."""
+        if value is None or info.data.get("type") not in ("webhook", "alertmanager"):
             return value
         return require_http_url(value)
 

@@ -184,7 +184,11 @@ def test_a_credential_in_a_bad_url_is_not_echoed() -> None:
 def test_receiver_and_public_urls_are_checked_too() -> None:
     data = {
         "auditor": {"public_url": "https://auditor.example:70000"},
-        "alerting": {"receivers": [{"name": "c", "type": "slack", "url": "https://h ooks"}]},
+        "alerting": {
+            "receivers": [
+                {"name": "c", "type": "webhook", "url": "https://h ooks", "unsigned": True}
+            ]
+        },
     }
     with pytest.raises(ConfigError) as info:
         parse_config(data, environ={})
