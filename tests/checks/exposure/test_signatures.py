@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from checks.exposure.exposition import check_exposition
-from checks.exposure.signatures import rate_limit_headers, scan_body, version_banners
+from checks.exposure.ratelimit import rate_limit_headers
+from checks.exposure.signatures import scan_body, version_banners
 
 POSITIVE = [
     (
