@@ -148,7 +148,8 @@ class ExposureCheck(base.Check[ExposureOptions]):
             facts["metrics"] = await _metrics_probe(fetch, target.url_for(options.metrics_path))
         if options.rate_limit_burst:
             url = target.url_for(options.rate_limit_path or options.path)
-            facts["rate_limit"] = await _burst(fetch, url, options.rate_limit_burst)
+            earlier = [p["status"] for p in probes if p.get("status") is not None]
+            facts["rate_limit"] = await _burst(fetch, url, options.rate_limit_burst, earlier)
         return facts
 
     def evaluate(self, facts: Mapping[str, Any], options: ExposureOptions) -> Outcome:
@@ -217,35 +218,32 @@ async def _path_probes(fetch: Any, target: base.Target, path: str, docs: bool) -
     return {"statuses": {u: s for u, s, _ in answers}, "exposed": exposed}
 
 
-async def _burst(fetch: Any, url: str, count: int) -> dict[str, Any]:
-    """One unhurried GET, then up to ``count - 1`` more in small concurrent waves, stopping
-    at the first sign of a limit (``ratelimit.judge_burst`` reads the signs)."""
+async def _burst(fetch: Any, url: str, count: int, earlier: list[int]) -> dict[str, Any]:
+    """Up to ``count`` GETs, one first and then in small concurrent waves, stopping at the
+    first sign of a limit (``ratelimit.judge_burst`` reads the signs; ``earlier`` are the
+    statuses of the check's other probes, a 503 counts as a limit only after another)."""
     count = min(count, MAX_BURST)
     answers: list[tuple[int, list[str]]] = []
     statuses: dict[str, int] = {}
-    baseline: int | None = None
     sent = 0
-    limited = False
-    while sent < count and not limited:
+    judged = ratelimit.judge_burst(answers, earlier)
+    while sent < count and not judged["signals"]:
         wave = 1 if sent == 0 else min(BURST_CONCURRENCY, count - sent)
         sent += wave
         results = await asyncio.gather(*(fetch(url) for _ in range(wave)), return_exceptions=True)
         for res in results:
             if isinstance(res, ProbeError) and res.error_kind == "blocked_by_policy":
                 raise res
-            if not isinstance(res, HttpResult):
-                continue
-            names = ratelimit.rate_limit_headers(res.headers)
-            baseline = res.status if baseline is None else baseline
-            answers.append((res.status, names))
-            statuses[str(res.status)] = statuses.get(str(res.status), 0) + 1
-            limited = limited or ratelimit.is_limit_answer(res.status, names, baseline)
-    judged = ratelimit.judge_burst(baseline, answers)
+            if isinstance(res, HttpResult):
+                answers.append((res.status, ratelimit.rate_limit_headers(res.headers)))
+                statuses[str(res.status)] = statuses.get(str(res.status), 0) + 1
+        judged = ratelimit.judge_burst(answers, earlier)
     return {
         "url": url,
         "sent": sent,
         "answered": len(answers),
-        "baseline_status": baseline,
+        "first_status": answers[0][0] if answers else None,
+        "earlier_statuses": earlier,
         "statuses": statuses,
         "headers": sorted({n for _, ns in answers for n in ns}),
         "limited": bool(judged["signals"]),

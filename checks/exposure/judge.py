@@ -65,10 +65,10 @@ def judge(facts: Mapping[str, Any], *, api_docs_severity: str = "medium") -> Out
         elif burst.get("inconclusive"):
             rate_note = f"; rate limit not judged: {burst['inconclusive']}"
         else:
-            seen = ", ".join(f"{n}×{s}" for s, n in sorted(burst.get("statuses", {}).items()))
+            seen = ", ".join(f"{s} ×{n}" for s, n in sorted(burst.get("statuses", {}).items()))
             found.append(_f(RunStatus.WARN, "no_rate_limit", Severity.MEDIUM,
                             f"{burst['answered']} rapid requests to {burst['url']} met no 429, "
-                            f"no shift to 503 and no RateLimit/X-RateLimit headers ({seen}); fix: "
+                            f"no shift to 503 and no RateLimit/X-RateLimit headers (status {seen}); fix: "
                             "limit requests per client at the proxy (nginx limit_req) or in the "
                             "application"))  # fmt: skip
     answered = sum(1 for p in facts.get("probes") or [] if "status" in p)

@@ -8,9 +8,10 @@ Rate limiters announce themselves in different ways, and all of them count:
 - a *shift* to 503 once the burst starts: nginx ``limit_req`` / ``limit_conn`` and Apache
   mod_evasive reject with 503 by default, which alone would read as "service broken".
 
-A 503 counts only as a shift: when the first, unhurried request already got 503 the service
-is down, and nothing can be said about its rate limit. :func:`judge_burst` is pure; the
-probe loop records one ``(status, header names)`` pair per answer.
+A 503 counts only as a shift: some answer of the same run (the check's earlier probes, or
+the burst's first requests) must have been something else. When every answer was 503 the
+service is down, and nothing can be said about its rate limit. :func:`judge_burst` is pure;
+the probe loop records one ``(status, header names)`` pair per answer.
 """
 
 from __future__ import annotations
@@ -39,16 +40,12 @@ def rate_limit_headers(headers: Iterable[tuple[str, str]]) -> list[str]:
     )
 
 
-def is_limit_answer(status: int, names: Sequence[str], baseline: int | None) -> bool:
-    """Does this one answer show a limit (used to stop the burst early)?"""
-    return bool(judge_burst(baseline, [(status, list(names))])["signals"])
-
-
 def judge_burst(
-    baseline: int | None, answers: Sequence[tuple[int, Sequence[str]]]
+    answers: Sequence[tuple[int, Sequence[str]]], earlier: Sequence[int] = ()
 ) -> dict[str, Any]:
     """What the answers show: ``signals`` (strongest first), whether any ``Retry-After`` came
-    with a rejection, and why a 503 could not count (``inconclusive``)."""
+    with a rejection, and why a 503 could not count (``inconclusive``). ``earlier`` are the
+    statuses the same service gave the check's other probes just before."""
     names = {n for _, ns in answers for n in ns}
     signals: list[str] = []
     if any(_IETF.match(n) for n in names):
@@ -60,10 +57,10 @@ def judge_burst(
         signals.append(STATUS_429)
     inconclusive = None
     if 503 in statuses:
-        if baseline is not None and baseline != 503:
+        if any(s != 503 for s in [*earlier, *statuses]):
             signals.append(STATUS_503)
         elif not signals:
-            inconclusive = "the first, unhurried request already got 503: the service is down"
+            inconclusive = "every request got 503: the service is down, not rate limited"
     retry_after = any(s in (429, 503) and "retry-after" in ns for s, ns in answers)
     return {"signals": signals, "retry_after": retry_after, "inconclusive": inconclusive}
 
