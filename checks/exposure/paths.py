@@ -55,7 +55,7 @@ PROBES: tuple[PathProbe, ...] = (
 
 _SWAGGER = re.compile(r"SwaggerUIBundle|swagger-ui(?:-bundle)?\.js|id=\"swagger-ui\"")
 _REDOC = re.compile(r"<redoc[\s>]|redoc\.standalone\.js|Redoc\.init\(")
-_APACHE_STATUS = re.compile(r"<h1>Apache Server (?:Status|Information) for")
+_APACHE_STATUS = re.compile(r"<h1[^>]*>Apache Server (?:Status for|Information)")
 _NGINX_STUB = re.compile(r"^Active connections: \d+", re.MULTILINE)
 _PPROF = re.compile(r"Types of profiles available|/debug/pprof/goroutine|href=['\"]?goroutine")
 _ENV = re.compile(r'^\s*\{\s*"(?:activeProfiles|propertySources)"\s*:')

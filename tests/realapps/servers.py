@@ -156,7 +156,6 @@ http {{
 
 APACHE_MODULES = (
     "mpm_event", "authz_core", "authz_host", "dir", "mime", "status", "info", "headers",
-    "unixd",
 )  # fmt: skip
 
 
@@ -216,8 +215,7 @@ def start_caddy(site: str) -> Iterator[str]:
     prefix = world_readable_dir("caddy")
     caddyfile = prefix / "Caddyfile"
     caddyfile.write_text(
-        "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n}\n"
-        f"http://127.0.0.1:{port} {{\n{site}\n}}\n"
+        f"{{\n\tadmin off\n\tauto_https off\n}}\nhttp://127.0.0.1:{port} {{\n{site}\n}}\n"
     )
     env = {"HOME": str(prefix), "XDG_DATA_HOME": str(prefix), "XDG_CONFIG_HOME": str(prefix)}
     try:
