@@ -86,7 +86,7 @@ def _actuator(path: str, body: str) -> list[str]:
     links = doc.get("_links")
     if not isinstance(links, dict) or "self" not in links:
         return []
-    return sorted(name for name in links if str(name).split("-")[0] in ACTUATOR_SENSITIVE)
+    return sorted({str(name).split("-")[0] for name in links} & ACTUATOR_SENSITIVE)
 
 
 def judge_path(probe: PathProbe, status: int, body: str) -> list[str] | None:

@@ -33,6 +33,6 @@ async def test_headers_directive_with_ratelimit_policy() -> None:
     """A gateway in front announcing its policy with IETF headers counts as a limit."""
     site = '\theader RateLimit-Policy "default;q=100;w=60"\n\trespond "ok" 200'
     with start_caddy(site) as url:
-        result = await exposure(url, rate_limit_burst=10, probe_paths=False)
+        result = await exposure(url, rate_limit_burst=10)
     assert result.facts["rate_limit"]["signals"] == ["ratelimit_headers"]
     assert "exposure.no_rate_limit" not in codes(result)

@@ -33,7 +33,7 @@ async def test_limit_req_rejecting_with_503_is_rate_limiting() -> None:
     not an outage and not a missing limit."""
     site = HARDENED.replace("try_files", "limit_req zone=perip; try_files")
     with start_nginx(site, http_block=LIMIT_ZONE) as url:
-        result = await exposure(url, rate_limit_burst=20, probe_paths=False)
+        result = await exposure(url, rate_limit_burst=20)
     burst = result.facts["rate_limit"]
     assert codes(result) == [], result.summary
     assert burst["signals"] == ["status_503"]
@@ -45,14 +45,14 @@ async def test_limit_req_rejecting_with_503_is_rate_limiting() -> None:
 async def test_limit_req_status_429() -> None:
     site = HARDENED.replace("try_files", "limit_req zone=perip; limit_req_status 429; try_files")
     with start_nginx(site, http_block=LIMIT_ZONE) as url:
-        result = await exposure(url, rate_limit_burst=20, probe_paths=False)
+        result = await exposure(url, rate_limit_burst=20)
     assert codes(result) == [], result.summary
     assert result.facts["rate_limit"]["signals"] == ["status_429"]
 
 
 async def test_no_limit_is_reported() -> None:
     with start_nginx(HARDENED) as url:
-        result = await exposure(url, rate_limit_burst=15, probe_paths=False)
+        result = await exposure(url, rate_limit_burst=15)
     assert codes(result) == ["exposure.no_rate_limit"]
     assert result.facts["rate_limit"]["statuses"] == {"200": 15}
     assert "(status 200 ×15)" in finding(result, "exposure.no_rate_limit")
@@ -60,7 +60,7 @@ async def test_no_limit_is_reported() -> None:
 
 async def test_a_site_down_with_503_is_not_called_rate_limited() -> None:
     with start_nginx("server_tokens off; location / { return 503; }") as url:
-        result = await exposure(url, rate_limit_burst=5, probe_paths=False)
+        result = await exposure(url, rate_limit_burst=5)
     burst = result.facts["rate_limit"]
     assert burst["signals"] == [] and burst["inconclusive"]
     assert "exposure.no_rate_limit" not in codes(result)
