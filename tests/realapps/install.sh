@@ -9,6 +9,7 @@ need=()
 [ -x /usr/sbin/nginx ] || need+=(nginx)
 [ -x /usr/sbin/apache2 ] || need+=(apache2)
 command -v caddy >/dev/null 2>&1 || need+=(caddy)
+command -v go >/dev/null 2>&1 || need+=(golang-go)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -251,3 +251,28 @@ def express_app(mode: str) -> contextlib.AbstractContextManager[str]:
     if mode != "dev":
         env["NODE_ENV"] = "production"
     return running([node, "app.js"], port, cwd=NODE, env=env)
+
+
+def go_binary(build_dir: Path) -> Path:
+    """``go build`` of ``goapp/main.go`` into ``build_dir`` (stdlib only: no network)."""
+    go = need("go")
+    out = build_dir / "goapp"
+    env = {**os.environ, "GOCACHE": str(build_dir / "cache"), "GOPATH": str(build_dir / "gopath")}
+    env["GO111MODULE"] = "off"
+    proc = subprocess.run(
+        [go, "build", "-o", str(out), str(HERE / "goapp" / "main.go")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"go build failed: {proc.stderr[-3000:]}")
+    return out
+
+
+def go_app(binary: Path, *, pprof_public: bool) -> contextlib.AbstractContextManager[str]:
+    port = free_port()
+    env = {"PORT": str(port), "PPROF": "public" if pprof_public else "private"}
+    return running([str(binary)], port, env=env)
