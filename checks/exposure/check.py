@@ -138,7 +138,11 @@ class ExposureCheck(base.Check[ExposureOptions]):
             "rate_limit": None,
         }
         if options.probe_paths:
-            docs = not options.public_api and target.environment == "production"
+            docs = (
+                not options.public_api
+                and options.api_docs_severity != "off"
+                and target.environment == "production"
+            )
             facts["paths"] = await _path_probes(fetch, target, options.path, docs)
         if target.public:
             facts["metrics_public"] = await _metrics_probe(

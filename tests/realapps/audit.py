@@ -10,9 +10,18 @@ from checks.base import Target
 from checks.exposure import ExposureCheck, ExposureOptions
 
 
-async def exposure(url: str, *, public: bool = False, **opts: Any) -> RunResult:
+async def exposure(
+    url: str, *, public: bool = False, environment: str = "production", **opts: Any
+) -> RunResult:
     prober = HttpProber()
-    target = Target(service="svc", url=url, check="exposure", kind="exposure", public=public)
+    target = Target(
+        service="svc",
+        url=url,
+        check="exposure",
+        kind="exposure",
+        public=public,
+        environment=environment,
+    )
     try:
         return await run_check(
             ExposureCheck(), target, ExposureOptions(**opts), prober=prober, timeout=15

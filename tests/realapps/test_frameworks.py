@@ -87,7 +87,8 @@ async def test_fastapi_api_docs_severity_is_configurable() -> None:
         public = await exposure(url, public_api=True)
         high = await exposure(url, api_docs_severity="high")
         off = await exposure(url, api_docs_severity="off")
-    assert codes(public) == [] and codes(off) == []
+        staging = await exposure(url, environment="staging")
+    assert codes(public) == [] and codes(off) == [] and codes(staging) == []
     assert not [u for u in public.facts["paths"]["statuses"] if u.endswith("/docs")]
     assert (high.findings[0].severity, str(high.status)) == ("high", "fail")
 
