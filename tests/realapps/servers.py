@@ -112,14 +112,19 @@ NGINX_STOCK_ROOT = "/var/www/html"  # Debian's default site: index.nginx-debian.
 
 
 @contextlib.contextmanager
-def start_nginx(server_block: str, *, http_block: str = "") -> Iterator[str]:
-    """nginx with one ``server`` (``{port}`` and ``{root}`` filled in) in a temp prefix."""
+def start_nginx(
+    server_block: str, *, http_block: str = "", files: dict[str, bytes] | None = None
+) -> Iterator[str]:
+    """nginx with one ``server`` (``{root}`` filled in, holding ``files``) in a temp prefix."""
     nginx = need("nginx")
     port = free_port()
     prefix = world_readable_dir("nginx")
     root = prefix / "www"
     root.mkdir()
     (root / "index.html").write_text("<!doctype html><title>shop</title><h1>shop</h1>\n")
+    for name, data in (files or {}).items():
+        (root / name).write_bytes(data)
+        (root / name).chmod(0o644)
     root.chmod(0o755)
     (root / "index.html").chmod(0o644)
     conf = prefix / "nginx.conf"

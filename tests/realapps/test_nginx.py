@@ -50,6 +50,22 @@ async def test_limit_req_status_429() -> None:
     assert result.facts["rate_limit"]["signals"] == ["status_429"]
 
 
+async def test_limit_conn_rejecting_with_503_is_rate_limiting() -> None:
+    """limit_conn (one download per client, throttled by limit_rate) also answers 503."""
+    site = (
+        "server_tokens off; root {root}; "
+        "location /export.csv { limit_conn perconn 1; limit_rate 40k; }"
+    )
+    zone = "limit_conn_zone $binary_remote_addr zone=perconn:1m;"
+    files = {"export.csv": b"id,total\n" * 4000}  # 36 kB: about a second per download
+    with start_nginx(site, http_block=zone, files=files) as url:
+        result = await exposure(url, rate_limit_burst=11, rate_limit_path="/export.csv")
+    burst = result.facts["rate_limit"]
+    assert codes(result) == [], result.summary
+    assert burst["signals"] == ["status_503"]
+    assert burst["statuses"]["200"] >= 1 and burst["statuses"]["503"] >= 1
+
+
 async def test_no_limit_is_reported() -> None:
     with start_nginx(HARDENED) as url:
         result = await exposure(url, rate_limit_burst=15)
