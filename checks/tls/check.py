@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -40,6 +41,10 @@ class TlsOptions(base.Options):
     ca_file: str | None = None
     warn_days: Days = 21
     fail_days: Days = 7
+    #: warn / fail when less than this fraction of a certificate's lifetime is left; the
+    #: days above cap it for long certificates (a 12-hour leaf warns at 4 h, not 21 days)
+    warn_fraction: float = Field(1 / 3, gt=0, le=1)
+    fail_fraction: float = Field(1 / 6, gt=0, le=1)
     #: None = the CA/B maximum for the certificate's issue date
     max_validity_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     #: None = the URL's port, else 443
@@ -55,6 +60,8 @@ class TlsOptions(base.Options):
     def _thresholds(self) -> TlsOptions:
         if self.fail_days > self.warn_days:
             raise ValueError("fail_days must not be greater than warn_days")
+        if self.fail_fraction > self.warn_fraction:
+            raise ValueError("fail_fraction must not be greater than warn_fraction")
         return self
 
 
@@ -77,6 +84,27 @@ def _parse_aia_body(body: bytes) -> list[x509.Certificate]:
     with contextlib.suppress(ValueError):
         return list(pkcs7.load_der_pkcs7_certificates(body))
     return []
+
+
+def issuer_not_sent(
+    trust: TrustResult, certs: list[x509.Certificate], anchors: tuple[x509.Certificate, ...]
+) -> TrustResult:
+    """An unknown issuer of the *leaf* (not of a CA the server sent) is a missing intermediate.
+
+    Roots do not sign server certificates (BR §6.1.7): when the server sends a lone leaf
+    whose issuer is neither sent, fetchable (AIA) nor trusted, the fix is "send the
+    intermediate", whatever root it leads to. A trusted CA of that name with another key
+    is a real trust failure and stays ``unknown_issuer``.
+    """
+    if trust.status != "unknown_issuer" or trust.stuck_at != 0 or not certs:
+        return trust
+    leaf = certs[0]
+    if leaf.issuer == leaf.subject or any(a.subject == leaf.issuer for a in anchors):
+        return trust
+    with contextlib.suppress(x509.ExtensionNotFound, ValueError):
+        if leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return trust
+    return replace(trust, status="issuer_not_sent")
 
 
 class TlsCheck(Check[TlsOptions]):
@@ -132,6 +160,7 @@ class TlsCheck(Check[TlsOptions]):
             trust, fetched, aia_log = await self._complete_via_aia(
                 certs, anchors, trust, options, ctx
             )
+        trust = issuer_not_sent(trust, certs, anchors)
         legacy = (
             await legacy_versions(addr, port, None if is_ip(host) else host, ctx.remaining)
             if options.check_legacy

@@ -116,6 +116,13 @@ def silent_server() -> ThreadedServer:
 
 def static_http_server(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> ThreadedServer:
     """Minimal HTTP/1.1 server: path -> (status, headers, body); 404 otherwise."""
+    return ThreadedServer(static_http_handler(routes))
+
+
+def static_http_handler(
+    routes: dict[str, tuple[int, dict[str, str], bytes]],
+) -> Callable[[socket.socket], None]:
+    """The handler of :func:`static_http_server`, for a server on another address."""
 
     def handle(conn: socket.socket) -> None:
         data = b""
@@ -130,7 +137,7 @@ def static_http_server(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> 
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         conn.sendall(head.encode() + b"\r\n" + body)
 
-    return ThreadedServer(handle)
+    return handle
 
 
 @contextlib.contextmanager
