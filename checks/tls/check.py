@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -15,8 +16,9 @@ from pydantic import Field, model_validator
 from checks import base
 from checks.base import Check, Outcome, ProbeContext, ProbeError, RunStatus, Target
 from checks.bounds import MAX_DAYS, Days
-from checks.tls import analysis
+from checks.tls import analysis, cipherscan, suites
 from checks.tls.anchors import anchors_for
+from checks.tls.cipherrules import cipher_rules
 from checks.tls.handshake import is_ip, resolve_allowed, verified_handshake
 from checks.tls.legacy import legacy_versions
 from checks.tls.x509info import (
@@ -52,6 +54,10 @@ class TlsOptions(base.Options):
     check_legacy: bool = True
     #: fetch a missing intermediate from the leaf's AIA URL to tell incomplete from untrusted
     fetch_aia: bool = True
+    #: scan the TLS 1.2 cipher suites the server accepts (one ClientHello per suite group)
+    check_ciphers: bool = True
+    #: the Mozilla server-side TLS profile the service must meet (weaker is ``tls.profile``)
+    cipher_profile: Literal["modern", "intermediate", "old"] = "intermediate"
     #: reuse a verified handshake an HTTP probe (health/headers) made to the same host, port,
     #: address and trust store within ``SHARED_HANDSHAKE_TTL_S`` instead of a new one
     share_handshake: bool = True
@@ -86,6 +92,31 @@ def _parse_aia_body(body: bytes) -> list[x509.Certificate]:
     return []
 
 
+async def _nothing() -> dict[str, Any]:
+    return {}
+
+
+def cipher_facts(
+    scan: Mapping[str, Any], protocol: str | None, legacy_accepted: list[str]
+) -> dict[str, Any]:
+    """The scan's accepted suites and the Mozilla profile they meet (``tested`` False when
+    the scan is off); TLS 1.3 support is read from the check's own handshake."""
+    if not scan:
+        return {"tested": False}
+    tls12 = suites.tally(scan["groups"])
+    tls13 = protocol == "TLSv1.3"
+    return {
+        "tested": True,
+        "tls12": tls12,
+        "tls13": tls13,
+        "groups": scan["groups"],
+        "untested": scan["untested"],
+        "cached": scan["cached"],
+        "age_s": scan["age_s"],
+        "profile": suites.profile_of(tls12, tls13, bool(legacy_accepted)),
+    }
+
+
 def issuer_not_sent(
     trust: TrustResult, certs: list[x509.Certificate], anchors: tuple[x509.Certificate, ...]
 ) -> TrustResult:
@@ -116,7 +147,8 @@ class TlsCheck(Check[TlsOptions]):
     codes = base.codes_of(
         "tls", "expired", "not_yet_valid", "expiring", "hostname_mismatch", "self_signed",
         "untrusted_root", "incomplete_chain", "weak_key", "weak_signature", "validity_too_long",
-        "legacy_protocol", "handshake_failed", "verify_failed",
+        "legacy_protocol", "handshake_failed", "verify_failed", "weak_cipher",
+        "no_forward_secrecy", "profile",
         "refused", "unreachable", "dns", "blocked_by_policy",
     )  # fmt: skip
 
@@ -161,10 +193,12 @@ class TlsCheck(Check[TlsOptions]):
                 certs, anchors, trust, options, ctx
             )
         trust = issuer_not_sent(trust, certs, anchors)
-        legacy = (
-            await legacy_versions(addr, port, None if is_ip(host) else host, ctx.remaining)
-            if options.check_legacy
-            else {}
+        sni = None if is_ip(host) else host
+        legacy, scan = await asyncio.gather(
+            legacy_versions(addr, port, sni, ctx.remaining) if options.check_legacy else _nothing(),
+            cipherscan.scan(addr, port, sni, ctx.remaining)
+            if options.check_ciphers
+            else _nothing(),
         )
         chain = [describe_der(der) for der in hs.chain_der]
         facts = self._facts(
@@ -174,6 +208,7 @@ class TlsCheck(Check[TlsOptions]):
             client_verify, legacy,
         )  # fmt: skip
         facts["handshake"] = handshake_facts
+        facts["ciphers"] = cipher_facts(scan, hs.protocol, facts["legacy_accepted"])
         return facts
 
     async def _complete_via_aia(
@@ -278,9 +313,16 @@ class TlsCheck(Check[TlsOptions]):
         }
 
     def evaluate(self, facts: Mapping[str, Any], options: TlsOptions) -> Outcome:
-        results = analysis.evaluate_facts(facts, options)
+        results = [
+            *analysis.evaluate_facts(facts, options),
+            *cipher_rules(facts, options.cipher_profile),
+        ]
         ok = (
             f"certificate for {facts.get('host')} valid for {facts.get('days_left')} more days, "
             f"{facts.get('protocol')}"
         )
-        return base.outcome_from_findings(results, ok)
+        outcome = base.outcome_from_findings(results, ok)
+        profile = (facts.get("ciphers") or {}).get("profile")
+        if profile:
+            outcome = replace(outcome, summary=f"{outcome.summary} (Mozilla profile: {profile})")
+        return outcome

@@ -62,13 +62,32 @@ class ThreadedServer:
             self.sock.close()
 
 
+#: Mozilla's intermediate TLS 1.2 suites (ssl-config.mozilla.org): a healthy server's list.
+#: Python's own server default adds ECDHE/DHE CBC-SHA256/384 suites (Mozilla "old" only).
+MOZILLA_INTERMEDIATE = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+)
+
+
 def server_context(
-    chain_file: Path, key_file: Path, *, seclevel0: bool = False, legacy: bool = False
+    chain_file: Path,
+    key_file: Path,
+    *,
+    seclevel0: bool = False,
+    legacy: bool = False,
+    ciphers: str = MOZILLA_INTERMEDIATE,
 ) -> ssl.SSLContext:
-    """A TLS server context; ``seclevel0`` lets OpenSSL 3 load weak chains and do TLS 1.0."""
+    """A TLS server context with ``ciphers`` for TLS 1.2 (Mozilla intermediate by default);
+    ``seclevel0`` lets OpenSSL 3 load weak chains, ``legacy`` also do TLS 1.0 (with the
+    ECDHE CBC-SHA1 suites TLS 1.0 needs)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    if seclevel0 or legacy:
-        ctx.set_ciphers("ALL:@SECLEVEL=0")
+    ctx.set_ciphers(ciphers)
+    if legacy:
+        ctx.set_ciphers(f"{ciphers}:ECDHE-RSA-AES128-SHA:@SECLEVEL=0")
+    elif seclevel0:
+        ctx.set_ciphers(f"{ciphers}:@SECLEVEL=0")
     if legacy:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)

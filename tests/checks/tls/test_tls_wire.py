@@ -71,7 +71,7 @@ CASES = [
     ("incomplete_no_aia", "fail", ["tls.incomplete_chain"]),
     ("rsa1024", "fail", ["tls.weak_key"]),
     ("sha1", "fail", ["tls.weak_signature"]),
-    ("tls10", "fail", ["tls.legacy_protocol"]),
+    ("tls10", "fail", ["tls.legacy_protocol", "tls.weak_cipher"]),
     ("plain_http", "fail", ["tls.handshake_failed"]),
 ]
 
@@ -126,8 +126,9 @@ async def test_untrusted_against_system_store(corpus: Corpus) -> None:
 
 
 async def test_legacy_check_can_be_disabled(corpus: Corpus) -> None:
-    result = await probe(corpus, "tls10", check_legacy=False)
+    result = await probe(corpus, "tls10", check_legacy=False, check_ciphers=False)
     assert (str(result.status), codes(result)) == ("pass", [])
+    assert result.facts["ciphers"] == {"tested": False}
     assert result.facts["legacy_protocols"] == {}
 
 
