@@ -80,7 +80,11 @@ def cipher_rules(facts: Mapping[str, Any], required: str) -> list[Judged]:
                     RunStatus.WARN,
                     "profile",
                     Severity.LOW,
-                    f"the server meets the Mozilla {profile} TLS profile, not {required}: "
+                    (
+                        f"the server meets no Mozilla TLS profile (required: {required}): "
+                        if profile == "none"
+                        else f"the server meets the Mozilla {profile} TLS profile, not {required}: "
+                    )
                     + "; ".join(reasons),
                 )
             )
