@@ -18,6 +18,7 @@ _KINDS: dict[str, str] = {
     "env": "checks.env:EnvCheck",
     "attestation": "checks.attestation:AttestationCheck",
     "schema": "checks.schema:SchemaCheck",
+    "api": "checks.api:ApiCheck",
 }
 
 _cache: dict[str, Check] = {}  # type: ignore[type-arg]

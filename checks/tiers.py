@@ -49,6 +49,7 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "attestation": frozenset(),
     # the whole kind: its required DSN names a database host (config-file tier only)
     "schema": frozenset({"dsn_env"}),
+    "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),
 }
 
 #: kind -> field -> (lowest, highest) on the API tier, in the validated unit (seconds, bytes)

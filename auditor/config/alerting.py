@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, StrictBool, field_validator, model_validator
 
+from auditor.config.apprise_urls import slack_url
 from auditor.config.fields import StrictModel
 from checks.bounds import Age, Timeout
 
@@ -14,7 +15,7 @@ class ReceiverModel(StrictModel):
     """One ``[[alerting.receivers]]`` entry (DESIGN §7 contract)."""
 
     name: str
-    type: Literal["webhook", "slack", "email", "alertmanager"]
+    type: Literal["webhook", "slack", "email", "alertmanager", "apprise"]
     url: str | None = None
     url_env: str | None = None
     secret_env: str | None = None
@@ -53,6 +54,8 @@ class ReceiverModel(StrictModel):
             raise ValueError(f"a {self.type} receiver needs url or url_env")
         if self.url and self.url_env:
             raise ValueError("set url or url_env, not both")
+        if self.type == "slack" and self.url:
+            slack_url(self.url)  # a ValueError naming what a slack URL may be, not the URL
         self._signing()
         return self
 

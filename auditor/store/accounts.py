@@ -103,11 +103,15 @@ def check_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def _check_password_rules(password: str) -> None:
+    if len(password) < 12:
+        raise ValueError("password must be at least 12 characters")
+
+
 def create_user(store: Database, *, username: str, role: str, password: str) -> User:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 12:
-        raise ValueError("password must be at least 12 characters")
+    _check_password_rules(password)
     user = User(
         username=username,
         role=role,
@@ -174,6 +178,25 @@ def change_user(
     return user
 
 
+def reset_password(db: Database, username: str, password: str, now: datetime) -> tuple[User, int]:
+    """Set a new password for the user not deleted named ``username`` and end every one of
+    their dashboard sessions in the same transaction (someone who learnt the old password
+    may be signed in). Returns the user and how many sessions ended; :class:`NotFound`
+    ("user") for no such user, ``ValueError`` for a password the rules refuse."""
+    _check_password_rules(password)
+    with db.write() as s:
+        stmt = select(User).where(col(User.username) == username, col(User.deleted_at).is_(None))
+        user = s.exec(stmt).first()
+        if user is None:
+            raise NotFound("user")
+        user.password_hash = hash_password(password)
+        user.password_changed_at = now
+        user.updated_at = now
+        s.add(user)
+        ended = end_sessions(s, user.id, now)
+    return user, ended
+
+
 def _revoke_tokens_of(s: Session, user_id: str, now: datetime) -> None:
     """Revoke every live token ``user_id`` created, in transaction ``s``."""
     s.execute(
@@ -181,6 +204,13 @@ def _revoke_tokens_of(s: Session, user_id: str, now: datetime) -> None:
         .where(col(ApiToken.creator_user_id) == user_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=now, updated_at=now)
     )
+
+
+def has_users(db: Database) -> bool:
+    """Whether any user (not deleted) exists: with none, the login page says how to make one."""
+    with db.read() as s:
+        stmt = select(User.id).where(col(User.deleted_at).is_(None)).limit(1)
+        return s.exec(stmt).first() is not None
 
 
 def live_users(db: Database) -> list[User]:

@@ -239,7 +239,8 @@ def test_config_check_command_exits_2_and_lists_problems(tmp_path: Path) -> None
 
 def test_example_config_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
-    config = load_config(root / "config.example.toml", environ={"OPS_WEBHOOK_SECRET": "k"})
+    environ = {"OPS_WEBHOOK_SECRET": "k", "CHAT_APPRISE_URL": "ntfy://ntfy.internal/deploys"}
+    config = load_config(root / "config.example.toml", environ=environ)
     assert config.services
     with pytest.raises(ConfigError) as info:  # its webhook is signed: no secret, no start
         load_config(root / "config.example.toml", environ={})

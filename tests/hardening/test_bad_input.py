@@ -38,7 +38,14 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     ),
     "misspelt-table": (
         '[audtor]\nlisten = "x"\n',
-        ["audtor: unknown key (allowed: auditor, services, alerting, web, security)"],
+        ["audtor: unknown key (allowed: auditor, services, alerting, web, security, discovery)"],
+    ),
+    "discovery-without-path": (
+        '[[discovery]]\ntype = "file_sd"\nlabels = { job = "service" }\n',
+        [
+            "discovery[0].labels.job: must be one of 'name', 'environment', 'owner', "
+            "'profile' or 'url'"
+        ],
     ),
     "listen-without-host": (
         '[auditor]\nlisten = "8080"\n',
@@ -100,8 +107,8 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "unknown-kind": (
         CHECK + 'kind = "pingg"\n',
         [
-            "services[0].checks[0].kind: unknown check kind 'pingg' (known: attestation, "
-            "backups, env, exposure, headers, health, migrations, redirect, tls)"
+            "services[0].checks[0].kind: unknown check kind 'pingg' (known: api, attestation, "
+            "backups, env, exposure, headers, health, migrations, redirect, schema, tls)"
         ],
     ),
     "misspelt-check-key": (
@@ -173,8 +180,8 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "bad-receiver-type": (
         '[[alerting.receivers]]\nname = "ops"\ntype = "pager"\nurl = "https://h.example"\n',
         [
-            "alerting.receivers[0].type: must be one of 'webhook', 'slack', 'email' or "
-            "'alertmanager'"
+            "alerting.receivers[0].type: must be one of 'webhook', 'slack', 'email', "
+            "'alertmanager' or 'apprise'"
         ],
     ),
     "every-mistake-at-once": (
