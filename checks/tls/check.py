@@ -113,7 +113,12 @@ def cipher_facts(
         "untested": scan["untested"],
         "cached": scan["cached"],
         "age_s": scan["age_s"],
-        "profile": suites.profile_of(tls12, tls13, bool(legacy_accepted)),
+        # a group left unanswered (deadline, dropped hello) could hide anything
+        "profile": (
+            "unknown"
+            if scan["untested"]
+            else suites.profile_of(tls12, tls13, bool(legacy_accepted))
+        ),
     }
 
 

@@ -72,7 +72,7 @@ def cipher_rules(facts: Mapping[str, Any], required: str) -> list[Judged]:
         )
     profile = str(scan.get("profile") or "none")
     legacy = bool(facts.get("legacy_accepted"))
-    if rank(profile) > rank(required):
+    if profile != "unknown" and rank(profile) > rank(required):
         reasons = shortfall(required, tls12, tls13, legacy)
         if reasons:
             out.append(
