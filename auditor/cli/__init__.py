@@ -55,18 +55,51 @@ listen_option = click.option(
 )
 
 
+def location_options(func: Any) -> Any:
+    """``--location`` / ``--source-address``: where this process's probes come from."""
+    func = click.option(
+        "--source-address",
+        default=None,
+        metavar="IP",
+        help="Local address probes connect from (overrides AUDITOR_SOURCE_ADDRESS).",
+    )(func)
+    return click.option(
+        "--location",
+        default=None,
+        metavar="NAME",
+        help="Probe location of this worker, e.g. eu-west (overrides AUDITOR_LOCATION; PostgreSQL).",
+    )(func)
+
+
+def _set_location(location: str | None, source_address: str | None) -> None:
+    """The options win over the environment and the file, as ``--listen`` does."""
+    if location is not None:
+        os.environ["AUDITOR_LOCATION"] = location
+    if source_address is not None:
+        os.environ["AUDITOR_SOURCE_ADDRESS"] = source_address
+
+
 @main.command()
 @config_option
 @listen_option
-def serve(config_path: str | None, listen: str | None) -> None:
+@location_options
+def serve(
+    config_path: str | None,
+    listen: str | None,
+    location: str | None,
+    source_address: str | None,
+) -> None:
     """Scheduler, workers, dashboard, API and metrics in one process."""
+    _set_location(location, source_address)
     _daemon(config_path, with_worker=True, with_web=True, listen=listen)
 
 
 @main.command()
 @config_option
-def worker(config_path: str | None) -> None:
+@location_options
+def worker(config_path: str | None, location: str | None, source_address: str | None) -> None:
     """Only the scheduler and workers (scale out: run several against PostgreSQL)."""
+    _set_location(location, source_address)
     _daemon(config_path, with_worker=True, with_web=False)
 
 
