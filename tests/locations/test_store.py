@@ -227,3 +227,32 @@ def test_all_needs_declared_locations(pg_url: str) -> None:
             environ={},
         )
     assert any('"all" needs [auditor] locations' in p for p in exc.value.problems)
+
+
+def test_metrics_carry_each_location_in_new_families(store: Database) -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.registry import CollectorRegistry
+
+    from auditor.metrics.collector import StoreCollector
+
+    remove_node(store, "w-c")
+    t0 = utcnow() + timedelta(seconds=1)
+    run_round(store, {"a": "pass", "b": "fail"}, t0)
+    reg = CollectorRegistry()
+    reg.register(StoreCollector(store, now=lambda: t0 + timedelta(seconds=1)))
+    labels = {"service": "shop", "check": "health", "kind": "health"}
+
+    def get(name: str, **extra: str) -> float | None:
+        return reg.get_sample_value(name, {**labels, **extra})
+
+    assert get("auditor_check_location_status", location="a", status="pass") == 1.0
+    assert get("auditor_check_location_status", location="b", status="fail") == 1.0
+    assert get("auditor_check_location_status", location="c", status="unknown") == 1.0
+    assert get("auditor_check_location_duration_seconds", location="b") == 0.012
+    assert reg.get_sample_value("auditor_location_live_workers", {"location": "c"}) == 0.0
+    assert reg.get_sample_value("auditor_location_live_workers", {"location": "a"}) == 1.0
+    # the existing family keeps its labels and shows the combined (quorum) state:
+    # 1 of 2 voters fails at quorum 2 and c is dark, so warn
+    assert get("auditor_check_status", status="warn") == 1.0
+    text = generate_latest(reg).decode()
+    assert 'auditor_check_status{check="health",kind="health",service="shop",status="warn"}' in text
