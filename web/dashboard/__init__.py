@@ -26,6 +26,7 @@ from web.auth import current_principal, login_required
 from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
+from web.dashboard.locations import locations_by_check
 
 bp = Blueprint("dashboard", __name__)
 log = structlog.get_logger("web.dashboard")
@@ -251,6 +252,7 @@ def service(name: str) -> ResponseReturnValue:
         charts=charts_by_check,
         tiles=tiles,
         now=now,
+        locations=locations_by_check(get_store(), svc.id, now),
     )
 
 
