@@ -73,10 +73,10 @@ def location_options(func: Any) -> Any:
 
 def _set_location(location: str | None, source_address: str | None) -> None:
     """The options win over the environment and the file, as ``--listen`` does."""
-    if location is not None:
-        os.environ["AUDITOR_LOCATION"] = location
-    if source_address is not None:
-        os.environ["AUDITOR_SOURCE_ADDRESS"] = source_address
+    for env, value in (("AUDITOR_LOCATION", location), ("AUDITOR_SOURCE_ADDRESS", source_address)):
+        if value is not None:
+            os.environ[env] = value
+            os.environ[f"_AUDITOR_FROM_{env}"] = "1"  # errors name the option, not the variable
 
 
 @main.command()

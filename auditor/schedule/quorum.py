@@ -81,8 +81,11 @@ def combine(views: Sequence[LocationView], quorum: int) -> Combined:
     ranks = sorted((_RANK[v.state] for v in voters), reverse=True)
     state = _BY_RANK[ranks[quorum - 1]]
     confirming = [v for v in voters if _RANK[v.state] >= _RANK[state] and state != "pass"]
-    for v in confirming:
-        findings.extend({**f, "location": v.location} for f in v.findings)
+    for v in confirming:  # the message says where, for lists that show only code and message
+        findings.extend(
+            {**f, "message": f"from {v.location}: {f.get('message', '')}", "location": v.location}
+            for f in v.findings
+        )
     for v in voters:
         if v.state == "fail" and state != "fail":
             findings.append(

@@ -100,3 +100,8 @@ def test_stale_location_rows_count_as_unknown() -> None:
 
 def test_default_quorum_is_a_majority() -> None:
     assert [default_quorum(n) for n in (1, 2, 3, 4, 5)] == [1, 2, 2, 3, 3]
+
+
+def test_confirming_findings_say_where_they_were_seen() -> None:
+    got = combine(views(a="fail", b="fail", c="pass"), quorum=2)
+    assert [f["message"] for f in got.findings] == ["from a: HTTP 500", "from b: HTTP 500"]

@@ -253,6 +253,8 @@ class RunOut(Out):
     error: str | None
     error_kind: str | None
     worker: str | None
+    #: the probe location of this run ("" for a check without locations)
+    location: str = ""
     created_at: datetime
 
 
