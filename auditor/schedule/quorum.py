@@ -8,8 +8,9 @@ worst first (fail > warn > pass), the ``quorum``-th location's state. So with qu
 whose state is ``error`` or stale, or whose workers are all gone, confirms nothing. A
 location with no live worker is a finding (``location.no_live_worker``) and lowers a
 ``pass`` to ``warn``, so a probe location going dark is never a silent gap. When fewer
-than ``quorum`` locations can vote, nothing can be confirmed: the state is ``error`` (or
-``unknown`` while the locations simply have not run yet).
+than ``quorum`` locations can vote, nothing can be confirmed: the state is ``error``, or
+``unknown`` while enough live locations simply have no result yet (so the first location
+to report after a start does not page about the others).
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ def combine(views: Sequence[LocationView], quorum: int) -> Combined:
     n = len(views)
     if len(voters) < quorum:
         silent = [v.location for v in views if v not in voters]
-        state = "error" if dark or any(v.state == "error" for v in views) else "unknown"
+        # live locations without a result yet may still make the quorum: no news (unknown);
+        # when even they cannot, nothing will be confirmed: error
+        hopeful = [v for v in views if v.live and v.state in (*_RANK, "unknown")]
+        state = "unknown" if len(hopeful) >= quorum else "error"
         if state == "error":
             findings.append(
                 {

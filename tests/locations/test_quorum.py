@@ -105,3 +105,15 @@ def test_default_quorum_is_a_majority() -> None:
 def test_confirming_findings_say_where_they_were_seen() -> None:
     got = combine(views(a="fail", b="fail", c="pass"), quorum=2)
     assert [f["message"] for f in got.findings] == ["from a: HTTP 500", "from b: HTTP 500"]
+
+
+def test_the_first_result_after_a_start_waits_for_the_others() -> None:
+    # a reported, b is live but has not run yet, c is dark: b may still make the quorum
+    vs = [
+        LocationView("a", "pass"),
+        LocationView("b", "unknown"),
+        LocationView("c", "unknown", live=False),
+    ]
+    got = combine(vs, quorum=2)
+    assert got.state == "unknown"
+    assert [f["code"] for f in got.findings] == ["location.no_live_worker"]
