@@ -233,6 +233,12 @@ class CheckOut(Out):
         description="backups checks: the ping token (operators and admins only)"
     )
     next_run_at: datetime | None
+    locations: list[str] = Field(
+        default=[], description="probe locations that each run the check (config file only)"
+    )
+    quorum: int | None = Field(
+        default=None, description="failing locations that make the check fail (with locations)"
+    )
     state: CheckStateOut | None
     created_at: datetime
     updated_at: datetime
