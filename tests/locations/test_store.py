@@ -256,3 +256,24 @@ def test_metrics_carry_each_location_in_new_families(store: Database) -> None:
     assert get("auditor_check_status", status="warn") == 1.0
     text = generate_latest(reg).decode()
     assert 'auditor_check_status{check="health",kind="health",service="shop",status="warn"}' in text
+
+
+def test_workers_of_one_location_share_its_runs_and_take_over_a_dead_ones_lease(
+    store: Database,
+) -> None:
+    t0 = utcnow() + timedelta(seconds=1)
+    first = claim_located(store, "w-a1", "a", t0, 10, 5.0)
+    assert [c.location for c in first] == ["a"]
+    # a second worker of the same location finds nothing to do for that due time …
+    assert claim_located(store, "w-a2", "a", t0, 10, 5.0) == []
+    # … while another location claims its own copy
+    assert [c.location for c in claim_located(store, "w-b", "b", t0, 10, 5.0)] == ["b"]
+    # w-a1 dies without storing: once its lease lapses, w-a2 runs the same due time
+    later = first[0].lease_until + timedelta(seconds=1)
+    (again,) = claim_located(store, "w-a2", "a", later, 10, 5.0)
+    assert again.due_at == first[0].due_at and again.location == "a"
+    written = complete(store, COMPLETION_RULES, [(again, result(again, "pass", later))], "w-a2")
+    assert len(written) == 1
+    # the dead worker's late result for that due time is not stored twice
+    late = complete(store, COMPLETION_RULES, [(first[0], result(first[0], "fail", later))], "w-a1")
+    assert late == []
