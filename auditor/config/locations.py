@@ -23,13 +23,16 @@ def is_sqlite(database_url: str) -> bool:
     return database_url.strip().lower().startswith("sqlite")
 
 
-def require_location(value: str, database_url: str) -> str:
-    """``[auditor] location``: a slug, or "" for a worker without a location."""
+def require_location(value: str, database_url: str, declared: Sequence[str] = ()) -> str:
+    """``[auditor] location``: a slug, or "" for a worker without a location; one of the
+    declared ``locations`` when there are any (a typo would leave the worker idle)."""
     if value == "":
         return value
     require_slug(value)
     if is_sqlite(database_url):
         raise ValueError(NEEDS_POSTGRES)
+    if declared and value not in declared:
+        raise ValueError(f"{value!r} is not one of [auditor] locations ({', '.join(declared)})")
     return value
 
 

@@ -47,12 +47,13 @@ class AuditorSettings(StrictModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: web server processes sharing ``listen``; 0 = one per CPU for ``web``, 1 for ``serve``
     web_processes: int = Field(0, ge=0, le=64)
+    #: the probe locations a check's ``locations = "all"`` means (before ``location``,
+    #: whose validator reads it)
+    locations: list[str] = []
     #: this process's probe location ("" = none); ``--location`` wins (PostgreSQL only)
     location: str = ""
     #: the local address probes connect from; ``--source-address`` wins
     source_address: str | None = None
-    #: the probe locations a check's ``locations = "all"`` means
-    locations: list[str] = []
 
     @field_validator("listen")
     @classmethod
@@ -70,7 +71,8 @@ class AuditorSettings(StrictModel):
     @field_validator("location")
     @classmethod
     def _location(cls, value: str, info: ValidationInfo) -> str:
-        return require_location(value, str(info.data.get("database_url", "")))
+        declared = info.data.get("locations") or []
+        return require_location(value, str(info.data.get("database_url", "")), declared)
 
     @field_validator("locations")
     @classmethod

@@ -277,3 +277,15 @@ def test_workers_of_one_location_share_its_runs_and_take_over_a_dead_ones_lease(
     # the dead worker's late result for that due time is not stored twice
     late = complete(store, COMPLETION_RULES, [(first[0], result(first[0], "fail", later))], "w-a1")
     assert late == []
+
+
+def test_a_worker_location_must_be_a_declared_one(pg_url: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(
+            {"auditor": {"database_url": pg_url, "locations": ["eu-west", "us-east"]}},
+            environ={"AUDITOR_LOCATION": "eu-wset"},
+        )
+    assert any(
+        p.startswith("auditor.location (from AUDITOR_LOCATION): 'eu-wset' is not one of")
+        for p in exc.value.problems
+    ), exc.value.problems
