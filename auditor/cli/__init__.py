@@ -14,6 +14,7 @@ import click
 from auditor.cli.common import config_option, log_no_config_file, require_file
 from auditor.cli.common import load as _load
 from auditor.cli.common import open_store as _store
+from auditor.cli.locations import location_options, set_location
 from auditor.config.sync import sync_config
 from auditor.logging import configure_logging
 
@@ -55,30 +56,6 @@ listen_option = click.option(
 )
 
 
-def location_options(func: Any) -> Any:
-    """``--location`` / ``--source-address``: where this process's probes come from."""
-    func = click.option(
-        "--source-address",
-        default=None,
-        metavar="IP",
-        help="Local address probes connect from (overrides AUDITOR_SOURCE_ADDRESS).",
-    )(func)
-    return click.option(
-        "--location",
-        default=None,
-        metavar="NAME",
-        help="Probe location of this worker, e.g. eu-west (overrides AUDITOR_LOCATION; PostgreSQL).",
-    )(func)
-
-
-def _set_location(location: str | None, source_address: str | None) -> None:
-    """The options win over the environment and the file, as ``--listen`` does."""
-    for env, value in (("AUDITOR_LOCATION", location), ("AUDITOR_SOURCE_ADDRESS", source_address)):
-        if value is not None:
-            os.environ[env] = value
-            os.environ[f"_AUDITOR_FROM_{env}"] = "1"  # errors name the option, not the variable
-
-
 @main.command()
 @config_option
 @listen_option
@@ -90,7 +67,7 @@ def serve(
     source_address: str | None,
 ) -> None:
     """Scheduler, workers, dashboard, API and metrics in one process."""
-    _set_location(location, source_address)
+    set_location(location, source_address)
     _daemon(config_path, with_worker=True, with_web=True, listen=listen)
 
 
@@ -99,7 +76,7 @@ def serve(
 @location_options
 def worker(config_path: str | None, location: str | None, source_address: str | None) -> None:
     """Only the scheduler and workers (scale out: run several against PostgreSQL)."""
-    _set_location(location, source_address)
+    set_location(location, source_address)
     _daemon(config_path, with_worker=True, with_web=False)
 
 
