@@ -67,6 +67,8 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "warn_days": (0, 3650),
         "fail_days": (0, 3650),
         "max_validity_days": (1, 3650),
+        "warn_fraction": (0, 1),
+        "fail_fraction": (0, 1),
         "port": (1, 65535),
     },
     "migrations": {"grace": (0, 30 * DAY), "lock_max_age": (0, 30 * DAY)},

@@ -15,8 +15,10 @@ from auditor.cli.common import config_option, log_no_config_file, require_file
 from auditor.cli.common import load as _load
 from auditor.cli.common import open_store as _store
 from auditor.cli.locations import location_options, set_location
+from auditor.config import Config
 from auditor.config.sync import sync_config
 from auditor.logging import configure_logging
+from auditor.store.db import Database
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,6 +90,16 @@ def web(config_path: str | None, listen: str | None) -> None:
     _daemon(config_path, with_worker=False, with_web=True, listen=listen)
 
 
+def _discover_for_audit(config: Config, store: Database, wanted: Sequence[str]) -> list[str]:
+    """Read the discovery sources once (adding and updating, never archiving: the file may
+    be cut down) so discovered services can be audited; the names still unknown."""
+    from auditor.discovery import discover_once
+    from auditor.store.service_admin import service_named
+
+    asyncio.run(discover_once(config, store, archive=False))
+    return [name for name in wanted if service_named(store, name) is None]
+
+
 @main.command()
 @config_option
 @click.argument("url", required=False)
@@ -147,7 +159,7 @@ def audit(
         sys.exit(code)
     known = {s.name for s in config.services}
     unknown = [s for s in services if s not in known]
-    if unknown:
+    if unknown and not config.discovery:
         click.echo(f"--service: unknown service(s): {', '.join(unknown)}", err=True)
         sys.exit(2)
     sys.exit(_audit_and_print(config, services, kinds, fmt))
@@ -171,6 +183,12 @@ def _audit_and_print(config: Any, services: Sequence[str], kinds: Sequence[str],
     store = _store(config)
     try:
         sync_config(store, config, disable_missing=False)
+        if config.discovery:
+            known = {s.name for s in config.services}
+            unknown = _discover_for_audit(config, store, [s for s in services if s not in known])
+            if unknown:
+                click.echo(f"--service: unknown service(s): {', '.join(unknown)}", err=True)
+                sys.exit(2)
         results = asyncio.run(
             run_audit(
                 config,

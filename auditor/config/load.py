@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from auditor.config.alerting import AlertingModel
 from auditor.config.apprise_check import apprise_problems
+from auditor.config.discovery import DiscoveryModel, discovery_problems, template_problems
 from auditor.config.errors import ConfigError, validation_problems
 from auditor.config.model import Config
 from auditor.config.profiles import expand_profile
@@ -112,17 +113,44 @@ def _service_checks(
     return checks
 
 
+def _discovery(
+    raw: Any, settings: AuditorSettings, allowlist: list[str], problems: list[str]
+) -> tuple[DiscoveryModel, ...]:
+    """The ``[[discovery]]`` sources; each bad one becomes problems naming its key path."""
+    if not isinstance(raw, list):
+        problems.append("discovery: must be an array of tables ([[discovery]])")
+        return ()
+    out: list[DiscoveryModel] = []
+    for index, table in enumerate(raw):
+        prefix = f"discovery[{index}]"
+        try:
+            source = DiscoveryModel.model_validate(table)
+        except ValidationError as exc:
+            problems.extend(validation_problems(prefix, exc))
+            continue
+        found = discovery_problems(source, prefix)
+        for cindex, table in enumerate(source.checks):
+            found.extend(
+                template_problems(table, settings, allowlist, f"{prefix}.checks[{cindex}]")
+            )
+        problems.extend(found)
+        if not found:
+            out.append(source)
+    return tuple(out)
+
+
 def parse_config(
     data: Mapping[str, Any], environ: Mapping[str, str] | None = None, path: str | None = None
 ) -> Config:
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
     problems: list[str] = []
-    allowed_top = {"auditor", "services", "alerting", "web", "security"}
+    allowed_top = {"auditor", "services", "alerting", "web", "security", "discovery"}
     for key in data:
         if key not in allowed_top:
             problems.append(
-                f"{key}: unknown key (allowed: auditor, services, alerting, web, security)"
+                f"{key}: unknown key (allowed: auditor, services, alerting, web, security, "
+                "discovery)"
             )
     settings = _settings(data, environ, problems)
     try:
@@ -143,6 +171,9 @@ def parse_config(
         problems.extend(validation_problems("security", exc))
         security = SecuritySettings()
 
+    discovery = _discovery(
+        data.get("discovery") or [], settings, security.api_env_allowlist, problems
+    )
     services: list[ServiceConfig] = []
     raw_services = data.get("services") or []
     if not isinstance(raw_services, list):
@@ -186,6 +217,7 @@ def parse_config(
         path=path,
         web=web,
         security=security,
+        discovery=discovery,
     )
 
 

@@ -183,7 +183,9 @@ def build_check(
     interval, problem = _interval(common, settings, prefix)
     if problem:
         return None, [problem]
-    timeout = common.timeout or settings.default_timeout
+    # as Prometheus does with scrape_timeout: an unset timeout follows a short interval down;
+    # only a timeout written on the check itself may be judged too long for it
+    timeout = common.timeout or min(settings.default_timeout, interval)
     for key, value in (("timeout", timeout), ("jitter", common.jitter)):
         if value > interval:
             return None, [f"{prefix}.{key}: must not exceed the interval ({interval:g}s)"]

@@ -167,6 +167,8 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             loop.add_signal_handler(sig, on_signal)
         alerts: asyncio.Task[None] | None = None
         retention: asyncio.Task[None] | None = None
+        helpers: list[asyncio.Task[None]] = []
+        discovery: asyncio.Task[None] | None = None
         if worker is not None:
             from auditor.alerting.dispatcher import Dispatcher
 
@@ -176,7 +178,11 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
                 retention_loop(store, settings.retention, stop, settings.audit_retention),
                 name="retention",
             )
-        helpers: list[asyncio.Task[None]] = []
+            from auditor.discovery import Discoverer
+
+            # discovered services: a pass at start, then as each source's refresh falls due
+            discoverer = Discoverer(config, store, prober)
+            discovery = asyncio.create_task(discoverer.run(stop), name="discovery")
         if master is not None:
             helpers.append(asyncio.create_task(master.watch(stop), name="web-master"))
         if loop_at is not None and worker is not None:
@@ -199,6 +205,9 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
                 # a running pass stops after its current short batch
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(retention, timeout=min(30.0, _budget(drain)))
+            if discovery is not None:  # a pass under way finishes its short transaction
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(discovery, timeout=min(10.0, _budget(drain)))
             await prober.aclose()
             for task in helpers:  # loops that only watch ``stop``: nothing to finish
                 task.cancel()

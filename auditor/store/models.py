@@ -76,6 +76,8 @@ class Service(SQLModel, table=True):
     public: bool = False
     description: str = ""
     source: str = Field(default="config", max_length=16)
+    # discovered services: the file or endpoint that lists them (``auditor.store.sources``)
+    source_ref: str | None = Field(default=None, max_length=2048)
     enabled: bool = True
     created_at: datetime = _created()
     updated_at: datetime = _created()

@@ -81,8 +81,8 @@ class MigrationsCheck(Check[MigrationsOptions]):
     }
     codes = codes_of(
         "migrations", "pending", "failed", "dirty", "partial", "ahead", "checksum_drift",
-        "lock_stuck", "locked", "in_progress", "unverified", "table_missing",
-        "unreachable", "blocked_by_policy",
+        "lock_stuck", "locked", "lock_in_future", "in_progress", "unverified", "table_missing",
+        "unreachable", "query_failed", "blocked_by_policy",
     )  # fmt: skip
 
     async def collect(
@@ -150,6 +150,15 @@ def _read_ledger(
             found = detect(db, settings)
             facts["detected"] = [a.name for a, _ in found]
             if not found:
+                custom = (
+                    db.find_table(settings.table, [settings.schema]) if settings.table else None
+                )
+                if custom is not None:
+                    raise ProbeError(
+                        "config",
+                        f"table {custom} has the shape of no known migration ledger "
+                        f"(columns: {', '.join(sorted(db.columns(custom)))}); set tool",
+                    )
                 facts.update(table_found=False, table=None, tool="auto")
                 return facts
             adapter, ref = found[0]
@@ -160,6 +169,7 @@ def _read_ledger(
             if located is None:
                 facts.update(table_found=False, table=settings.table or adapter.table)
                 return facts
+            adapter.check_shape(db, located)
             ref = located
         ledger: Ledger = adapter.read(db, ref, settings)
         facts.update(table_found=True, table=str(ref), ledger=ledger.to_facts())

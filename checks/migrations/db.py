@@ -182,12 +182,20 @@ def connect(
     except ProbeError:
         raise
     except Exception as exc:
-        raise _classify(exc, where, secrets) from None
+        raise _classify(exc, where, secrets, connected=True) from None
     finally:
         db.close()
 
 
-def _classify(exc: BaseException, where: str, secrets: Sequence[str]) -> ProbeError:
+#: driver messages meaning the connection itself went away mid-query
+_CONNECTION_LOST = ("closed", "lost connection", "gone away", "terminat", "broken pipe", "reset")
+
+
+def _classify(
+    exc: BaseException, where: str, secrets: Sequence[str], connected: bool = False
+) -> ProbeError:
+    """Connecting failed: unreachable. A query failed on a live connection: query_failed
+    (a wrong table, a missing column, no privilege), never "unreachable"."""
     text = _scrub(f"{type(exc).__name__}: {exc}".strip(), secrets)
     text = text.splitlines()[0] if text else type(exc).__name__
     low = text.lower()
@@ -196,8 +204,11 @@ def _classify(exc: BaseException, where: str, secrets: Sequence[str]) -> ProbeEr
         or "timed out" in low
         or "canceling statement" in low
         or "interrupted" in low
+        or "database is locked" in low
     ):
         return ProbeError("timeout", f"{where} did not answer in time ({text})")
+    if connected and not any(word in low for word in _CONNECTION_LOST):
+        return ProbeError("query_failed", f"a query on the {where} failed: {text}")
     return ProbeError("unreachable", f"cannot query the {where}: {text}")
 
 

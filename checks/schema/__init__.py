@@ -95,7 +95,7 @@ class SchemaOptions(Options):
 class SchemaCheck(Check[SchemaOptions]):
     kind = "schema"
     Options: ClassVar[type[SchemaOptions]] = SchemaOptions  # type: ignore[misc]
-    codes = codes_of("schema", *RULES, "unreachable", "blocked_by_policy")
+    codes = codes_of("schema", *RULES, "unreachable", "query_failed", "blocked_by_policy")
     error_codes: ClassVar[dict[str, str]] = {
         "unreachable": "unreachable",
         "timeout": "unreachable",

@@ -49,3 +49,30 @@ def test_demo_shows_a_ready_and_a_broken_service(demo_results: dict) -> None:
     assert {"env.missing", "env.placeholder", "env.debug_enabled"} <= codes["env"]
     assert codes["load-testing"] == {"attestation.missing"}
     assert all(str(r.status) == "fail" for r in broken.values())
+
+
+def test_demo_includes_a_discovered_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo ships a file_sd target file: its service is found, checked and shows its file."""
+    from auditor.discovery import discover_once
+    from auditor.store.service_admin import service_named
+
+    path, servers, environ = prepare(tmp_path, "127.0.0.1:0")
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    try:
+        config = load_config(path, environ=os.environ)
+        store = Database(config.auditor.database_url)
+        sync_config(store, config)
+        asyncio.run(discover_once(config, store))
+        results = asyncio.run(run_audit(config, store, services=["inventory-api"]))
+        svc = service_named(store, "inventory-api")
+        store.close()
+    finally:
+        for server in servers:
+            server.stop()
+    assert svc is not None and svc.source == "file_sd"
+    assert svc.source_ref == str((tmp_path / "discovery" / "targets.json").resolve())
+    assert (svc.environment, svc.owner) == ("staging", "team-inventory")
+    assert [(r.target.check, str(r.status)) for r in results] == [("health", "pass")]

@@ -38,7 +38,14 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     ),
     "misspelt-table": (
         '[audtor]\nlisten = "x"\n',
-        ["audtor: unknown key (allowed: auditor, services, alerting, web, security)"],
+        ["audtor: unknown key (allowed: auditor, services, alerting, web, security, discovery)"],
+    ),
+    "discovery-without-path": (
+        '[[discovery]]\ntype = "file_sd"\nlabels = { job = "service" }\n',
+        [
+            "discovery[0].labels.job: must be one of 'name', 'environment', 'owner', "
+            "'profile' or 'url'"
+        ],
     ),
     "listen-without-host": (
         '[auditor]\nlisten = "8080"\n',

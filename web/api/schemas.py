@@ -107,6 +107,14 @@ class ServicePatch(In):
     enabled: bool | SkipJsonSchema[None] = None
 
 
+class SourceOut(Out):
+    """Where a discovered service was found: the file (``path``) or endpoint (``url``)."""
+
+    type: Literal["file_sd", "http_sd", "backstage"]
+    path: str | None
+    url: str | None
+
+
 class ServiceOut(Out):
     id: str
     name: str
@@ -118,7 +126,10 @@ class ServiceOut(Out):
     public: bool
     description: str
     enabled: bool
-    source: str
+    source: str | SourceOut = Field(
+        description='"config" or "api"; for a discovered service where it was found: '
+        '{"type": "file_sd" | "http_sd" | "backstage", "path": file, "url": endpoint}'
+    )
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
@@ -283,7 +294,16 @@ class ReadinessOut(BaseModel):
 
 class AttestationCreate(In):
     service_id: Uuid
-    item: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    #: one of the service's checklist items (its attestation checks' ``item``)
+    item: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=255,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="a checklist item of the service (an attestation check's item)",
+        ),
+    ]
     #: not part of the schema: the signer is always the authenticated principal; a body that
     #: names one is refused (``web.api.attestations``) rather than silently rewritten
     signed_by: SkipJsonSchema[Any] = None

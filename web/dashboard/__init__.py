@@ -27,6 +27,8 @@ from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
 from web.dashboard.locations import locations_by_check
+from web.markup import code_spans
+from web.nav import nav_attrs
 
 bp = Blueprint("dashboard", __name__)
 log = structlog.get_logger("web.dashboard")
@@ -42,6 +44,7 @@ def _globals() -> dict[str, Any]:
         "verdict_label": data.VERDICT_LABEL,
         "advice": advice,
         "human_delta": data.human_delta,
+        "nav_attrs": nav_attrs,
     }
 
 
@@ -49,6 +52,9 @@ def _globals() -> dict[str, Any]:
 def _redact_url(value: Any) -> str:
     """URLs on pages never show credentials (issue #17)."""
     return redact_url(str(value or ""))
+
+
+bp.add_app_template_filter(code_spans, "code_spans")
 
 
 @bp.app_template_filter("when")
