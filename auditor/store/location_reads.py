@@ -8,14 +8,14 @@ listed all the same (state ``unknown``), so a missing location shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
 from auditor.store.db import Database
 from auditor.store.location_models import CheckLocation
-from auditor.store.location_runs import live_locations
-from auditor.store.models import Check, Service, utcnow
+from auditor.store.location_runs import LIVE_WITHIN_S, live_locations
+from auditor.store.models import Check, Node, Service, utcnow
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,6 @@ def location_rows(
 
 def live_workers(db: Database, now: datetime | None = None) -> dict[str, int]:
     """Live worker processes per location (only located ones)."""
-    from datetime import timedelta
-
-    from auditor.store.location_runs import LIVE_WITHIN_S
-    from auditor.store.models import Node
-
     cutoff = (now or utcnow()) - timedelta(seconds=LIVE_WITHIN_S)
     counts: dict[str, int] = {}
     with db.read() as s:
