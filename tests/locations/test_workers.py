@@ -79,8 +79,8 @@ url = "http://127.0.0.1:{port}"
 
 [[services.checks]]
 kind = "health"
-interval = "1s"
-timeout = "1s"
+interval = "2s"
+timeout = "2s"
 failure_threshold = 1
 enabled = false
 locations = "all"
@@ -126,7 +126,10 @@ url = "http://127.0.0.1:{hook_port}/hook"
                 counts(),
                 log.read_text()[-3000:],
             )
-            assert runs_by_location() == {"a": {"pass"}, "b": {"pass"}, "c": {"fail"}}
+            seen = runs_by_location()
+            # (an ``error`` run — a probe timed out on a loaded machine — measures nothing)
+            assert seen["a"] - {"error"} == {"pass"} and seen["b"] - {"error"} == {"pass"}, seen
+            assert seen["c"] - {"error"} == {"fail"}, seen
             (state,) = rows(engine, "SELECT state, last_summary FROM check_state")
             assert state[0] == "pass", state
             assert "failing from c" in state[1]
