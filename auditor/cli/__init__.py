@@ -14,6 +14,7 @@ import click
 from auditor.cli.common import config_option, log_no_config_file, require_file
 from auditor.cli.common import load as _load
 from auditor.cli.common import open_store as _store
+from auditor.cli.locations import location_options, set_location
 from auditor.config import Config
 from auditor.config.sync import sync_config
 from auditor.logging import configure_logging
@@ -73,15 +74,24 @@ def _log_preflight(config: Config) -> None:
 @main.command()
 @config_option
 @listen_option
-def serve(config_path: str | None, listen: str | None) -> None:
+@location_options
+def serve(
+    config_path: str | None,
+    listen: str | None,
+    location: str | None,
+    source_address: str | None,
+) -> None:
     """Scheduler, workers, dashboard, API and metrics in one process."""
+    set_location(location, source_address)
     _daemon(config_path, with_worker=True, with_web=True, listen=listen)
 
 
 @main.command()
 @config_option
-def worker(config_path: str | None) -> None:
+@location_options
+def worker(config_path: str | None, location: str | None, source_address: str | None) -> None:
     """Only the scheduler and workers (scale out: run several against PostgreSQL)."""
+    set_location(location, source_address)
     _daemon(config_path, with_worker=True, with_web=False)
 
 

@@ -10,6 +10,7 @@ from pydantic import Field, StrictBool, ValidationError, field_validator
 
 from auditor.config.errors import did_you_mean, validation_problems
 from auditor.config.fields import StrictModel, require_http_url, require_slug
+from auditor.config.locations import resolve_locations
 from auditor.config.settings import AuditorSettings
 from checks.base import Options
 from checks.bounds import MAX_INTERVAL_S, Interval, Jitter, Timeout, format_duration
@@ -32,6 +33,8 @@ COMMON_CHECK_KEYS = frozenset(
         "blocking",
         "jitter",
         "description",
+        "locations",
+        "quorum",
     }
 )
 
@@ -53,6 +56,9 @@ class CheckCommon(StrictModel):
     blocking: StrictBool = False
     jitter: Jitter = 0.0
     description: str = Field("", max_length=2000)
+    #: probe locations (a list, or "all": every ``[auditor] locations``); PostgreSQL only
+    locations: list[str] | Literal["all"] | None = None
+    quorum: int | None = Field(None, ge=1, le=100)
 
     @field_validator("name")
     @classmethod
@@ -99,6 +105,9 @@ class CheckConfig:
     raw_options: dict[str, Any]
     interval: float
     timeout: float
+    #: resolved probe locations ("all" expanded) and quorum; () / None: no locations
+    locations: tuple[str, ...] = ()
+    quorum: int | None = None
 
     @property
     def schedule(self) -> str | None:
@@ -193,10 +202,16 @@ def build_check(
     for key, value in (("timeout", timeout), ("jitter", common.jitter)):
         if value > interval:
             problems.append(f"{prefix}.{key}: must not exceed the interval ({interval:g}s)")
+    locations, quorum, located = resolve_locations(
+        common.locations, common.quorum, settings.locations, settings.database_url, prefix
+    )
+    problems.extend(located)
     if problems:
         return None, problems
     return (
         CheckConfig(
+            locations=locations,
+            quorum=quorum,
             name=common.name or common.kind,
             kind=common.kind,
             common=common,

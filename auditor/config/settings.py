@@ -5,9 +5,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StrictBool, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, ValidationInfo, field_validator
 
 from auditor.config.fields import StrictModel, require_cidrs, require_http_url
+from auditor.config.locations import require_address, require_location, require_locations
 from auditor.probe.addresses import AddressPolicy
 from checks.bounds import DAY, HOUR, MAX_AGE_S, Interval, Timeout, duration_between
 from checks.units import parse_duration
@@ -46,6 +47,13 @@ class AuditorSettings(StrictModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: web server processes sharing ``listen``; 0 = one per CPU for ``web``, 1 for ``serve``
     web_processes: int = Field(0, ge=0, le=64)
+    #: the probe locations a check's ``locations = "all"`` means (before ``location``,
+    #: whose validator reads it)
+    locations: list[str] = []
+    #: this process's probe location ("" = none); ``--location`` wins (PostgreSQL only)
+    location: str = ""
+    #: the local address probes connect from; ``--source-address`` wins
+    source_address: str | None = None
 
     @field_validator("listen")
     @classmethod
@@ -64,6 +72,22 @@ class AuditorSettings(StrictModel):
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
         return require_cidrs(value)
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str, info: ValidationInfo) -> str:
+        declared = info.data.get("locations") or []
+        return require_location(value, str(info.data.get("database_url", "")), declared)
+
+    @field_validator("locations")
+    @classmethod
+    def _locations(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return require_locations(value, str(info.data.get("database_url", "")))
+
+    @field_validator("source_address")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        return require_address(value)
 
     def address_policy(self) -> AddressPolicy:
         return AddressPolicy(

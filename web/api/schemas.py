@@ -244,6 +244,12 @@ class CheckOut(Out):
         description="backups checks: the ping token (operators and admins only)"
     )
     next_run_at: datetime | None
+    locations: list[str] = Field(
+        default=[], description="probe locations that each run the check (config file only)"
+    )
+    quorum: int | None = Field(
+        default=None, description="failing locations that make the check fail (with locations)"
+    )
     state: CheckStateOut | None
     created_at: datetime
     updated_at: datetime
@@ -264,6 +270,8 @@ class RunOut(Out):
     error: str | None
     error_kind: str | None
     worker: str | None
+    #: the probe location of this run ("" for a check without locations)
+    location: str = ""
     created_at: datetime
 
 

@@ -26,6 +26,7 @@ from web.auth import current_principal, login_required
 from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
+from web.dashboard.locations import locations_by_check
 from web.markup import code_spans
 from web.nav import nav_attrs
 
@@ -257,6 +258,7 @@ def service(name: str) -> ResponseReturnValue:
         charts=charts_by_check,
         tiles=tiles,
         now=now,
+        locations=locations_by_check(get_store(), svc.id, now),
     )
 
 
