@@ -19,6 +19,7 @@ _KINDS: dict[str, str] = {
     "attestation": "checks.attestation:AttestationCheck",
     "schema": "checks.schema:SchemaCheck",
     "api": "checks.api:ApiCheck",
+    "evidence": "checks.evidence:EvidenceCheck",
 }
 
 _cache: dict[str, Check] = {}  # type: ignore[type-arg]

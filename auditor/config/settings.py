@@ -10,13 +10,14 @@ from pydantic import BeforeValidator, Field, StrictBool, field_validator
 from auditor.config.fields import StrictModel, require_cidrs
 from auditor.probe.addresses import AddressPolicy
 from checks.bounds import DAY, HOUR, MAX_AGE_S, Interval, Timeout, duration_between
-from checks.units import parse_duration
+from checks.units import parse_duration, parse_size
 
 #: how long history is kept raw: 1h to 10 years
 Retention = Annotated[float, BeforeValidator(parse_duration), duration_between(HOUR, MAX_AGE_S)]
 #: a claim's lease: 1s to 1d (a run's lease is stretched to cover its own timeout)
 Lease = Annotated[float, BeforeValidator(parse_duration), duration_between(1.0, DAY)]
 #: how long SIGTERM may take: 1s to 1h
+EvidenceSize = Annotated[int, BeforeValidator(parse_size), Field(ge=1024, le=100 * 1024 * 1024)]
 DrainTimeout = Annotated[float, BeforeValidator(parse_duration), duration_between(1.0, HOUR)]
 
 
@@ -46,6 +47,8 @@ class AuditorSettings(StrictModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: web server processes sharing ``listen``; 0 = one per CPU for ``web``, 1 for ``serve``
     web_processes: int = Field(0, ge=0, le=64)
+    #: the largest CI/CD report ``POST …/evidence`` stores (1 KiB – 100 MiB)
+    evidence_max_size: EvidenceSize = 10 * 1024 * 1024
 
     @field_validator("listen")
     @classmethod

@@ -2,3 +2,4 @@
 
 # the audit table lives in its own module; importing the store registers it with the others
 from auditor.store import audit_models as audit_models
+from auditor.store import evidence_models as evidence_models

@@ -17,6 +17,7 @@ from web.api import (
     attestations,
     audit_events,
     checks,
+    evidence,
     heartbeats,
     runs,
     services,
