@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, func, select
 
 from auditor.store.db import Database
@@ -20,12 +21,13 @@ from auditor.store.models import Check
 from auditor.store.service_admin import load_service
 
 #: what a listing returns: every column but the raw report
-LISTED = (
-    Evidence.id, Evidence.service_id, Evidence.item, Evidence.format, Evidence.verdict,
-    Evidence.summary, Evidence.pushed_by, Evidence.commit, Evidence.version,
-    Evidence.report_size, Evidence.report_sha256, Evidence.pushed_at, Evidence.created_at,
-    Evidence.updated_at,
-)  # fmt: skip
+LISTED = ("id", "service_id", "item", "format", "verdict", "summary", "pushed_by", "commit",
+          "version", "report_size", "report_sha256", "pushed_at", "created_at", "updated_at")  # fmt: skip
+
+
+def _listed() -> sa.Select[Any]:
+    table: sa.Table = Evidence.__table__  # type: ignore[attr-defined]
+    return sa.select(*(table.c[name] for name in LISTED))
 
 
 def evidence_checks(db: Database, service_id: str) -> list[Check]:
@@ -65,8 +67,8 @@ def list_evidence(
         if item is not None:
             where.append(Evidence.item == item)
         total = s.exec(select(func.count()).select_from(Evidence).where(*where)).one()
-        rows = s.exec(
-            select(*LISTED).where(*where)
+        rows = s.execute(
+            _listed().where(*where)
             .order_by(col(Evidence.pushed_at).desc(), col(Evidence.id))
             .offset(offset).limit(limit)
         ).all()  # fmt: skip
@@ -86,8 +88,8 @@ def latest_per_item(db: Database, service_id: str) -> dict[str, dict[str, Any]]:
     """The newest evidence of each item of a service (the dashboard's evidence list)."""
     out: dict[str, dict[str, Any]] = {}
     with db.read() as s:
-        rows = s.exec(
-            select(*LISTED).where(Evidence.service_id == service_id)
+        rows = s.execute(
+            _listed().where(Evidence.service_id == service_id)
             .order_by(col(Evidence.pushed_at).desc()).limit(500)
         ).all()  # fmt: skip
     for r in rows:
@@ -98,8 +100,8 @@ def latest_per_item(db: Database, service_id: str) -> dict[str, dict[str, Any]]:
 def latest_evidence(db: Database, service_id: str, item: str) -> Mapping[str, Any] | None:
     """The look-back mapping of the newest report of ``item`` (``History.evidence``)."""
     with db.read() as s:
-        row = s.exec(
-            select(*LISTED).where(Evidence.service_id == service_id, Evidence.item == item)
+        row = s.execute(
+            _listed().where(Evidence.service_id == service_id, Evidence.item == item)
             .order_by(col(Evidence.pushed_at).desc()).limit(1)
         ).first()  # fmt: skip
     if row is None:

@@ -227,7 +227,11 @@ class EvidenceCheck(Check[EvidenceOptions]):
         item, att = facts["item"], facts.get("attestation")
         now = datetime.fromisoformat(facts["observed_at"])
         expires = att.get("expires_at") if att else None
-        if att and att.get("signed_at") and not (expires and datetime.fromisoformat(expires) <= now):
+        if (
+            att
+            and att.get("signed_at")
+            and not (expires and datetime.fromisoformat(expires) <= now)
+        ):
             return outcome_from_findings(
                 [_find(RunStatus.PASS, "attested_only", Severity.INFO,
                        f"{item!r}: no machine evidence pushed; signed off by "

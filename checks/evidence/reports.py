@@ -138,7 +138,9 @@ def _when(value: Any, field: str) -> datetime:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ReportError("malformed", f"rollback drill: '{field}' is not a time: {value!r}") from exc
+        raise ReportError(
+            "malformed", f"rollback drill: '{field}' is not a time: {value!r}"
+        ) from exc
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 

@@ -81,7 +81,7 @@ def _one(metric: str, expr: Any) -> Rule:
         known = ", ".join([*METRICS, *NAMED])
         raise ValueError(f"unknown rule {metric!r} (known: {known})")
     if isinstance(expr, bool):
-        raise ValueError(f"{metric}: expected a comparison like \"<= 300ms\", got a boolean")
+        raise ValueError(f'{metric}: expected a comparison like "<= 300ms", got a boolean')
     if isinstance(expr, int | float):
         expr = f"<= {expr}"
     match = _EXPR.match(str(expr))
@@ -89,10 +89,10 @@ def _one(metric: str, expr: Any) -> Rule:
         raise ValueError(f'{metric}: expected a comparison like "<= 300ms", got {expr!r}')
     op, raw = match.groups()
     try:
-        value = _value(METRICS[metric][2], raw.strip('"'))
+        number = _value(METRICS[metric][2], raw.strip('"'))
     except ValueError as exc:
         raise ValueError(f"{metric}: {raw!r} is not a value in its unit ({exc})") from exc
-    return Rule(metric, op, value, f"{metric} {op} {raw.strip(chr(34))}")
+    return Rule(metric, op, number, f"{metric} {op} {raw.strip(chr(34))}")
 
 
 def parse_rules(spec: Mapping[str, Any] | Sequence[str]) -> list[Rule]:

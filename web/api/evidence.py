@@ -69,6 +69,8 @@ class DeployOut(Out):
     commit: str | None
     pushed_by: str
     at: datetime
+    created_at: datetime
+    updated_at: datetime
 
 
 def _json(row: Any) -> dict[str, Any]:
@@ -149,11 +151,15 @@ def push_evidence(service_id: str) -> Response:
     try:
         fmt, summary = parse_report(raw, declared)
     except ReportError as exc:
-        field = "format" if exc.problem in ("wrong_format", "unknown_format") and declared else "file"
+        field = (
+            "format" if exc.problem in ("wrong_format", "unknown_format") and declared else "file"
+        )
         raise ApiError(422, f"report_{exc.problem}", exc.message,
                        [{"field": field, "message": exc.message}]) from exc  # fmt: skip
     if fmt not in opts.accepted_formats():
-        msg = f"a {fmt} report does not prove {item!r}; it takes {', '.join(opts.accepted_formats())}"
+        msg = (
+            f"a {fmt} report does not prove {item!r}; it takes {', '.join(opts.accepted_formats())}"
+        )
         raise ApiError(422, "report_wrong_format", msg, [{"field": "file", "message": msg}])
     broken = judge(summary, parse_rules(opts.rules))
     now = utcnow()

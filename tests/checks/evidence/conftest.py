@@ -63,7 +63,9 @@ def junit_green(reports: Path) -> bytes:
 @pytest.fixture(scope="session")
 def bandit_sarif(reports: Path) -> bytes:
     """Bandit's SARIF of a sample package with a shell=True call and a hard-coded password."""
-    _need("bandit[sarif]", shutil.which("bandit", path=str(Path(sys.executable).parent)) is not None)
+    _need(
+        "bandit[sarif]", shutil.which("bandit", path=str(Path(sys.executable).parent)) is not None
+    )
     pkg = reports / "sample_pkg"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")

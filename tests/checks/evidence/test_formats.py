@@ -60,7 +60,8 @@ def test_real_junit_from_pytest(junit_xml: bytes) -> None:
     broken = judge(s, parse_rules({"suite": "migrations"}))
     assert [name for name, _ in broken] == ["tests_failed"]
     assert judge(s, parse_rules({"suite": "roundtrip"}))[-1][1].startswith(
-        "expected test suite 'roundtrip'")
+        "expected test suite 'roundtrip'"
+    )
 
 
 def test_real_green_junit_passes(junit_green: bytes) -> None:
