@@ -63,9 +63,9 @@ def list_evidence(
     """One page of a service's evidence, newest first, without report bytes; and the total."""
     with db.read() as s:
         load_service(s, service_id)
-        where = [Evidence.service_id == service_id]
+        where = [col(Evidence.service_id) == service_id]
         if item is not None:
-            where.append(Evidence.item == item)
+            where.append(col(Evidence.item) == item)
         total = s.exec(select(func.count()).select_from(Evidence).where(*where)).one()
         rows = s.execute(
             _listed().where(*where)
@@ -89,7 +89,7 @@ def latest_per_item(db: Database, service_id: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     with db.read() as s:
         rows = s.execute(
-            _listed().where(Evidence.service_id == service_id)
+            _listed().where(col(Evidence.service_id) == service_id)
             .order_by(col(Evidence.pushed_at).desc()).limit(500)
         ).all()  # fmt: skip
     for r in rows:
@@ -101,7 +101,7 @@ def latest_evidence(db: Database, service_id: str, item: str) -> Mapping[str, An
     """The look-back mapping of the newest report of ``item`` (``History.evidence``)."""
     with db.read() as s:
         row = s.execute(
-            _listed().where(Evidence.service_id == service_id, Evidence.item == item)
+            _listed().where(col(Evidence.service_id) == service_id, col(Evidence.item) == item)
             .order_by(col(Evidence.pushed_at).desc()).limit(1)
         ).first()  # fmt: skip
     if row is None:

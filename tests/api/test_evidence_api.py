@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from auditor.probe.http import HttpProber
 from auditor.schedule.history import StoreHistory
 from auditor.schedule.runner import run_check
-from auditor.probe.http import HttpProber
 from auditor.store.accounts import create_token
 from auditor.store.db import Database
 from checks.base import RunStatus, Target
