@@ -107,9 +107,10 @@ class EvidenceOptions(Options):
     def resolved_family(self) -> str | None:
         if self.family:
             return self.family
-        if self.formats:
+        by_name = family_for_item(self.item)
+        if by_name is None and self.formats:
             return FORMATS[self.formats[0]]
-        return family_for_item(self.item)
+        return by_name
 
     def accepted_formats(self) -> list[str]:
         fam = self.resolved_family()
