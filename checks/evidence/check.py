@@ -21,6 +21,7 @@ from pydantic import Field, field_validator, model_validator
 
 from checks.base import (
     Check,
+    Finding,
     Judged,
     Options,
     Outcome,
@@ -39,6 +40,15 @@ from checks.evidence.rules import families_of, judge, parse_rules
 
 _find = partial(judged, "evidence")
 DEFAULT_DRILL_MAX_AGE = 90 * 86400.0
+#: what :func:`checks.evidence.rules.judge` names a broken rule -> its finding code
+RULE_CODES = {
+    "rule": "evidence.rule",
+    "metric_missing": "evidence.metric_missing",
+    "thresholds": "evidence.thresholds",
+    "tests_failed": "evidence.tests_failed",
+    "findings": "evidence.findings",
+    "drill_failed": "evidence.drill_failed",
+}
 
 #: words of an item name -> the family of evidence it expects (when ``family`` is not set)
 _ITEM_WORDS = (("load", "load"), ("perf", "load"), ("rollback", "rollback"), ("scan", "scan"),
@@ -210,7 +220,8 @@ class EvidenceCheck(Check[EvidenceOptions]):
                                f"{item!r}: the latest report is {record.get('format')}, this "
                                f"item takes {', '.join(options.accepted_formats())}"))  # fmt: skip
         for name, message in judge(summary, parse_rules(options.rules)):
-            found.append(_find(RunStatus.FAIL, name, Severity.HIGH, f"{item!r}: {message}"))
+            found.append((RunStatus.FAIL, Finding(RULE_CODES[name], Severity.HIGH,
+                                                  f"{item!r}: {message}")))  # fmt: skip
         stale = _stale(facts, record, options)
         if stale:
             found.append(_find(RunStatus.FAIL, "stale", Severity.MEDIUM, f"{item!r}: {stale}"))
