@@ -47,7 +47,7 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "backups": frozenset({"path", "pattern", "command"}),
     "env": frozenset({"manifest", "ca_file"}),
     "attestation": frozenset(),
-    "evidence": frozenset(),
+    "evidence": frozenset({"ca_file"}),
     # the whole kind: its required DSN names a database host (config-file tier only)
     "schema": frozenset({"dsn_env"}),
     "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from auditor.demo.certs import make_demo_certs
+from auditor.demo.evidence import seed_evidence
 from auditor.demo.servers import BrokenHandler, DemoServer, HealthyHandler, redirect_handler
 
 log = structlog.get_logger("auditor.demo")
@@ -264,6 +265,7 @@ def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
         store = Database(config.auditor.database_url)
         sync_config(store, config)
         _sign_checklist(store, "payments-api")
+        seed_evidence(store)
         password = _demo_user(store, Path(data_dir))
         if once:
             import asyncio

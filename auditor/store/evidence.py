@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 from auditor.store.db import Database
 from auditor.store.errors import NotFound
 from auditor.store.evidence_models import DeployEvent, Evidence
-from auditor.store.models import Check
+from auditor.store.models import Check, Service
 from auditor.store.service_admin import load_service
 
 #: what a listing returns: every column but the raw report
@@ -73,6 +73,15 @@ def list_evidence(
             .offset(offset).limit(limit)
         ).all()  # fmt: skip
     return [dict(r._mapping) for r in rows], int(total)
+
+
+def service_id_named(db: Database, name: str) -> str | None:
+    """The id of the live service called ``name`` (the dashboard's URLs name services)."""
+    with db.read() as s:
+        row = s.exec(
+            select(Service.id).where(Service.name == name, col(Service.deleted_at).is_(None))
+        ).first()
+    return row
 
 
 def get_evidence(db: Database, service_id: str, evidence_id: str) -> Evidence:

@@ -75,6 +75,9 @@ class EvidenceOptions(Options):
     version_path: str | None = "/health"
     fallback: Literal["attestation", "none"] = "attestation"
     check_runbook: bool = True
+    #: how the version probe trusts the service (as the HTTP kinds; ``ca_file`` config only)
+    ca_file: str | None = None
+    verify: bool = True
 
     @field_validator("item")
     @classmethod
@@ -197,7 +200,8 @@ class EvidenceCheck(Check[EvidenceOptions]):
             try:
                 res = await ctx.http.fetch(target.url_for(options.version_path),
                                            timeout=max(0.1, ctx.remaining() / 2),
-                                           body_cap=65536, truncate=True)  # fmt: skip
+                                           body_cap=65536, truncate=True, verify=options.verify,
+                                           ca_file=options.ca_file)  # fmt: skip
                 version = reported_version(res.body) if res.status < 400 else None
                 if version:
                     facts["deployed"] = {"version": version, "source": options.version_path}

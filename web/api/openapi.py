@@ -190,6 +190,7 @@ ERROR_TEXT = {
     404: "Unknown id",
     409: "Conflicts with an existing resource",
     413: "Request body too large",
+    415: "Unsupported media type (evidence: send multipart/form-data)",
     422: "Validation failed: one `details` entry per bad field",
     429: "Rate limited; see Retry-After",
 }

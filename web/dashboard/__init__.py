@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from auditor.store.evidence import latest_per_item
 from auditor.store.models import utcnow
 from auditor.store.secret_fields import redact_url, scrub_json
 from web import charts
@@ -251,6 +252,7 @@ def service(name: str) -> ResponseReturnValue:
         charts=charts_by_check,
         tiles=tiles,
         now=now,
+        evidence=latest_per_item(get_store(), svc.id),
     )
 
 
@@ -346,3 +348,7 @@ def run(run_id: str) -> ResponseReturnValue:
         timings=timings,
         facts_json=json.dumps(facts, indent=2, sort_keys=True, default=str),
     )
+
+
+# routes kept in their own modules, registered on ``bp`` when imported
+from web.dashboard import evidence as _evidence  # noqa: E402,F401
