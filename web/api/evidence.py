@@ -130,7 +130,7 @@ def _options(service_id: str, item: str) -> EvidenceOptions:
 
 @route(bp, "/services/{service_id}/evidence", "POST", op_id="pushEvidence",
        summary="Push a CI/CD report (multipart: file, item, format, commit, version)",
-       tag="evidence", role="viewer", response=EvidenceOut, status=201,
+       tag="evidence", role="viewer", scope="evidence", response=EvidenceOut, status=201,
        errors=(403, 404, 413, 415, 422),
        description="Needs a token with the evidence scope. The report is parsed and judged by "
        "the rules of the service's evidence check for the item; a bad report stores nothing.",
@@ -201,7 +201,7 @@ def evidence_report(service_id: str, evidence_id: str) -> Response:
 
 @route(bp, "/services/{service_id}/deploys", "POST", op_id="pushDeploy",
        summary="Record a deploy (version, commit): older evidence goes stale", tag="evidence",
-       role="viewer", body=DeployIn, response=DeployOut, status=201, errors=(403, 404, 422))  # fmt: skip
+       role="viewer", scope="evidence", body=DeployIn, response=DeployOut, status=201, errors=(403, 404, 422))  # fmt: skip
 def push_deploy(service_id: str, body: DeployIn) -> Response:
     pushed_by, _ = _pusher()
     if not _VERSION.match(body.version):
