@@ -9,9 +9,11 @@ the look-back mappings the checks get come from :func:`latest_evidence` and
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlmodel import col, func, select
 
 from auditor.store.db import Database
@@ -132,3 +134,21 @@ def latest_deploy(db: Database, service_id: str) -> Mapping[str, Any] | None:
     if row is None:
         return None
     return {"version": row.version, "commit": row.commit, "at": row.at}
+
+
+def prune_evidence(db: Database, before: datetime) -> int:
+    """Delete reports pushed before ``before`` (the raw retention window), except each
+    item's newest, which the check still judges; returns how many went."""
+    newer = sa.orm.aliased(Evidence)
+    has_newer = (
+        sa.select(newer.id)
+        .where(
+            newer.service_id == Evidence.service_id,
+            newer.item == Evidence.item,
+            newer.pushed_at > Evidence.pushed_at,
+        )
+        .exists()
+    )
+    with db.write(background=True) as s:
+        result = s.execute(sa.delete(Evidence).where(col(Evidence.pushed_at) < before, has_newer))
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)

@@ -179,3 +179,27 @@ async def test_evidence_for_1_0_goes_stale_after_a_deploy_of_1_1(
     scopeless = client.post(f"/api/v1/services/{service['id']}/deploys", json={"version": "2"},
                             headers=admin)  # fmt: skip
     assert scopeless.status_code == 403
+
+
+def test_retention_keeps_each_items_newest_report(
+    client: FlaskClient, store: Database, svc: dict[str, Any], pusher: dict[str, str]
+) -> None:
+    from datetime import timedelta
+
+    from auditor.store.evidence import latest_evidence
+    from auditor.store.models import utcnow
+    from auditor.store.retention import RetentionPolicy, run_retention
+
+    for _ in range(3):
+        assert (
+            push(client, pusher, svc["id"], JUNIT_OK, item="migrations-tested").status_code == 201
+        )
+    assert (
+        push(client, pusher, svc["id"], json.dumps(K6).encode(), item="load-testing").status_code
+        == 201
+    )
+    newest = latest_evidence(store, svc["id"], "migrations-tested")
+    report = run_retention(store, utcnow() + timedelta(days=60), RetentionPolicy())
+    assert report.evidence_pruned == 2  # two older JUnit reports; each item keeps its newest
+    assert stored(client, pusher, svc["id"]) == 2
+    assert latest_evidence(store, svc["id"], "migrations-tested") == newest
