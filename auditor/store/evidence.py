@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.orm
 from sqlmodel import col, func, select
 
 from auditor.store.db import Database
@@ -139,16 +138,17 @@ def latest_deploy(db: Database, service_id: str) -> Mapping[str, Any] | None:
 def prune_evidence(db: Database, before: datetime) -> int:
     """Delete reports pushed before ``before`` (the raw retention window), except each
     item's newest, which the check still judges; returns how many went."""
-    newer = sa.orm.aliased(Evidence)
+    table: sa.Table = Evidence.__table__  # type: ignore[attr-defined]
+    newer = table.alias("newer")
     has_newer = (
-        sa.select(newer.id)
+        sa.select(newer.c.id)
         .where(
-            newer.service_id == Evidence.service_id,
-            newer.item == Evidence.item,
-            newer.pushed_at > Evidence.pushed_at,
+            newer.c.service_id == table.c.service_id,
+            newer.c.item == table.c.item,
+            newer.c.pushed_at > table.c.pushed_at,
         )
         .exists()
     )
     with db.write(background=True) as s:
-        result = s.execute(sa.delete(Evidence).where(col(Evidence.pushed_at) < before, has_newer))
+        result = s.execute(sa.delete(table).where(table.c.pushed_at < before, has_newer))
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
