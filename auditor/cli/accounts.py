@@ -64,7 +64,8 @@ def token_create(
             store, name=name, role=role, expires_at=expires_at, scopes=scopes
         )
     click.echo(
-        f"created token {row.id} ({row.role}) named {row.name!r}; store it now, it is not shown again:",
+        f"created token {row.id} ({row.role}{''.join(f', scope {x}' for x in row.scopes)}) "
+        f"named {row.name!r}; store it now, it is not shown again:",
         err=True,
     )
     click.echo(plaintext)
@@ -120,6 +121,7 @@ def token_list(config_path: str | None, fmt: str) -> None:
                 "id": t.id,
                 "name": t.name,
                 "role": t.role,
+                "scopes": list(t.scopes or []),
                 "prefix": t.prefix,
                 "state": state(t),
                 "created_by": t.created_by,

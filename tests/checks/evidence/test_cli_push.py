@@ -105,3 +105,20 @@ def test_refusals_name_the_problem(server: dict[str, Any], tmp_path: Path,
     r = CliRunner().invoke(main, ["evidence", "push", "--url", "http://127.0.0.1:9", "--token",
                                   "x", "--service", "p", "--item", ITEM, str(report)])  # fmt: skip
     assert r.exit_code == 3 and "cannot reach the auditor" in r.output
+
+
+def test_token_create_with_the_evidence_scope(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "config.toml").write_text(
+        f'[auditor]\ndatabase_url = "sqlite:///{tmp_path}/t.db"\n'
+    )
+    cfg = str(tmp_path / "config.toml")
+    r = CliRunner().invoke(main, ["token", "create", "--config", cfg, "--role", "viewer",
+                                  "--name", "ci", "--scope", "evidence"])  # fmt: skip
+    assert r.exit_code == 0 and "(viewer, scope evidence)" in r.output, r.output
+    listed = CliRunner().invoke(main, ["token", "list", "--config", cfg, "--format", "json"])
+    assert json.loads(listed.output)[0]["scopes"] == ["evidence"]
+    bad = CliRunner().invoke(main, ["token", "create", "--config", cfg, "--role", "viewer",
+                                    "--name", "x", "--scope", "root"])  # fmt: skip
+    assert bad.exit_code == 2 and "'root' is not 'evidence'" in bad.output
