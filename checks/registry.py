@@ -20,6 +20,7 @@ _KINDS: dict[str, str] = {
     "schema": "checks.schema:SchemaCheck",
     "api": "checks.api:ApiCheck",
     "evidence": "checks.evidence:EvidenceCheck",
+    "monitoring": "checks.monitoring:MonitoringCheck",
 }
 
 _cache: dict[str, Check] = {}  # type: ignore[type-arg]

@@ -48,6 +48,7 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "env": frozenset({"manifest", "ca_file"}),
     "attestation": frozenset(),
     "evidence": frozenset({"ca_file"}),
+    "monitoring": frozenset(),
     # the whole kind: its required DSN names a database host (config-file tier only)
     "schema": frozenset({"dsn_env"}),
     "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),

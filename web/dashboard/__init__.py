@@ -27,6 +27,7 @@ from web.auth import current_principal, login_required
 from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
+from web.dashboard.evidence import evidence_report
 
 bp = Blueprint("dashboard", __name__)
 log = structlog.get_logger("web.dashboard")
@@ -350,5 +351,6 @@ def run(run_id: str) -> ResponseReturnValue:
     )
 
 
-# routes kept in their own modules, registered on ``bp`` when imported
-from web.dashboard import evidence as _evidence  # noqa: E402,F401
+bp.add_url_rule(
+    "/services/<name>/evidence/<evidence_id>/report", "evidence_report", evidence_report
+)

@@ -1,5 +1,6 @@
 """The dashboard's view of pushed evidence: the stored report of an item, served back as it
-was pushed (the service page links here; the API serves the same to tokens)."""
+was pushed (the service page links here; the API serves the same to tokens). Registered on
+the dashboard blueprint by ``web.dashboard``."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ from auditor.store.errors import NotFound
 from auditor.store.evidence import get_evidence, service_id_named
 from web.auth import login_required
 from web.context import get_store
-from web.dashboard import bp
 
 #: how a stored report is served: a download, never rendered as a page of ours
 MEDIA = {"junit-xml": "application/xml", "wrk": "text/plain", "locust-csv": "text/csv",
          "jmeter-jtl": "text/csv"}  # fmt: skip
 
 
-@bp.get("/services/<name>/evidence/<evidence_id>/report")
 @login_required("viewer")
 def evidence_report(name: str, evidence_id: str) -> ResponseReturnValue:
     svc_id = service_id_named(get_store(), name)
