@@ -21,6 +21,7 @@ _KINDS: dict[str, str] = {
     "api": "checks.api:ApiCheck",
     "evidence": "checks.evidence:EvidenceCheck",
     "monitoring": "checks.monitoring:MonitoringCheck",
+    "logging": "checks.logs:LoggingCheck",
 }
 
 _cache: dict[str, Check] = {}  # type: ignore[type-arg]

@@ -49,6 +49,8 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "attestation": frozenset(),
     "evidence": frozenset({"ca_file"}),
     "monitoring": frozenset(),
+    # a log store's credentials come from the daemon's environment: config file only
+    "logging": frozenset({"token_env"}),
     # the whole kind: its required DSN names a database host (config-file tier only)
     "schema": frozenset({"dsn_env"}),
     "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),
