@@ -153,6 +153,15 @@ class History(ABC):
     def attestation(self, service_id: str, item: str) -> Mapping[str, Any] | None:
         """The latest sign-off of a checklist item for a service, or None."""
 
+    def evidence(self, service_id: str, item: str) -> Mapping[str, Any] | None:
+        """The latest report pushed for an item: ``{"id", "format", "version", "commit",
+        "pushed_by", "pushed_at", "summary", …}``, or None (stores without evidence)."""
+        return None
+
+    def deployed_version(self, service_id: str) -> Mapping[str, Any] | None:
+        """The latest deploy event pushed for a service (``{"version", "commit", "at"}``)."""
+        return None
+
 
 class EmptyHistory(History):
     """History for one-shot runs outside a store (tests, ``evaluate`` only)."""

@@ -47,6 +47,10 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "backups": frozenset({"path", "pattern", "command"}),
     "env": frozenset({"manifest", "ca_file"}),
     "attestation": frozenset(),
+    "evidence": frozenset({"ca_file"}),
+    "monitoring": frozenset(),
+    # a log store's credentials come from the daemon's environment: config file only
+    "logging": frozenset({"token_env"}),
     # the whole kind: its required DSN names a database host (config-file tier only)
     "schema": frozenset({"dsn_env"}),
     "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),
@@ -82,6 +86,7 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     },
     "env": {},
     "attestation": {"max_age": (1, 3 * 366 * DAY)},
+    "evidence": {"max_age": (1, 3 * 366 * DAY)},
 }
 
 #: kind -> options an API-tier check gets when it does not set them (applied when it runs)

@@ -295,10 +295,11 @@ def demo(data_dir: str, listen: str, once: bool) -> None:
 
 
 from auditor.cli.accounts import secrets_group, token_group, user_group  # noqa: E402
+from auditor.cli.evidence import evidence_group  # noqa: E402
 from auditor.cli.gate import gate  # noqa: E402
 from auditor.cli.health import healthcheck  # noqa: E402
 
-for _command in (token_group, user_group, secrets_group, gate, healthcheck):
+for _command in (token_group, user_group, secrets_group, gate, healthcheck, evidence_group):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

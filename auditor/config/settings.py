@@ -11,13 +11,14 @@ from auditor.config.fields import StrictModel, require_cidrs, require_http_url
 from auditor.config.locations import require_address, require_location, require_locations
 from auditor.probe.addresses import AddressPolicy
 from checks.bounds import DAY, HOUR, MAX_AGE_S, Interval, Timeout, duration_between
-from checks.units import parse_duration
+from checks.units import parse_duration, parse_size
 
 #: how long history is kept raw: 1h to 10 years
 Retention = Annotated[float, BeforeValidator(parse_duration), duration_between(HOUR, MAX_AGE_S)]
 #: a claim's lease: 1s to 1d (a run's lease is stretched to cover its own timeout)
 Lease = Annotated[float, BeforeValidator(parse_duration), duration_between(1.0, DAY)]
 #: how long SIGTERM may take: 1s to 1h
+EvidenceSize = Annotated[int, BeforeValidator(parse_size), Field(ge=1024, le=100 * 1024 * 1024)]
 DrainTimeout = Annotated[float, BeforeValidator(parse_duration), duration_between(1.0, HOUR)]
 
 
@@ -54,6 +55,8 @@ class AuditorSettings(StrictModel):
     location: str = ""
     #: the local address probes connect from; ``--source-address`` wins
     source_address: str | None = None
+    #: the largest CI/CD report ``POST …/evidence`` stores (1 KiB – 100 MiB)
+    evidence_max_size: EvidenceSize = 10 * 1024 * 1024
 
     @field_validator("listen")
     @classmethod

@@ -113,7 +113,8 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
         [
             "<file>:5: "
             "services[0].checks[0].kind: unknown check kind 'pingg' (known: api, attestation, "
-            "backups, env, exposure, headers, health, migrations, redirect, schema, tls)"
+            "backups, env, evidence, exposure, headers, health, logging, migrations, monitoring, "
+            "redirect, schema, tls)"
         ],
     ),
     "misspelt-check-key": (

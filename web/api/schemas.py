@@ -397,6 +397,8 @@ class TokenCreate(In):
     role: ROLE
     #: default ``[web] token_ttl`` from now; at most ``[web] token_max_ttl`` ahead
     expires_at: AwareDatetime | None = None
+    #: grants beyond the role: ``evidence`` may push CI/CD evidence and deploy events
+    scopes: list[Literal["evidence"]] = Field([], max_length=1)
 
 
 class TokenOut(Out):
@@ -406,6 +408,7 @@ class TokenOut(Out):
     prefix: str
     created_by: str
     creator_user_id: str | None
+    scopes: list[str] = []
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None

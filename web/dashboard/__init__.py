@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from auditor.store.evidence import latest_per_item
 from auditor.store.models import utcnow
 from auditor.store.secret_fields import redact_url, scrub_json
 from web import charts
@@ -29,6 +30,7 @@ from web.dashboard.advice import advice
 from web.dashboard.locations import locations_by_check
 from web.markup import code_spans
 from web.nav import nav_attrs
+from web.dashboard.evidence import evidence_report
 
 bp = Blueprint("dashboard", __name__)
 log = structlog.get_logger("web.dashboard")
@@ -259,6 +261,7 @@ def service(name: str) -> ResponseReturnValue:
         tiles=tiles,
         now=now,
         locations=locations_by_check(get_store(), svc.id, now),
+        evidence=latest_per_item(get_store(), svc.id),
     )
 
 
@@ -354,3 +357,8 @@ def run(run_id: str) -> ResponseReturnValue:
         timings=timings,
         facts_json=json.dumps(facts, indent=2, sort_keys=True, default=str),
     )
+
+
+bp.add_url_rule(
+    "/services/<name>/evidence/<evidence_id>/report", "evidence_report", evidence_report
+)
