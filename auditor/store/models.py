@@ -291,8 +291,7 @@ class ApiToken(SQLModel, table=True):
     created_by: str = Field(default="", max_length=255)
     #: the dashboard user behind the token (NULL: made by the CLI); deleting them revokes it
     creator_user_id: str | None = Field(default=None, max_length=36, index=True)
-    #: extra grants beyond the role (``evidence``: may push CI/CD evidence)
-    scopes: list[str] = _json([])
+    scopes: list[str] = _json([])  # grants beyond the role ("evidence": push CI/CD reports)
     expires_at: datetime | None = _ts()
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()

@@ -27,10 +27,10 @@ from web.auth import current_principal, login_required
 from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
+from web.dashboard.evidence import evidence_report
 from web.dashboard.locations import locations_by_check
 from web.markup import code_spans
 from web.nav import nav_attrs
-from web.dashboard.evidence import evidence_report
 
 bp = Blueprint("dashboard", __name__)
 log = structlog.get_logger("web.dashboard")
