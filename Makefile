@@ -45,6 +45,12 @@ test: $(TEST_STAMP) lint typecheck realtools
 test-fast: $(TEST_STAMP) lint typecheck
 	$(BIN)/pytest -q -ra -m "not slow" $(PYTEST_ARGS)
 
+## realapps: the real web servers and frameworks tests/realapps runs (Debian packages, npm)
+.PHONY: realapps
+realapps:
+	tests/realapps/install.sh
+test: realapps
+
 bench: $(TEST_STAMP)
 	benchmarks/ensure-tools.sh
 	$(BIN)/python benchmarks/probe_compare.py

@@ -17,10 +17,11 @@ _KINDS: dict[str, str] = {
     "backups": "checks.backups:BackupsCheck",
     "env": "checks.env:EnvCheck",
     "attestation": "checks.attestation:AttestationCheck",
-    "monitoring": "checks.monitoring:MonitoringCheck",
-    "logging": "checks.logs:LoggingCheck",
     "schema": "checks.schema:SchemaCheck",
     "api": "checks.api:ApiCheck",
+    "evidence": "checks.evidence:EvidenceCheck",
+    "monitoring": "checks.monitoring:MonitoringCheck",
+    "logging": "checks.logs:LoggingCheck",
 }
 
 _cache: dict[str, Check] = {}  # type: ignore[type-arg]

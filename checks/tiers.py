@@ -49,9 +49,11 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "backups": frozenset({"path", "pattern", "command"}),
     "env": frozenset({"manifest", "ca_file"}),
     "attestation": frozenset(),
+    "evidence": frozenset({"ca_file"}),
     # the whole kind: its required DSN names a database host (config-file tier only)
     "schema": frozenset({"dsn_env"}),
     "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),
+    # credentials for the operator's Prometheus / log store come from the daemon's environment
     **dict.fromkeys(("monitoring", "logging"), _REMOTE_CREDENTIALS),
 }
 
@@ -70,6 +72,8 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "warn_days": (0, 3650),
         "fail_days": (0, 3650),
         "max_validity_days": (1, 3650),
+        "warn_fraction": (0, 1),
+        "fail_fraction": (0, 1),
         "port": (1, 65535),
     },
     "migrations": {"grace": (0, 30 * DAY), "lock_max_age": (0, 30 * DAY)},
@@ -85,6 +89,7 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     },
     "env": {},
     "attestation": {"max_age": (1, 3 * 366 * DAY)},
+    "evidence": {"max_age": (1, 3 * 366 * DAY)},
 }
 
 #: kind -> options an API-tier check gets when it does not set them (applied when it runs)

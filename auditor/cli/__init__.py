@@ -14,6 +14,7 @@ import click
 from auditor.cli.common import config_option, log_no_config_file, require_file
 from auditor.cli.common import load as _load
 from auditor.cli.common import open_store as _store
+from auditor.cli.locations import location_options, set_location
 from auditor.config import Config
 from auditor.config.sync import sync_config
 from auditor.logging import configure_logging
@@ -35,6 +36,7 @@ def _daemon(
 
     config = _load(config_path, listen=listen)
     configure_logging(config.auditor.log_level)
+    _log_preflight(config)
     if config.path is None:
         log_no_config_file()
     store = _store(config)
@@ -57,18 +59,39 @@ listen_option = click.option(
 )
 
 
+def _log_preflight(config: Config) -> None:
+    """What ``config check`` would warn about is logged at start: the daemon runs, and the
+    parts that need a missing variable or driver fail until it is there."""
+    import structlog
+
+    from auditor.config.preflight import preflight
+
+    report = preflight(config)
+    for line in (*report.problems, *report.warnings):
+        structlog.get_logger("auditor.config").warning("config_preflight", problem=line)
+
+
 @main.command()
 @config_option
 @listen_option
-def serve(config_path: str | None, listen: str | None) -> None:
+@location_options
+def serve(
+    config_path: str | None,
+    listen: str | None,
+    location: str | None,
+    source_address: str | None,
+) -> None:
     """Scheduler, workers, dashboard, API and metrics in one process."""
+    set_location(location, source_address)
     _daemon(config_path, with_worker=True, with_web=True, listen=listen)
 
 
 @main.command()
 @config_option
-def worker(config_path: str | None) -> None:
+@location_options
+def worker(config_path: str | None, location: str | None, source_address: str | None) -> None:
     """Only the scheduler and workers (scale out: run several against PostgreSQL)."""
+    set_location(location, source_address)
     _daemon(config_path, with_worker=True, with_web=False)
 
 
@@ -212,9 +235,23 @@ def config_group() -> None:
 @config_group.command("check")
 @config_option
 def config_check(config_path: str | None) -> None:
-    """Validate the configuration file; exit 2 and list every problem when it is wrong."""
+    """Validate the configuration file; exit 2 and list every problem when it is wrong.
+
+    Also looks at this host: a database driver that is not installed is a problem (exit 2);
+    an ``*_env`` variable that is not set is a warning (printed; exit stays 0).
+    """
+    from auditor.config.preflight import preflight
+
     require_file(config_path)
     config = _load(config_path)
+    report = preflight(config)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if report.problems:
+        click.echo(f"configuration error in {config.path}:", err=True)
+        for problem in report.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(2)
     checks = sum(len(s.checks) for s in config.services)
     click.echo(f"ok: {config.path or 'no file'}: {len(config.services)} services, {checks} checks")
 
@@ -258,10 +295,11 @@ def demo(data_dir: str, listen: str, once: bool) -> None:
 
 
 from auditor.cli.accounts import secrets_group, token_group, user_group  # noqa: E402
+from auditor.cli.evidence import evidence_group  # noqa: E402
 from auditor.cli.gate import gate  # noqa: E402
 from auditor.cli.health import healthcheck  # noqa: E402
 
-for _command in (token_group, user_group, secrets_group, gate, healthcheck):
+for _command in (token_group, user_group, secrets_group, gate, healthcheck, evidence_group):
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,11 +23,20 @@ def token_group() -> None:
 @click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), required=True)
 @click.option("--name", required=True)
 @click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(["evidence"]),
+    help="A grant beyond the role: evidence (push CI/CD evidence and deploy events).",
+)
+@click.option(
     "--expires",
     default=None,
     help='Lifetime, e.g. "30d" (default: [web] token_ttl, 90d), or "never".',
 )
-def token_create(config_path: str | None, role: str, name: str, expires: str | None) -> None:
+def token_create(
+    config_path: str | None, role: str, name: str, scopes: tuple[str, ...], expires: str | None
+) -> None:
     """Create an API token; it is printed once, alone on the last line."""
     from datetime import timedelta
 
@@ -51,9 +60,12 @@ def token_create(config_path: str | None, role: str, name: str, expires: str | N
     expires_at = None if lifetime is None else utcnow() + timedelta(seconds=lifetime)
     store = _store(config)
     with cli_audit("token.create", "token"):
-        row, plaintext = create_token(store, name=name, role=role, expires_at=expires_at)
+        row, plaintext = create_token(
+            store, name=name, role=role, expires_at=expires_at, scopes=scopes
+        )
     click.echo(
-        f"created token {row.id} ({row.role}) named {row.name!r}; store it now, it is not shown again:",
+        f"created token {row.id} ({row.role}{''.join(f', scope {x}' for x in row.scopes)}) "
+        f"named {row.name!r}; store it now, it is not shown again:",
         err=True,
     )
     click.echo(plaintext)
@@ -109,6 +121,7 @@ def token_list(config_path: str | None, fmt: str) -> None:
                 "id": t.id,
                 "name": t.name,
                 "role": t.role,
+                "scopes": list(t.scopes or []),
                 "prefix": t.prefix,
                 "state": state(t),
                 "created_by": t.created_by,

@@ -2,8 +2,8 @@
 
 For trying the auditor on one's own service before writing a config file. The service
 lives in a throw-away SQLite store, so nothing is scheduled or kept. The profile's manual
-items (attestations) are left out: nobody can have signed them off for an ad-hoc URL, and
-they would fail every run; ``env``, ``migrations`` and ``backups`` need keys only a config
+items (evidence pushed from CI, attestations as its fallback) are left out: nobody can have
+pushed or signed them for an ad-hoc URL, and they would fail every run; ``env``, ``migrations`` and ``backups`` need keys only a config
 file can give.
 """
 
@@ -54,7 +54,7 @@ def machine_checks(ca_file: str | None) -> list[dict[str, Any]]:
     """The production profile without its attestations, each with ``ca_file`` where taken."""
     checks = []
     for default in PRODUCTION_PROFILE:
-        if default["kind"] == "attestation":
+        if default["kind"] in ("attestation", "evidence"):
             continue
         check = dict(default)
         if ca_file and check["kind"] in CA_FILE_KINDS:
@@ -102,6 +102,7 @@ def describe(url: str, ca_file: str | None) -> str:
     trust = f", trusting {ca_file}" if ca_file else ""
     return (
         f"auditing {url} with the production profile's machine checks: {kinds}{trust}. "
-        "Not covered without a config file: the signed-off checklist items (attestations), "
+        "Not covered without a config file: the checklist items proven by CI evidence "
+        "or signed off (evidence, attestations), "
         "env, migrations and backups."
     )

@@ -30,6 +30,10 @@ def require_file(path: str | None, exit_code: int = 2) -> None:
         sys.exit(exit_code)
 
 
+#: command-line options that reach the configuration as ``AUDITOR_*`` variables
+OPTION_ENV = {"AUDITOR_LOCATION": "--location", "AUDITOR_SOURCE_ADDRESS": "--source-address"}
+
+
 def load(path: str | None, *, listen: str | None = None) -> Config:
     """The validated configuration (exit 2 listing every problem); ``listen`` is a
     ``--listen`` option, which wins over ``AUDITOR_LISTEN`` and the file."""
@@ -44,6 +48,9 @@ def load(path: str | None, *, listen: str | None = None) -> Config:
         for problem in exc.problems:
             if listen is not None:
                 problem = problem.replace("(from AUDITOR_LISTEN)", "(from --listen)")
+            for env, option in OPTION_ENV.items():  # options passed on through the environment
+                if os.environ.get(f"_AUDITOR_FROM_{env}") == "1":
+                    problem = problem.replace(f"(from {env})", f"(from {option})")
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
 

@@ -173,6 +173,8 @@ def apply_check_config(
     chk.success_threshold = common.success_threshold
     chk.consecutive_error_limit = common.consecutive_error_limit
     chk.blocking = common.blocking
+    chk.locations = list(cfg.locations)
+    chk.quorum = cfg.quorum
     chk.description = common.description
     chk.enabled = enabled
     chk.source = source

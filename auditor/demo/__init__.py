@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from auditor.demo.certs import make_demo_certs
+from auditor.demo.evidence import seed_evidence
 from auditor.demo.servers import BrokenHandler, DemoServer, HealthyHandler, redirect_handler
 
 log = structlog.get_logger("auditor.demo")
@@ -296,6 +297,7 @@ def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
 
         asyncio.run(discover_once(config, store))  # the daemon re-reads it as it changes
         _sign_checklist(store, "payments-api")
+        seed_evidence(store)
         password = _demo_user(store, Path(data_dir))
         if once:
             from auditor.audit import print_text, run_audit

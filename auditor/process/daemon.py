@@ -82,7 +82,9 @@ def _budget(drain: Drain) -> float:
 def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: bool) -> int:
     settings = config.auditor
     prober = HttpProber(
-        settings.address_policy(), max_connections=max(settings.concurrency * 2, 10)
+        settings.address_policy(),
+        max_connections=max(settings.concurrency * 2, 10),
+        source_address=settings.source_address,
     )
     drain = Drain(settings.drain_timeout)
     worker = (
@@ -94,6 +96,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             worker_id=make_worker_id("serve" if with_web else "worker"),
             drain=drain,
             api_env_allowlist=config.security.api_env_allowlist,
+            location=settings.location,
         )
         if with_worker
         else None

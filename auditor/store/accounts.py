@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,12 +20,19 @@ from auditor.store.sessions import end_sessions
 
 ROLES = ("viewer", "operator", "admin")
 ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
+#: grants a token may carry beyond its role: ``evidence`` pushes CI/CD evidence and deploys
+SCOPES = ("evidence",)
 TOKEN_PREFIX = "aud_"
 _hasher = PasswordHasher()
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def has_scope(token: ApiToken, scope: str) -> bool:
+    """The token was granted ``scope`` (beyond its role) when it was made."""
+    return scope in (token.scopes or [])
 
 
 def role_at_least(role: str, needed: str) -> bool:
@@ -40,6 +47,7 @@ def create_token(
     expires_at: datetime | None = None,
     created_by: str = "cli",
     creator_user_id: str | None = None,
+    scopes: Sequence[str] = (),
 ) -> tuple[ApiToken, str]:
     """Create a token; the plaintext is returned once and never stored.
 
@@ -48,6 +56,9 @@ def create_token(
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    unknown = [x for x in scopes if x not in SCOPES]
+    if unknown:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {unknown[0]!r}")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         name=name,
@@ -57,6 +68,7 @@ def create_token(
         expires_at=expires_at,
         created_by=created_by,
         creator_user_id=creator_user_id,
+        scopes=sorted(set(scopes)),
     )
     with store.write() as s:
         s.add(row)

@@ -19,7 +19,7 @@ from auditor.probe.interface import Endpoint
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import Span
 from checks.migrations.adapters import ADAPTERS, LedgerSettings, detect
-from checks.migrations.db import connect
+from checks.migrations.db import connect, driver_problem
 from checks.migrations.evaluate import evaluate
 from checks.migrations.manifest import Expectation, parse_manifest
 from checks.migrations.model import Ledger
@@ -106,6 +106,13 @@ class MigrationsCheck(Check[MigrationsOptions]):
         if facts.get("ledger"):
             _carry_lock_since(facts["ledger"], previous, facts["observed_at"])
         return facts
+
+    def preflight(
+        self, options: MigrationsOptions, environ: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        dsn = environ.get(options.dsn_env)
+        problem = driver_problem(dsn, options.dsn_env) if dsn else None
+        return [("dsn_env", problem)] if problem else []
 
     def evaluate(self, facts: Mapping[str, Any], options: MigrationsOptions) -> Outcome:
         return evaluate(facts, options.grace, options.lock_max_age)

@@ -133,6 +133,44 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
     return re.sub(r"://[^/@\s]*@", "://***@", text)
 
 
+#: backend -> (the driver module the check connects with, its pip package); the ``+driver``
+#: part of a DSN does not matter: the check always uses these
+DRIVERS: dict[str, tuple[str, str]] = {
+    "sqlite": ("sqlite3", "(part of Python)"),
+    "postgresql": ("psycopg", "psycopg[binary]"),
+    "mysql": ("pymysql", "PyMySQL"),
+    "mariadb": ("pymysql", "PyMySQL"),
+}
+
+
+def driver_problem(dsn: str, env_name: str) -> str | None:
+    """Why no connection could ever be made with ``dsn`` here — not a database URL, a
+    database the check does not read, its driver not installed — or None. Imports the
+    driver (an installed module can still fail to load, e.g. psycopg without libpq)."""
+    import importlib
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        backend = make_url(dsn).get_backend_name()
+    except Exception:
+        return f"the DSN in ${env_name} is not a valid database URL"
+    if backend not in DRIVERS:
+        return (
+            f"${env_name} names an unsupported database ({backend}); "
+            "use postgresql://, mysql+pymysql:// or sqlite:///"
+        )
+    module, package = DRIVERS[backend]
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        return (
+            f"${env_name} is a {backend} DSN but its driver, {module}, cannot be imported "
+            f"({exc}); install it: pip install '{package}'"
+        )
+    return None
+
+
 @contextmanager
 def connect(
     dsn: str, env_name: str, timeout: float, endpoints_of: Callable[[str], list[Endpoint]]

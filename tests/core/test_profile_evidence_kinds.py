@@ -29,4 +29,4 @@ def test_declaring_both_kinds_replaces_the_attestation() -> None:
     got = names([MONITORING, LOGGING])
     assert "logging-monitoring" not in got
     assert (got["monitoring"], got["logging"]) == ("monitoring", "logging")
-    assert got["load-testing"] == "attestation"  # the other items are untouched
+    assert got["load-testing"] == "evidence"  # the other items are untouched

@@ -138,5 +138,5 @@ def test_the_service_page_shows_the_source_and_refuses_edits(
         },
     )
     assert signed.status_code in (302, 303), signed.get_data(as_text=True)[:500]
-    # the config-file service keeps its edit button
-    assert "Edit service" in client.get("/services/payments").get_data(as_text=True)
+    # the config-file service keeps its (read-only) settings button
+    assert "Settings (config file)" in client.get("/services/payments").get_data(as_text=True)

@@ -478,7 +478,7 @@ def test_register_service_with_production_profile(env: Env, operator) -> None:  
         checks = s.exec(select(Check).where(Check.service_id == svc.id)).all()
         states = s.exec(select(CheckState).where(CheckState.service_id == svc.id)).all()
     assert svc.source == "api" and svc.tags == ["tier-1", "pci"]
-    assert {c.kind for c in checks} >= {"tls", "headers", "redirect", "health", "attestation"}
+    assert {c.kind for c in checks} >= {"tls", "headers", "redirect", "health", "evidence"}
     assert all(c.source == "api" and c.next_run_at is not None for c in checks)
     assert len(states) == len(checks)
 

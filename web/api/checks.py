@@ -116,6 +116,8 @@ def check_json(chk: Check, state: CheckState | None) -> dict[str, Any]:
         "source": chk.source,
         "heartbeat_token": chk.heartbeat_token if show_token else None,
         "next_run_at": chk.next_run_at,
+        "locations": list(chk.locations or []),
+        "quorum": chk.quorum,
         "state": None,
         "created_at": chk.created_at,
         "updated_at": chk.updated_at,

@@ -244,6 +244,12 @@ class CheckOut(Out):
         description="backups checks: the ping token (operators and admins only)"
     )
     next_run_at: datetime | None
+    locations: list[str] = Field(
+        default=[], description="probe locations that each run the check (config file only)"
+    )
+    quorum: int | None = Field(
+        default=None, description="failing locations that make the check fail (with locations)"
+    )
     state: CheckStateOut | None
     created_at: datetime
     updated_at: datetime
@@ -264,6 +270,8 @@ class RunOut(Out):
     error: str | None
     error_kind: str | None
     worker: str | None
+    #: the probe location of this run ("" for a check without locations)
+    location: str = ""
     created_at: datetime
 
 
@@ -389,6 +397,8 @@ class TokenCreate(In):
     role: ROLE
     #: default ``[web] token_ttl`` from now; at most ``[web] token_max_ttl`` ahead
     expires_at: AwareDatetime | None = None
+    #: grants beyond the role: ``evidence`` may push CI/CD evidence and deploy events
+    scopes: list[Literal["evidence"]] = Field([], max_length=1)
 
 
 class TokenOut(Out):
@@ -398,6 +408,7 @@ class TokenOut(Out):
     prefix: str
     created_by: str
     creator_user_id: str | None
+    scopes: list[str] = []
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None

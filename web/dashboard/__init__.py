@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from auditor.store.evidence import latest_per_item
 from auditor.store.models import utcnow
 from auditor.store.secret_fields import redact_url, scrub_json
 from web import charts
@@ -26,6 +27,8 @@ from web.auth import current_principal, login_required
 from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
+from web.dashboard.evidence import evidence_report
+from web.dashboard.locations import locations_by_check
 from web.markup import code_spans
 from web.nav import nav_attrs
 
@@ -257,6 +260,8 @@ def service(name: str) -> ResponseReturnValue:
         charts=charts_by_check,
         tiles=tiles,
         now=now,
+        locations=locations_by_check(get_store(), svc.id, now),
+        evidence=latest_per_item(get_store(), svc.id),
     )
 
 
@@ -352,3 +357,8 @@ def run(run_id: str) -> ResponseReturnValue:
         timings=timings,
         facts_json=json.dumps(facts, indent=2, sort_keys=True, default=str),
     )
+
+
+bp.add_url_rule(
+    "/services/<name>/evidence/<evidence_id>/report", "evidence_report", evidence_report
+)
