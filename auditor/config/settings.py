@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field, StrictBool, field_validator
 
 from auditor.config.fields import StrictModel, require_cidrs
 from auditor.probe.addresses import AddressPolicy
+from auditor.probe.engines import ProbeEngine
 from checks.bounds import DAY, HOUR, MAX_AGE_S, Interval, Timeout, duration_between
 from checks.units import parse_duration
 
@@ -46,6 +47,8 @@ class AuditorSettings(StrictModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: web server processes sharing ``listen``; 0 = one per CPU for ``web``, 1 for ``serve``
     web_processes: int = Field(0, ge=0, le=64)
+    #: what carries the probes' HTTP: "curl" (libcurl, least CPU per probe) or "httpx"
+    probe_engine: ProbeEngine = "httpx"
 
     @field_validator("listen")
     @classmethod

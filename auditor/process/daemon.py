@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from auditor.config import Config
-from auditor.probe.http import HttpProber
+from auditor.probe.engines import new_prober
 from auditor.process.shared_state import share_app_state, shared_worker_metrics
 from auditor.process.web_server import (
     GunicornServer,
@@ -80,8 +80,10 @@ def _budget(drain: Drain) -> float:
 
 def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: bool) -> int:
     settings = config.auditor
-    prober = HttpProber(
-        settings.address_policy(), max_connections=max(settings.concurrency * 2, 10)
+    prober = new_prober(
+        settings.probe_engine,
+        settings.address_policy(),
+        max_connections=max(settings.concurrency * 2, 10),
     )
     drain = Drain(settings.drain_timeout)
     worker = (

@@ -27,6 +27,8 @@ from auditor.schedule.runner import run_check
 from checks.registry import get_check
 from web.dashboard.advice import advice
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 NOW = dt.datetime.now(dt.UTC)
 
 

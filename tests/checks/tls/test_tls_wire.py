@@ -20,6 +20,8 @@ from tests.checks.tls import pki
 from tests.checks.tls.conftest import Corpus
 from tests.checks.tls.servers import ThreadedServer, server_context, tls_handler
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 CHECK = TlsCheck()
 
 
