@@ -49,6 +49,10 @@ class AuditorSettings(StrictModel):
     web_processes: int = Field(0, ge=0, le=64)
     #: what carries the probes' HTTP: "curl" (libcurl, least CPU per probe) or "httpx"
     probe_engine: ProbeEngine = "httpx"
+    #: probe processes of ``worker``/``serve``, each claiming its share of due checks from
+    #: the database: a number, or "auto" (0 too) = one per usable CPU; ``concurrency`` is
+    #: per process
+    worker_processes: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = 1
 
     @field_validator("listen")
     @classmethod
