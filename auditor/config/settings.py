@@ -48,7 +48,7 @@ class AuditorSettings(StrictModel):
     #: web server processes sharing ``listen``; 0 = one per CPU for ``web``, 1 for ``serve``
     web_processes: int = Field(0, ge=0, le=64)
     #: what carries the probes' HTTP: "curl" (libcurl, least CPU per probe) or "httpx"
-    probe_engine: ProbeEngine = "httpx"
+    probe_engine: ProbeEngine = "curl"
     #: probe processes of ``worker``/``serve``, each claiming its share of due checks from
     #: the database: a number, or "auto" (0 too) = one per usable CPU; ``concurrency`` is
     #: per process

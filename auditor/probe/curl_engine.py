@@ -210,7 +210,7 @@ class CurlProber(HttpProber):
         allowed = admit(host, found, self.policy)
         ca_option, ca_path = (pycurl.CAINFO, ca_file) if ca_file else self._system_ca()
         return HopRequest(
-            url=str(parsed), method=method, headers=headers, content=content,
+            url=str(parsed), host=parsed.raw_host.decode("ascii"), method=method, headers=headers, content=content,
             addresses=allowed, port=port, timeout=max(0.001, timeout), verify=verify,
             ca_option=ca_option, ca_path=ca_path, body_cap=body_cap, truncate=truncate,
             read_body=read_body, follow=follow, observe=observe,
@@ -259,7 +259,7 @@ class CurlProber(HttpProber):
     ) -> None:
         """A verified handshake goes to the ledger for the ``tls`` check (as the httpx
         engine's ``ObservedStream`` does); a failed one tells waiters to do their own."""
-        host = httpx.URL(req.url).raw_host.decode("ascii")
+        host = req.host
         session = state.session()
         if trust is None or session is None or state.peer is None:
             self.handshakes.settle((host, req.port, stamp), None)  # waiters shake hands

@@ -26,6 +26,10 @@ from auditor.probe.tls_context import CLIENT_CIPHERS, SSL_CONTEXT_TTL_S
 
 _HTTP_PROTOCOLS = pycurl.PROTO_HTTP | pycurl.PROTO_HTTPS
 _CERTIFICATE_MESSAGE = 11  # TLS handshake type
+#: key-exchange groups as the ssl module's OpenSSL 3.0 offers them (one X25519 key share):
+#: libcurl's OpenSSL 3.5+ would add an ML-KEM hybrid share, ~10% of a probe's CPU, that the
+#: httpx engine and the tls check never offer
+CLIENT_GROUPS = "X25519:P-256:X448:P-521:P-384"
 _CA_CACHE_TIMEOUT = 321  # CURLOPT_CA_CACHE_TIMEOUT (libcurl 7.87+; pycurl has no name for it)
 _CIPHER_BITS = (("CHACHA20", 256), ("AES_256", 256), ("AES256", 256), ("AES_128", 128))
 
@@ -35,6 +39,7 @@ class HopRequest:
     """What one hop sends, and the limits it runs under."""
 
     url: str
+    host: str  # as the TLS layer sends it (IDNA), the ledger's key
     method: str
     headers: list[str]
     content: bytes | None
@@ -279,6 +284,7 @@ def build_handle(req: HopRequest, state: HopState) -> pycurl.Curl:
 
 def _tls_options(c: pycurl.Curl, req: HopRequest, state: HopState) -> None:
     c.setopt(pycurl.SSL_CIPHER_LIST, CLIENT_CIPHERS)
+    c.setopt(pycurl.SSL_EC_CURVES, CLIENT_GROUPS)
     c.setopt(pycurl.SSLVERSION, pycurl.SSLVERSION_TLSv1_2)
     c.setopt(pycurl.SSL_SESSIONID_CACHE, 0)  # a full handshake every time, as for httpx
     c.setopt(_CA_CACHE_TIMEOUT, int(SSL_CONTEXT_TTL_S))  # see ``curl_trust``
