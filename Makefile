@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test test-fast lint typecheck bench bench-probe demo clean install
+.PHONY: run test test-fast realtools lint typecheck bench bench-probe demo clean install
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,13 +33,23 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
+## realtools: the real migration tools tests/realtools drives (Debian packages as root, npm)
+realtools:
+	tests/realtools/install.sh
+
 ## test: lint, type-check and run the whole test suite
-test: $(TEST_STAMP) lint typecheck
+test: $(TEST_STAMP) lint typecheck realtools
 	$(BIN)/pytest -q -ra $(PYTEST_ARGS)
 
 ## test-fast: the same without the slow real-tool suites (browser, crash loops, served daemons)
 test-fast: $(TEST_STAMP) lint typecheck
 	$(BIN)/pytest -q -ra -m "not slow" $(PYTEST_ARGS)
+
+## realapps: the real web servers and frameworks tests/realapps runs (Debian packages, npm)
+.PHONY: realapps
+realapps:
+	tests/realapps/install.sh
+test: realapps
 
 bench: $(TEST_STAMP)
 	benchmarks/ensure-tools.sh

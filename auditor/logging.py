@@ -7,6 +7,7 @@ import sys
 
 import structlog
 
+from auditor.config.apprise_log import quiet_apprise
 from auditor.store.secret_fields import scrub_json
 
 
@@ -47,5 +48,8 @@ def configure_logging(level: str = "info", *, json_output: bool | None = None) -
         stream=sys.stderr,
         format="%(name)s %(levelname)s %(message)s",
     )
-    for noisy in ("waitress", "httpx", "httpcore", "apscheduler"):
+    for noisy in ("waitress", "httpx", "httpcore", "apscheduler", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Apprise logs receiver URLs (tokens) in its records: they never reach a handler here;
+    # a failed send's reason is captured per call and scrubbed (auditor.alerting.apprise_send)
+    quiet_apprise()

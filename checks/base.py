@@ -153,6 +153,15 @@ class History(ABC):
     def attestation(self, service_id: str, item: str) -> Mapping[str, Any] | None:
         """The latest sign-off of a checklist item for a service, or None."""
 
+    def evidence(self, service_id: str, item: str) -> Mapping[str, Any] | None:
+        """The latest report pushed for an item: ``{"id", "format", "version", "commit",
+        "pushed_by", "pushed_at", "summary", …}``, or None (stores without evidence)."""
+        return None
+
+    def deployed_version(self, service_id: str) -> Mapping[str, Any] | None:
+        """The latest deploy event pushed for a service (``{"version", "commit", "at"}``)."""
+        return None
+
 
 class EmptyHistory(History):
     """History for one-shot runs outside a store (tests, ``evaluate`` only)."""
@@ -212,6 +221,12 @@ class Check(ABC, Generic[OptionsT]):
     @abstractmethod
     def evaluate(self, facts: Mapping[str, Any], options: OptionsT) -> Outcome:
         """Pure: facts -> status, findings, summary. No I/O, no clock except via facts."""
+
+    def preflight(self, options: OptionsT, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+        """``(option, problem)`` for what would fail every run on this host whatever the
+        target does (a database driver that is not installed); ``auditor config check``
+        refuses them. Config-file checks only: it may look at the environment."""
+        return []
 
     def error_finding(self, err: ProbeError) -> Finding:
         """The finding an error becomes; kinds map error kinds to their own codes."""

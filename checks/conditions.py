@@ -167,6 +167,13 @@ def _find_operator(text: str) -> tuple[int, str]:
             depth = max(0, depth - 1)
         elif depth == 0:
             op = next((o for o in OPERATORS if text.startswith(o, i)), None)
+            run = re.match(r"[=<>!]+", text[i:])
+            if run and len(run.group(0)) > 1 and run.group(0) not in OPERATORS:
+                raise ConditionError(
+                    f"invalid condition {text!r}: unknown operator {run.group(0)!r} "
+                    f"(expected one of {' '.join(OPERATORS)}; quote a literal value "
+                    'that contains it: "a==b")'
+                )
             if op is not None:
                 end = i + len(op)
                 spaced = (i > 0 and text[i - 1].isspace()) and (

@@ -14,9 +14,9 @@ import json
 import re
 from collections.abc import Mapping
 from functools import lru_cache, partial
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from checks.base import (
     Check,
@@ -56,6 +56,17 @@ _FAIL = frozenset({"fail", "error", "down"})
 _DROP = object()
 
 
+def _condition(text: str) -> str:
+    try:
+        _parsed(text)
+    except ConditionError as exc:
+        raise ValueError(str(exc)) from None
+    return text.strip()
+
+
+ConditionText = Annotated[str, AfterValidator(_condition)]
+
+
 class HealthOptions(HttpOptions):
     """Options of the ``health`` kind (DESIGN §4: ``path expect_status max_latency conditions``).
 
@@ -77,7 +88,8 @@ class HealthOptions(HttpOptions):
         default_factory=lambda: list[int | str]([200]), max_length=MAX_ITEMS
     )
     max_latency: Timeout | None = None
-    conditions: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    #: each item parsed here, so a bad one is an error naming it (``conditions[1]``) at load
+    conditions: list[ConditionText] = Field(default_factory=list, max_length=MAX_ITEMS)
     body: str | None = Field(None, max_length=MAX_BODY_CAP)
     max_redirects: int = Field(default=10, ge=0, le=50)
     body_cap: BodyCap = 1_000_000
@@ -122,21 +134,14 @@ class HealthOptions(HttpOptions):
 
     @field_validator("conditions", mode="before")
     @classmethod
-    def _conditions(cls, value: Any) -> list[str]:
+    def _conditions(cls, value: Any) -> list[Any]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list | tuple):
             raise ValueError("conditions must be a list of strings like '[STATUS] == 200'")
         if len(value) > MAX_ITEMS:
             raise ValueError(f"conditions takes at most {MAX_ITEMS} conditions")
-        for i, text in enumerate(value):
-            if not isinstance(text, str):
-                raise ValueError(f"conditions[{i}] must be a string, got {type(text).__name__}")
-            try:
-                _parsed(text)
-            except ConditionError as exc:
-                raise ValueError(f"conditions[{i}]: {exc}") from None
-        return [t.strip() for t in value]
+        return list(value)
 
     @field_validator("body_cap", mode="before")
     @classmethod

@@ -18,6 +18,10 @@ _KINDS: dict[str, str] = {
     "env": "checks.env:EnvCheck",
     "attestation": "checks.attestation:AttestationCheck",
     "schema": "checks.schema:SchemaCheck",
+    "api": "checks.api:ApiCheck",
+    "evidence": "checks.evidence:EvidenceCheck",
+    "monitoring": "checks.monitoring:MonitoringCheck",
+    "logging": "checks.logs:LoggingCheck",
 }
 
 _cache: dict[str, Check] = {}  # type: ignore[type-arg]

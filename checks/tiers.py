@@ -47,8 +47,13 @@ CONFIG_ONLY: dict[str, frozenset[str]] = {
     "backups": frozenset({"path", "pattern", "command"}),
     "env": frozenset({"manifest", "ca_file"}),
     "attestation": frozenset(),
+    "evidence": frozenset({"ca_file"}),
+    "monitoring": frozenset(),
+    # a log store's credentials come from the daemon's environment: config file only
+    "logging": frozenset({"token_env"}),
     # the whole kind: its required DSN names a database host (config-file tier only)
     "schema": frozenset({"dsn_env"}),
+    "api": frozenset({"ca_file", "spec_file", "rules_file", "probe_token_env"}),
 }
 
 #: kind -> field -> (lowest, highest) on the API tier, in the validated unit (seconds, bytes)
@@ -66,6 +71,8 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "warn_days": (0, 3650),
         "fail_days": (0, 3650),
         "max_validity_days": (1, 3650),
+        "warn_fraction": (0, 1),
+        "fail_fraction": (0, 1),
         "port": (1, 65535),
     },
     "migrations": {"grace": (0, 30 * DAY), "lock_max_age": (0, 30 * DAY)},
@@ -79,6 +86,7 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     },
     "env": {},
     "attestation": {"max_age": (1, 3 * 366 * DAY)},
+    "evidence": {"max_age": (1, 3 * 366 * DAY)},
 }
 
 #: kind -> options an API-tier check gets when it does not set them (applied when it runs)

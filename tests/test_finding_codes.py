@@ -30,7 +30,7 @@ from checks.base import GENERIC_ERRORS, Check
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-CODE = re.compile(r"^[a-z_]+\.[a-z0-9][a-z0-9_\-]*$")
+CODE = re.compile(r"^[a-z_]+\.[a-z0-9][a-z0-9_\-]*(?:\.[a-z0-9][a-z0-9_\-]*)?$")
 
 
 def kinds() -> list[str]:

@@ -45,6 +45,7 @@ def create_app(
     app.config.from_mapping(
         SECRET_KEY=secrets.token_hex(32),
         MAX_CONTENT_LENGTH=1_000_000,
+        EVIDENCE_MAX_BYTES=config.auditor.evidence_max_size,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(config.auditor.tls_cert),

@@ -44,6 +44,7 @@ from auditor.store.accounts import (
     change_user,
     check_password,
     get_user,
+    has_users,
     hash_password,
     role_at_least,
     user_named,
@@ -292,6 +293,9 @@ def _render_login(error: str | None = None, status: int = 200, username: str = "
             username=username,
             login_csrf=token,
             next=request.values.get("next", ""),
+            # no user yet: say how to make the first admin. Only a shell on the server can
+            # (no web sign-up to race for), and the hint goes once a user exists
+            first_run=not has_users(get_store()),
         ),
         status,
     )

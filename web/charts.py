@@ -175,36 +175,56 @@ def sparkline(
 ) -> str:
     """A latency line drawn across empty buckets (None); ``break_gaps`` breaks it there.
 
-    Empty string without any value.
+    Scaled from 0 to the largest value; a flat series (every value equal, zeros included)
+    runs at mid-height. A single measurement is no line: it is drawn as a dashed level line
+    across the chart at its value with a marker where it was taken, so a check with one
+    bucket of history still shows a readable chart rather than a speck. Empty string
+    without any value.
     """
     points = [v for v in values if v is not None]
     if not points:
         return ""
+    pad = 2.0
     lo, hi = 0.0, max(points)
-    hi = hi if hi > lo else lo + 1.0
+    flat = min(points) == hi
     n = len(values)
     step = width / max(n - 1, 1)
-    pad = 2.0
-    segments: list[list[str]] = [[]]
+
+    def y_of(v: float) -> float:
+        if flat or hi <= lo:
+            return height / 2
+        return pad + (height - 2 * pad) * (1 - (v - lo) / (hi - lo))
+
+    segments: list[list[tuple[float, float]]] = [[]]
     for i, v in enumerate(values):
         if v is None:
             if break_gaps and segments[-1]:
                 segments.append([])
             continue
-        x = i * step if n > 1 else width / 2
-        y = pad + (height - 2 * pad) * (1 - (v - lo) / (hi - lo))
-        segments[-1].append(f"{x:.1f},{y:.1f}")
+        segments[-1].append((i * step if n > 1 else width / 2, y_of(v)))
     lines = []
-    for seg in segments:
-        if len(seg) == 1:
-            cx, cy = seg[0].split(",")
-            lines.append(f'<circle class="spark-dot" cx="{cx}" cy="{cy}" r="1.8"/>')
-        elif seg:
-            lines.append(f'<polyline class="spark" points="{" ".join(seg)}"/>')
-    aria = (
-        f"{label}: min {min(points):.0f} {unit}, max {max(points):.0f} {unit}, "
-        f"latest {points[-1]:.0f} {unit}"
-    )
+    if len(points) == 1:
+        ((x, y),) = [pt for seg in segments for pt in seg]
+        lines.append(
+            f'<line class="spark spark-level" x1="0" y1="{y:.1f}" x2="{width}" y2="{y:.1f}"/>'
+        )
+        x = min(max(x, 3.5), width - 3.5)  # the whole marker inside the chart
+        lines.append(f'<circle class="spark-dot" cx="{x:.1f}" cy="{y:.1f}" r="3.5"/>')
+    else:
+        for seg in segments:
+            if len(seg) == 1:
+                ((x, y),) = seg
+                lines.append(f'<circle class="spark-dot" cx="{x:.1f}" cy="{y:.1f}" r="2.5"/>')
+            elif seg:
+                coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in seg)
+                lines.append(f'<polyline class="spark" points="{coords}"/>')
+    if len(points) == 1:
+        aria = f"{label}: one measurement, {points[0]:.0f} {unit}"
+    else:
+        aria = (
+            f"{label}: min {min(points):.0f} {unit}, max {max(points):.0f} {unit}, "
+            f"latest {points[-1]:.0f} {unit}"
+        )
     return (
         f'<svg class="sparkline" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(aria)}" xmlns="http://www.w3.org/2000/svg">'

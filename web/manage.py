@@ -38,7 +38,6 @@ from auditor.store.check_admin import (
     add_check,
     change_check,
     check_named,
-    checks_of_kind,
     find_check,
 )
 from auditor.store.errors import NotFound
@@ -62,7 +61,9 @@ from auditor.store.service_admin import (
     live_services,
     service_named,
 )
+from auditor.store.sources import is_discovered
 from web.auth import current_principal, login_required, revoke_user_sessions
+from web.checklist import checklist_items, unknown_item
 from web.context import get_config, get_store
 from web.dashboard import render_error
 from web.tiers import config_only_fields, form_problems
@@ -114,11 +115,42 @@ def _svc_or_404(name: str) -> Service:
     return svc
 
 
+def _editable(svc: Service) -> None:
+    """Discovered services change at their source; here only waivers and attestations."""
+    if is_discovered(svc.source):
+        abort(
+            409,
+            description=f"{svc.name} was discovered ({svc.source} {svc.source_ref}): change it "
+            "there. Waivers and attestations can still be added here.",
+        )
+
+
 def _check_or_404(check_id: str) -> tuple[Check, Service]:
     found = find_check(get_store(), check_id) if len(check_id) <= 36 else None
     if found is None:
         abort(404, description="No such check.")
     return found
+
+
+def config_file() -> str | None:
+    """The path of the configuration file this server loaded (None: built in memory)."""
+    return get_config().path
+
+
+def _refuse_config_managed(row: Service | Check, what: str) -> None:
+    """A row the configuration file defines is read-only here, as in the API (409
+    ``managed_by_config``): the next start would put the file's values back."""
+    if row.source == "config":
+        where = (
+            f"the configuration file {config_file()}" if config_file() else "the configuration file"
+        )
+        abort(
+            409,
+            description=(
+                f"{what} is managed by {where}, so the dashboard cannot change it: edit it "
+                "in that file instead. Waivers, attestations and run-now still work here."
+            ),
+        )
 
 
 def _stored(write: Callable[[], object], missing: str = "No such check.") -> None:
@@ -225,10 +257,12 @@ def service_new() -> ResponseReturnValue:
 @login_required("operator")
 def service_edit(name: str) -> ResponseReturnValue:
     svc = _svc_or_404(name)
+    _editable(svc)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {k: getattr(svc, k) for k in (*SERVICE_FIELDS, "public", "enabled")}
     values["url"] = service_url.shown_url(svc)  # never pre-filled with credentials
     if request.method == "POST":
+        _refuse_config_managed(svc, f"Service {svc.name!r}")
         values = _service_raw(request.form)
         errors = validate_service(values, existing_id=svc.id)
         dropped: list[str] = []
@@ -251,9 +285,13 @@ def service_edit(name: str) -> ResponseReturnValue:
                 "No such service.",
             )
             return _saved(values["name"], dropped)
-    return render_template("manage/service_form.html", errors=errors, values=values, svc=svc), (
-        400 if errors else 200
-    )
+    return render_template(
+        "manage/service_form.html",
+        errors=errors,
+        values=values,
+        svc=svc,
+        config_file=config_file(),
+    ), (400 if errors else 200)
 
 
 def _keep_url(svc: Service, url: str, *, change: bool) -> dict[str, str]:
@@ -380,6 +418,7 @@ def _check_form(
         chk=chk,
         kinds=_kinds(),
         config_only=config_only_fields(),
+        config_file=config_file(),
     )
     return page, (400 if errors else 200)
 
@@ -388,6 +427,7 @@ def _check_form(
 @login_required("operator")
 def check_new(name: str) -> ResponseReturnValue:
     svc = _svc_or_404(name)
+    _editable(svc)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
         "kind": request.args.get("kind", "health"),
@@ -419,6 +459,7 @@ def check_new(name: str) -> ResponseReturnValue:
 @login_required("operator")
 def check_edit(check_id: str) -> ResponseReturnValue:
     chk, svc = _check_or_404(check_id)
+    _editable(svc)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {
         "kind": chk.kind,
@@ -436,6 +477,7 @@ def check_edit(check_id: str) -> ResponseReturnValue:
         "options": options_text(vault.redact_options(*vault.split_options(chk.options or {}))),
     }
     if request.method == "POST":
+        _refuse_config_managed(chk, f"Check {chk.name!r} of {svc.name!r}")
         raw, errors = _check_raw(request.form)
         raw["kind"] = chk.kind  # the kind of an existing check does not change
         values = {**request.form.to_dict(), "kind": chk.kind}
@@ -542,16 +584,11 @@ def unwaive(check_id: str) -> ResponseReturnValue:
 @login_required("operator")
 def attest(name: str) -> ResponseReturnValue:
     svc = _svc_or_404(name)
-    items = sorted(
-        {
-            str((c.options or {}).get("item", ""))
-            for c in checks_of_kind(get_store(), svc.id, "attestation")
-        }
-        - {""}
-    )
+    items = checklist_items(get_store(), svc)
+    asked = request.args.get("item", "")
     errors: dict[str, str] = {}
     values = {
-        "item": request.args.get("item", items[0] if items else ""),
+        "item": asked if asked in items else (items[0] if items else ""),
         "evidence_url": "",
         "comment": "",
         "valid_days": "90",
@@ -560,8 +597,8 @@ def attest(name: str) -> ResponseReturnValue:
         values = {k: request.form.get(k, "").strip() for k in values}
         if not values["item"]:
             errors["item"] = "choose the checklist item you are signing"
-        elif len(values["item"]) > 255:
-            errors["item"] = "at most 255 characters"
+        elif problem := unknown_item(values["item"], items):
+            errors["item"] = problem
         url = values["evidence_url"]
         if url and not re.match(r"^https?://[^\s/]+\S*$", url):
             errors["evidence_url"] = "must be an http:// or https:// link"

@@ -60,11 +60,17 @@ def redact_url(url: str | None) -> str:
 
 
 def redacted_target(cfg: ReceiverModel) -> str:
+    """Where a receiver sends, for the delivery log: no token, path or credential.
+
+    An Apprise URL keeps only its scheme (``slack://…``): its host is often a token."""
     if cfg.type == "email":
         return f"smtp://{cfg.smtp_host or ''}:{cfg.smtp_port}"
-    if cfg.url:
-        return redact_url(cfg.url)
-    return f"${cfg.url_env}" if cfg.url_env else ""
+    if cfg.url_env or not cfg.url:
+        return f"${cfg.url_env}" if cfg.url_env else ""
+    if cfg.type == "apprise" or (cfg.type == "slack" and cfg.url.startswith("slack:")):
+        scheme = cfg.url.split("://", 1)[0].lower() if "://" in cfg.url else ""
+        return f"{scheme[:20]}://…"
+    return redact_url(cfg.url)
 
 
 def scrub(message: str, secrets: list[str | None]) -> str:

@@ -26,21 +26,19 @@ log = structlog.get_logger("auditor.alerting")
 
 
 def build_receiver(cfg: ReceiverModel, prober: HttpProber, config: Config) -> Receiver:
+    """The signed webhook and Alertmanager post through the prober; Slack, e-mail and every
+    other service go through Apprise."""
     if cfg.type == "webhook":
         from auditor.alerting.webhook import WebhookReceiver
 
         return WebhookReceiver(cfg, prober)
-    if cfg.type == "slack":
-        from auditor.alerting.slack import SlackReceiver
-
-        return SlackReceiver(cfg, prober)
     if cfg.type == "alertmanager":
         from auditor.alerting.alertmanager import AlertmanagerReceiver
 
         return AlertmanagerReceiver(cfg, prober)
-    from auditor.alerting.email import EmailReceiver
+    from auditor.alerting.apprise_receiver import AppriseReceiver
 
-    return EmailReceiver(cfg, config.auditor.address_policy())
+    return AppriseReceiver(cfg, config.auditor.address_policy())
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,10 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.poll_s)
         finally:
+            for receiver in self.receivers.values():
+                close = getattr(receiver, "close", None)
+                if callable(close):
+                    close()
             if self._own_prober:
                 await self.prober.aclose()
             log.info("dispatcher_stopped", node=self.node_id)

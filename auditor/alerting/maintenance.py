@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from auditor.config import MaintenanceModel
+from auditor.config.alerting import parse_time
 from auditor.store.models import MaintenanceWindow
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -33,8 +27,8 @@ class Window:
         return cls(
             name=m.name,
             services=tuple(m.services),
-            start=_parse_time(m.start),
-            end=_parse_time(m.end),
+            start=parse_time(m.start),
+            end=parse_time(m.end),
             schedule=m.schedule,
             duration_s=m.duration,
         )

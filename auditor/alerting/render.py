@@ -1,4 +1,4 @@
-"""Pure rendering of alert events: webhook body + signature, Slack, e-mail, Alertmanager."""
+"""Pure rendering of alert events: webhook body + signature, Apprise message, Alertmanager."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 WEBHOOK_SCHEMA = "auditor.alert/v1"
@@ -105,63 +104,14 @@ def finding_lines(ev: Mapping[str, Any], limit: int = 10) -> list[str]:
     return out
 
 
-def slack_body(ev: Mapping[str, Any]) -> dict[str, Any]:
-    """Slack incoming-webhook message: fallback ``text`` plus Block Kit blocks."""
-    icon = ":white_check_mark:" if ev["status"] == "resolved" else ":rotating_light:"
-    head = f"{icon} {title(ev)}"
-    lines = finding_lines(ev)
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{_slack_escape(head)}*"}},
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": _slack_escape(
-                        f"severity {ev.get('severity', '')} · {ev.get('environment', '')} · {ev['at']}"
-                    ),
-                }
-            ],
-        },
-    ]
-    if lines:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": _slack_escape("\n".join(f"• {line}" for line in lines))[:2900],
-                },
-            }
-        )
-    blocks.append(
-        {
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Open dashboard"},
-                    "url": ev["url"],
-                }
-            ],
-        }
-    )
-    return {"text": head, "blocks": blocks}
+def notification(ev: Mapping[str, Any]) -> tuple[str, str, str]:
+    """``(title, body, kind)`` of the message every Apprise service gets (Slack, e-mail, …).
 
-
-def _slack_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def email_message(ev: Mapping[str, Any], sender: str, to: Sequence[str]) -> EmailMessage:
-    msg = EmailMessage()
-    msg["Subject"] = f"[auditor] {title(ev)}"
-    msg["From"] = sender
-    msg["To"] = ", ".join(to)
-    msg["X-Auditor-Alert-Id"] = str(ev["id"])
+    Plain text (each service formats it its own way); ``kind`` is Apprise's notify type, which
+    services show as a colour or icon. The alert id is in the body, so a person can tell a
+    retried message from a new one.
+    """
     lines = [
-        title(ev),
-        "",
         f"service:  {ev['service']} ({ev.get('environment', '')})",
         f"check:    {ev['check']} ({ev['kind']}, severity {ev.get('severity', '')})",
         f"state:    {ev['state']} (was {ev['previous_state']})",
@@ -172,9 +122,14 @@ def email_message(ev: Mapping[str, Any], sender: str, to: Sequence[str]) -> Emai
     findings = finding_lines(ev, limit=50)
     if findings:
         lines += ["", "findings:"] + [f"  - {line}" for line in findings]
-    lines += ["", f"dashboard: {ev['url']}", ""]
-    msg.set_content("\n".join(lines))
-    return msg
+    lines += ["", f"dashboard: {ev['url']}", f"alert id:  {ev['id']}"]
+    if ev["status"] == "resolved":
+        kind = "success"
+    elif ev["state"] == "warn":
+        kind = "warning"
+    else:
+        kind = "failure"
+    return f"[auditor] {title(ev)}", "\n".join(lines), kind
 
 
 def alertmanager_alerts(ev: Mapping[str, Any]) -> list[dict[str, Any]]:

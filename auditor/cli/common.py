@@ -30,15 +30,44 @@ def require_file(path: str | None, exit_code: int = 2) -> None:
         sys.exit(exit_code)
 
 
-def load(path: str | None) -> Config:
+#: command-line options that reach the configuration as ``AUDITOR_*`` variables
+OPTION_ENV = {"AUDITOR_LOCATION": "--location", "AUDITOR_SOURCE_ADDRESS": "--source-address"}
+
+
+def load(path: str | None, *, listen: str | None = None) -> Config:
+    """The validated configuration (exit 2 listing every problem); ``listen`` is a
+    ``--listen`` option, which wins over ``AUDITOR_LISTEN`` and the file."""
+    import os
+
+    environ = os.environ if listen is None else {**os.environ, "AUDITOR_LISTEN": listen}
     try:
-        return load_config(path)
+        return load_config(path, environ=environ)
     except ConfigError as exc:
         where = path or default_config_path()
         click.echo(f"configuration error in {where}:", err=True)
         for problem in exc.problems:
+            if listen is not None:
+                problem = problem.replace("(from AUDITOR_LISTEN)", "(from --listen)")
+            for env, option in OPTION_ENV.items():  # options passed on through the environment
+                if os.environ.get(f"_AUDITOR_FROM_{env}") == "1":
+                    problem = problem.replace(f"(from {env})", f"(from {option})")
             click.echo(f"  {problem}", err=True)
         sys.exit(2)
+
+
+def log_no_config_file() -> None:
+    """``serve`` with no file runs with no services (added through the dashboard or API);
+    say so, with where the file was looked for, so it is a choice and not an accident."""
+    import os
+
+    import structlog
+
+    structlog.get_logger("auditor.cli").warning(
+        "no_config_file",
+        looked_for=os.path.abspath(default_config_path()),
+        hint="starting with no services: add them on the dashboard's manage page, through "
+        "the API, or in a config file (see config.example.toml)",
+    )
 
 
 def open_store(config: Config) -> Any:

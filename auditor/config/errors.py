@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+import typing
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 
 class ConfigError(Exception):
@@ -66,9 +68,59 @@ def _message(err: Mapping[str, Any]) -> str:
     return str(err.get("msg", "is invalid"))
 
 
-def validation_problems(prefix: str, exc: ValidationError) -> list[str]:
+def did_you_mean(word: str, candidates: Collection[str]) -> str:
+    """``; did you mean "interval"?`` for the closest candidate, "" when none is close."""
+    match = difflib.get_close_matches(word, sorted(candidates), n=1)
+    return f'; did you mean "{match[0]}"?' if match else ""
+
+
+def unknown_key(key: str, allowed: Collection[str]) -> str:
+    """``unknown key; did you mean "interval"?`` — or the allowed keys when none is close."""
+    hint = did_you_mean(key, allowed)
+    if hint:
+        return "unknown key" + hint
+    return f"unknown key (allowed: {', '.join(sorted(allowed))})" if allowed else "unknown key"
+
+
+def _models(annotation: Any) -> Iterable[type[BaseModel]]:
+    """The models an annotation holds (``list[ReceiverModel]``, ``Model | None`` …)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for arg in typing.get_args(annotation):
+        yield from _models(arg)
+
+
+def allowed_keys(model: type[BaseModel] | None, loc: tuple[Any, ...]) -> set[str]:
+    """The keys the table at ``loc`` inside ``model`` takes (field names and aliases)."""
+    current = model
+    for part in loc:
+        if current is None:
+            return set()
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(str(part))
+        current = next(iter(_models(info.annotation)), None) if info is not None else None
+    if current is None:
+        return set()
+    names = set(current.model_fields)
+    names.update(f.alias for f in current.model_fields.values() if f.alias)
+    return names
+
+
+def validation_problems(
+    prefix: str,
+    exc: ValidationError,
+    model: type[BaseModel] | None = None,
+    also: Collection[str] = (),
+) -> list[str]:
+    """One line per pydantic error; an unknown key gets a "did you mean" from the keys the
+    table takes (``model``'s fields at that place, plus ``also``)."""
     out = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        out.append(f"{_loc_path(prefix, loc)}: {_message(err)}")
+        message = _message(err)
+        if err.get("type") == "extra_forbidden" and loc:
+            allowed = allowed_keys(model, loc[:-1]) | set(also)
+            message = unknown_key(str(loc[-1]), allowed)
+        out.append(f"{_loc_path(prefix, loc)}: {' '.join(message.split())}")
     return out

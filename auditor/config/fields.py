@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
@@ -45,4 +46,37 @@ def require_cidrs(value: list[str]) -> list[str]:
             ipaddress.ip_network(item, strict=False)
         except ValueError as exc:
             raise ValueError(f"{item!r} is not a CIDR range ({exc})") from exc
+    return value
+
+
+_HOST = re.compile(r"^[A-Za-z0-9._~%!$&'()*+,;=-]+$")
+
+
+def require_http_url(value: str) -> str:
+    """An absolute ``http(s)://host[:port]`` URL: no whitespace, a host, a port in 1-65535.
+
+    ``urlsplit`` alone takes ``https://exa mple.com`` and ``https://x:99999`` happily; the
+    probe would then fail on every run with a message far from the cause. Messages never
+    repeat the URL: it may carry credentials.
+    """
+    example = 'e.g. "https://api.example.com"'
+    if not isinstance(value, str) or not re.match(r"^https?://", value, re.IGNORECASE):
+        raise ValueError(f"must be an absolute http:// or https:// URL, {example}")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("must not contain spaces or other whitespace (write a space as %20)")
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    if not host:
+        raise ValueError(f"has no host, {example}")
+    port_text = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    if parts.netloc.rpartition("@")[2].rpartition("]")[2].endswith(":"):
+        raise ValueError("has a ':' but no port after it")
+    if port_text and not port_text.isdigit():
+        raise ValueError(f"port {port_text!r} is not a number")
+    if port_text and not 1 <= int(port_text) <= 65535:
+        raise ValueError(f"port {port_text} is out of range (1-65535)")
+    if not (host.startswith("[") or ":" in host) and not _HOST.match(
+        "".join(ch for ch in host if ch.isascii())
+    ):
+        raise ValueError(f"{host!r} is not a valid host name")
     return value

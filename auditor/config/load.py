@@ -11,12 +11,15 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from auditor.config.alerting import AlertingModel
-from auditor.config.errors import ConfigError, validation_problems
+from auditor.config.alerting import AlertingModel, maintenance_service_problems
+from auditor.config.apprise_check import apprise_problems
+from auditor.config.discovery import DiscoveryModel, discovery_problems, template_problems
+from auditor.config.errors import ConfigError, unknown_key, validation_problems
+from auditor.config.locate import with_lines
 from auditor.config.model import Config
 from auditor.config.profiles import expand_profile
 from auditor.config.security import SecuritySettings
@@ -26,6 +29,8 @@ from auditor.config.web import WebSettings
 from auditor.config.webhook_secret import secret_problems
 
 ENV_PREFIX = "AUDITOR_"
+TOP_LEVEL = ("auditor", "services", "alerting", "web", "security", "discovery")
+M = TypeVar("M", bound=BaseModel)
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -66,7 +71,7 @@ def _settings(
     try:
         return AuditorSettings.model_validate(auditor_raw)
     except ValidationError as exc:
-        for problem in validation_problems("auditor", exc):
+        for problem in validation_problems("auditor", exc, AuditorSettings):
             key = problem.split(":", 1)[0].removeprefix("auditor.").split("[")[0]
             if key in overrides:
                 path, message = problem.split(": ", 1)
@@ -111,48 +116,72 @@ def _service_checks(
     return checks
 
 
-def parse_config(
-    data: Mapping[str, Any], environ: Mapping[str, str] | None = None, path: str | None = None
-) -> Config:
-    """Validate a parsed TOML document; raise ConfigError listing every problem."""
-    environ = os.environ if environ is None else environ
-    problems: list[str] = []
-    allowed_top = {"auditor", "services", "alerting", "web", "security"}
-    for key in data:
-        if key not in allowed_top:
-            problems.append(
-                f"{key}: unknown key (allowed: auditor, services, alerting, web, security)"
+def _discovery(
+    raw: Any, settings: AuditorSettings, allowlist: list[str], problems: list[str]
+) -> tuple[DiscoveryModel, ...]:
+    """The ``[[discovery]]`` sources; each bad one becomes problems naming its key path."""
+    if not isinstance(raw, list):
+        problems.append("discovery: must be an array of tables ([[discovery]])")
+        return ()
+    out: list[DiscoveryModel] = []
+    for index, table in enumerate(raw):
+        prefix = f"discovery[{index}]"
+        try:
+            source = DiscoveryModel.model_validate(table)
+        except ValidationError as exc:
+            problems.extend(validation_problems(prefix, exc, DiscoveryModel))
+            continue
+        found = discovery_problems(source, prefix)
+        for cindex, table in enumerate(source.checks):
+            found.extend(
+                template_problems(table, settings, allowlist, f"{prefix}.checks[{cindex}]")
             )
-    settings = _settings(data, environ, problems)
-    try:
-        alerting = AlertingModel.model_validate(data.get("alerting") or {})
-    except ValidationError as exc:
-        problems.extend(validation_problems("alerting", exc))
-        alerting = AlertingModel()
-    problems.extend(secret_problems(alerting, environ))
-    try:
-        web = WebSettings.model_validate(data.get("web") or {})
-    except ValidationError as exc:
-        problems.extend(validation_problems("web", exc))
-        web = WebSettings()
-    try:
-        security = SecuritySettings.model_validate(data.get("security") or {})
-    except ValidationError as exc:
-        problems.extend(validation_problems("security", exc))
-        security = SecuritySettings()
+        problems.extend(found)
+        if not found:
+            out.append(source)
+    return tuple(out)
 
-    services: list[ServiceConfig] = []
-    raw_services = data.get("services") or []
+
+def _service(
+    raw: Any, prefix: str, settings: AuditorSettings, problems: list[str]
+) -> ServiceConfig | None:
+    """One ``[[services]]`` table; its checks are validated even when the service's own keys
+    are wrong (a bad ``url`` must not hide a misspelt check option)."""
+    try:
+        service = ServiceModel.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(validation_problems(prefix, exc, ServiceModel))
+        raw_checks = raw.get("checks") if isinstance(raw, Mapping) else None
+        for cindex, raw_check in enumerate(raw_checks if isinstance(raw_checks, list) else []):
+            problems.extend(build_check(raw_check, settings, f"{prefix}.checks[{cindex}]")[1])
+        return None
+    checks = _service_checks(service, prefix, settings, problems)
+    return ServiceConfig(
+        name=service.name,
+        url=service.url,
+        environment=service.environment,
+        owner=service.owner,
+        tags=tuple(service.tags),
+        profile=service.profile,
+        public=service.public,
+        description=service.description,
+        enabled=service.enabled,
+        checks=tuple(checks),
+    )
+
+
+def _services(
+    raw_services: Any, settings: AuditorSettings, problems: list[str]
+) -> list[ServiceConfig]:
     if not isinstance(raw_services, list):
         problems.append("services: must be an array of tables ([[services]])")
-        raw_services = []
+        return []
+    services: list[ServiceConfig] = []
     seen_names: dict[str, int] = {}
     for index, raw in enumerate(raw_services):
         prefix = f"services[{index}]"
-        try:
-            service = ServiceModel.model_validate(raw)
-        except ValidationError as exc:
-            problems.extend(validation_problems(prefix, exc))
+        service = _service(raw, prefix, settings, problems)
+        if service is None:
             continue
         earlier = _first_seen(seen_names, service.name, index)
         if earlier is not None:
@@ -160,21 +189,37 @@ def parse_config(
                 f"{prefix}.name: duplicate service name {service.name!r} (also services[{earlier}])"
             )
             continue
-        checks = _service_checks(service, prefix, settings, problems)
-        services.append(
-            ServiceConfig(
-                name=service.name,
-                url=service.url,
-                environment=service.environment,
-                owner=service.owner,
-                tags=tuple(service.tags),
-                profile=service.profile,
-                public=service.public,
-                description=service.description,
-                enabled=service.enabled,
-                checks=tuple(checks),
-            )
-        )
+        services.append(service)
+    return services
+
+
+def _table(data: Mapping[str, Any], key: str, model: type[M], problems: list[str]) -> M:
+    """A whole-document table, or its defaults when invalid (its problems collected)."""
+    try:
+        return model.model_validate(data.get(key) or {})
+    except ValidationError as exc:
+        problems.extend(validation_problems(key, exc, model))
+        return model()
+
+
+def parse_config(
+    data: Mapping[str, Any], environ: Mapping[str, str] | None = None, path: str | None = None
+) -> Config:
+    """Validate a parsed TOML document; raise ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    problems = [f"{key}: {unknown_key(key, TOP_LEVEL)}" for key in data if key not in TOP_LEVEL]
+    settings = _settings(data, environ, problems)
+    alerting = _table(data, "alerting", AlertingModel, problems)
+    problems.extend(secret_problems(alerting, environ))
+    problems.extend(apprise_problems(alerting, environ))
+    web = _table(data, "web", WebSettings, problems)
+    security = _table(data, "security", SecuritySettings, problems)
+    discovery = _discovery(
+        data.get("discovery") or [], settings, security.api_env_allowlist, problems
+    )
+    raw_services = data.get("services") or []
+    services = _services(raw_services, settings, problems)
+    problems.extend(maintenance_service_problems(data.get("alerting"), raw_services))
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -184,6 +229,7 @@ def parse_config(
         path=path,
         web=web,
         security=security,
+        discovery=discovery,
     )
 
 
@@ -204,10 +250,13 @@ def load_config(
             raise ConfigError([f"{file}: no such configuration file"])
         return parse_config({}, environ)
     try:
-        with file.open("rb") as handle:
-            data = tomllib.load(handle)
+        source = file.read_bytes().decode("utf-8")
+        data = tomllib.loads(source)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError([f"{file}: not valid TOML: {exc}"]) from exc
     except OSError as exc:
         raise ConfigError([f"{file}: cannot read: {exc.strerror}"]) from exc
-    return parse_config(data, environ, path=str(file))
+    try:
+        return parse_config(data, environ, path=str(file))
+    except ConfigError as exc:
+        raise ConfigError(with_lines(exc.problems, source, str(file))) from None

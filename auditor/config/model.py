@@ -1,11 +1,12 @@
 """The whole validated configuration document: ``[auditor]``, ``[[services]]``, ``[alerting]``,
-``[web]``, ``[security]``."""
+``[web]``, ``[security]``, ``[[discovery]]``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from auditor.config.alerting import AlertingModel
+from auditor.config.discovery import DiscoveryModel
 from auditor.config.security import SecuritySettings
 from auditor.config.services import ServiceConfig
 from auditor.config.settings import AuditorSettings
@@ -20,3 +21,4 @@ class Config:
     path: str | None = None
     web: WebSettings = field(default_factory=WebSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
+    discovery: tuple[DiscoveryModel, ...] = ()

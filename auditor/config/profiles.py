@@ -14,10 +14,17 @@ PRODUCTION_PROFILE: tuple[dict[str, Any], ...] = (
     {"kind": "health", "path": "/health"},
     {"kind": "health", "name": "ready", "path": "/ready"},
     {"kind": "exposure"},
-    {"kind": "attestation", "name": "load-testing", "item": "load testing completed"},
-    {"kind": "attestation", "name": "rollback-runbook", "item": "rollback procedure documented"},
-    {"kind": "attestation", "name": "backup-recovery", "item": "backup and recovery tested"},
-)
+    # checklist items proven by reports pushed from CI/CD (``auditor evidence push``); a live
+    # sign-off of the same item is the explicit fallback while no report has been pushed
+    {"kind": "evidence", "name": "load-testing", "item": "load testing completed",
+     "family": "load", "fallback": "attestation"},
+    {"kind": "evidence", "name": "rollback-runbook", "item": "rollback procedure documented",
+     "family": "rollback", "fallback": "attestation"},
+    {"kind": "evidence", "name": "backup-recovery", "item": "backup and recovery tested",
+     "family": "tests", "fallback": "attestation"},
+    {"kind": "evidence", "name": "migrations-tested", "item": "migrations tested",
+     "family": "tests", "fallback": "attestation"},
+)  # fmt: skip
 
 #: kinds the production checklist needs that the profile cannot configure by itself
 PROFILE_NEEDS_CONFIG = ("env", "migrations", "backups")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, StrictBool, ValidationError, field_validator
 
-from auditor.config.errors import validation_problems
-from auditor.config.fields import StrictModel, require_slug
+from auditor.config.errors import did_you_mean, validation_problems
+from auditor.config.fields import StrictModel, require_http_url, require_slug
+from auditor.config.locations import resolve_locations
 from auditor.config.settings import AuditorSettings
 from checks.base import Options
 from checks.bounds import MAX_INTERVAL_S, Interval, Jitter, Timeout, format_duration
-from checks.registry import get_check
+from checks.registry import get_check, known_kinds
 
 #: keys every check takes, whatever its kind (DESIGN §4)
 COMMON_CHECK_KEYS = frozenset(
@@ -33,6 +33,8 @@ COMMON_CHECK_KEYS = frozenset(
         "blocking",
         "jitter",
         "description",
+        "locations",
+        "quorum",
     }
 )
 
@@ -54,6 +56,9 @@ class CheckCommon(StrictModel):
     blocking: StrictBool = False
     jitter: Jitter = 0.0
     description: str = Field("", max_length=2000)
+    #: probe locations (a list, or "all": every ``[auditor] locations``); PostgreSQL only
+    locations: list[str] | Literal["all"] | None = None
+    quorum: int | None = Field(None, ge=1, le=100)
 
     @field_validator("name")
     @classmethod
@@ -100,6 +105,9 @@ class CheckConfig:
     raw_options: dict[str, Any]
     interval: float
     timeout: float
+    #: resolved probe locations ("all" expanded) and quorum; () / None: no locations
+    locations: tuple[str, ...] = ()
+    quorum: int | None = None
 
     @property
     def schedule(self) -> str | None:
@@ -126,10 +134,7 @@ class ServiceModel(StrictModel):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(
-                'must be an absolute http:// or https:// URL, e.g. "https://api.example.com"'
-            )
+        require_http_url(value)
         return value.rstrip("/") if value.count("/") > 2 else value
 
 
@@ -147,39 +152,66 @@ class ServiceConfig:
     checks: tuple[CheckConfig, ...]
 
 
+def _kind_problem(kind: object, prefix: str) -> str | None:
+    """None when ``kind`` is implemented; else the problem, with a "did you mean"."""
+    try:
+        get_check(str(kind))
+    except LookupError as exc:
+        return f"{prefix}.kind: {exc}{did_you_mean(str(kind), known_kinds())}"
+    return None
+
+
 def build_check(
     raw: Mapping[str, Any], settings: AuditorSettings, prefix: str
 ) -> tuple[CheckConfig | None, list[str]]:
-    """Validate one check table (shared keys + the kind's options); return it or the problems."""
-    problems: list[str] = []
+    """Validate one check table (shared keys + the kind's options); return it or the problems.
+
+    Every problem is collected: a bad shared key does not hide a bad option of the kind.
+    """
     if not isinstance(raw, Mapping):
         return None, [f"{prefix}: must be a table"]
+    problems: list[str] = []
     common_raw = {k: v for k, v in raw.items() if k in COMMON_CHECK_KEYS}
     option_raw = {k: v for k, v in raw.items() if k not in COMMON_CHECK_KEYS}
+    common: CheckCommon | None = None
     try:
         common = CheckCommon.model_validate(common_raw)
     except ValidationError as exc:
-        return None, validation_problems(prefix, exc)
-    try:
-        check = get_check(common.kind)
-    except LookupError as exc:
-        return None, [f"{prefix}.kind: {exc}"]
-    try:
-        options = check.Options.model_validate(option_raw)
-    except ValidationError as exc:
         problems.extend(validation_problems(prefix, exc))
+    kind = raw.get("kind")
+    kind_problem = _kind_problem(kind, prefix) if isinstance(kind, str) else None
+    if kind_problem:
+        problems.append(kind_problem)
+    options: Options | None = None
+    if isinstance(kind, str) and not kind_problem:
+        model = get_check(kind).Options
+        try:
+            options = model.model_validate(option_raw)
+        except ValidationError as exc:
+            problems.extend(validation_problems(prefix, exc, model, also=COMMON_CHECK_KEYS))
+    if common is None or options is None:
         return None, problems
     if common.schedule is not None and common.interval is not None:
         return None, [f"{prefix}.schedule: set either interval or schedule, not both"]
     interval, problem = _interval(common, settings, prefix)
     if problem:
         return None, [problem]
-    timeout = common.timeout or settings.default_timeout
+    # as Prometheus does with scrape_timeout: an unset timeout follows a short interval down;
+    # only a timeout written on the check itself may be judged too long for it
+    timeout = common.timeout or min(settings.default_timeout, interval)
     for key, value in (("timeout", timeout), ("jitter", common.jitter)):
         if value > interval:
-            return None, [f"{prefix}.{key}: must not exceed the interval ({interval:g}s)"]
+            problems.append(f"{prefix}.{key}: must not exceed the interval ({interval:g}s)")
+    locations, quorum, located = resolve_locations(
+        common.locations, common.quorum, settings.locations, settings.database_url, prefix
+    )
+    problems.extend(located)
+    if problems:
+        return None, problems
     return (
         CheckConfig(
+            locations=locations,
+            quorum=quorum,
             name=common.name or common.kind,
             kind=common.kind,
             common=common,

@@ -5,19 +5,21 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, StrictBool, field_validator
+from pydantic import BeforeValidator, Field, StrictBool, ValidationInfo, field_validator
 
-from auditor.config.fields import StrictModel, require_cidrs
+from auditor.config.fields import StrictModel, require_cidrs, require_http_url
+from auditor.config.locations import require_address, require_location, require_locations
 from auditor.probe.addresses import AddressPolicy
 from auditor.probe.engines import ProbeEngine
 from checks.bounds import DAY, HOUR, MAX_AGE_S, Interval, Timeout, duration_between
-from checks.units import parse_duration
+from checks.units import parse_duration, parse_size
 
 #: how long history is kept raw: 1h to 10 years
 Retention = Annotated[float, BeforeValidator(parse_duration), duration_between(HOUR, MAX_AGE_S)]
 #: a claim's lease: 1s to 1d (a run's lease is stretched to cover its own timeout)
 Lease = Annotated[float, BeforeValidator(parse_duration), duration_between(1.0, DAY)]
 #: how long SIGTERM may take: 1s to 1h
+EvidenceSize = Annotated[int, BeforeValidator(parse_size), Field(ge=1024, le=100 * 1024 * 1024)]
 DrainTimeout = Annotated[float, BeforeValidator(parse_duration), duration_between(1.0, HOUR)]
 
 
@@ -53,6 +55,15 @@ class AuditorSettings(StrictModel):
     #: the database: a number, or "auto" (0 too) = one per usable CPU; ``concurrency`` is
     #: per process
     worker_processes: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = 1
+    #: the probe locations a check's ``locations = "all"`` means (before ``location``,
+    #: whose validator reads it)
+    locations: list[str] = []
+    #: this process's probe location ("" = none); ``--location`` wins (PostgreSQL only)
+    location: str = ""
+    #: the local address probes connect from; ``--source-address`` wins
+    source_address: str | None = None
+    #: the largest CI/CD report ``POST …/evidence`` stores (1 KiB – 100 MiB)
+    evidence_max_size: EvidenceSize = 10 * 1024 * 1024
 
     @field_validator("listen")
     @classmethod
@@ -62,10 +73,31 @@ class AuditorSettings(StrictModel):
             raise ValueError('must be "host:port", e.g. "127.0.0.1:8080"')
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return value if value is None else require_http_url(value)
+
     @field_validator("allow_cidrs", "deny_cidrs")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
         return require_cidrs(value)
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, value: str, info: ValidationInfo) -> str:
+        declared = info.data.get("locations") or []
+        return require_location(value, str(info.data.get("database_url", "")), declared)
+
+    @field_validator("locations")
+    @classmethod
+    def _locations(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return require_locations(value, str(info.data.get("database_url", "")))
+
+    @field_validator("source_address")
+    @classmethod
+    def _source(cls, value: str | None) -> str | None:
+        return require_address(value)
 
     def address_policy(self) -> AddressPolicy:
         return AddressPolicy(

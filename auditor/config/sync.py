@@ -44,7 +44,7 @@ def sync_config(
             svc = existing.get(svc_cfg.name)
             if svc is None:
                 svc = Service(name=svc_cfg.name, url=svc_cfg.url, source="config")
-                _apply_service(svc, svc_cfg, now)
+                apply_service(svc, svc_cfg, now)
                 s.add(svc)
                 s.flush()
                 counts["services_added"] += 1
@@ -52,10 +52,10 @@ def sync_config(
                 if svc.source != "config" and svc.deleted_at is None:
                     # a service created through the API keeps its own definition
                     continue
-                if _apply_service(svc, svc_cfg, now):
+                if apply_service(svc, svc_cfg, now):
                     counts["services_updated"] += 1
                 s.add(svc)
-            _sync_checks(s, svc, svc_cfg, now, counts, disable_missing)
+            sync_checks(s, svc, svc_cfg, now, counts, disable_missing)
         for name, svc in existing.items():
             if not disable_missing:
                 break
@@ -67,7 +67,15 @@ def sync_config(
     return counts
 
 
-def _apply_service(svc: Service, cfg: ServiceConfig, now: datetime) -> bool:
+def apply_service(
+    svc: Service,
+    cfg: ServiceConfig,
+    now: datetime,
+    source: str = "config",
+    source_ref: str | None = None,
+) -> bool:
+    """Copy a service definition onto its row (config sync and discovery alone);
+    True when anything changed. An archived row comes back."""
     values = {
         "url": cfg.url,
         "environment": cfg.environment,
@@ -78,7 +86,8 @@ def _apply_service(svc: Service, cfg: ServiceConfig, now: datetime) -> bool:
         "description": cfg.description,
         "enabled": cfg.enabled,
         "deleted_at": None,
-        "source": "config",
+        "source": source,
+        "source_ref": source_ref,
     }
     changed = False
     for key, value in values.items():
@@ -90,13 +99,14 @@ def _apply_service(svc: Service, cfg: ServiceConfig, now: datetime) -> bool:
     return changed
 
 
-def _sync_checks(
+def sync_checks(
     s: Session,
     svc: Service,
     cfg: ServiceConfig,
     now: datetime,
     counts: dict[str, int],
     disable_missing: bool = True,
+    source: str = "config",
 ) -> None:
     existing = checks_by_name(s, svc.id)
     wanted = {c.name for c in cfg.checks}
@@ -105,20 +115,25 @@ def _sync_checks(
         chk = existing.get(chk_cfg.name)
         enabled = chk_cfg.common.enabled and cfg.enabled
         if chk is None:
-            chk = Check(service_id=svc.id, name=chk_cfg.name, kind=chk_cfg.kind, source="config")
-            apply_check_config(chk, chk_cfg, enabled=enabled, now=now)
+            chk = Check(service_id=svc.id, name=chk_cfg.name, kind=chk_cfg.kind, source=source)
+            apply_check_config(chk, chk_cfg, enabled=enabled, now=now, source=source)
             add_check(s, chk, now)
             counts["checks_added"] += 1
             continue
-        if chk.config_hash != digest or chk.enabled != enabled or chk.deleted_at is not None:
-            if apply_check_config(chk, chk_cfg, enabled=enabled, now=now):
+        if (
+            chk.config_hash != digest
+            or chk.enabled != enabled
+            or chk.deleted_at is not None
+            or chk.source != source
+        ):
+            if apply_check_config(chk, chk_cfg, enabled=enabled, now=now, source=source):
                 chk.next_run_at = now
             s.add(chk)
             counts["checks_updated"] += 1
     for name, chk in existing.items():
         if not disable_missing:
             break
-        if name not in wanted and chk.source == "config" and disable(s, chk, now):
+        if name not in wanted and chk.source == source and disable(s, chk, now):
             counts["checks_disabled"] += 1
 
 
@@ -158,6 +173,8 @@ def apply_check_config(
     chk.success_threshold = common.success_threshold
     chk.consecutive_error_limit = common.consecutive_error_limit
     chk.blocking = common.blocking
+    chk.locations = list(cfg.locations)
+    chk.quorum = cfg.quorum
     chk.description = common.description
     chk.enabled = enabled
     chk.source = source

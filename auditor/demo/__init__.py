@@ -6,6 +6,7 @@ backup files and .env files, the generated ``config.toml`` and the auditor's SQL
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
@@ -17,6 +18,7 @@ from typing import Any
 import structlog
 
 from auditor.demo.certs import make_demo_certs
+from auditor.demo.evidence import seed_evidence
 from auditor.demo.servers import BrokenHandler, DemoServer, HealthyHandler, redirect_handler
 
 log = structlog.get_logger("auditor.demo")
@@ -202,9 +204,34 @@ anonymous_read = true
             verify=False,
         )
     )
+    text += _discovered(data_dir, healthy_port)
     path = data_dir / "config.toml"
     path.write_text(text)
     return path, servers, environ
+
+
+def _discovered(data_dir: Path, port: int) -> str:
+    """A Prometheus file_sd target file listing one more service (the healthy server under
+    another name), and the ``[[discovery]]`` table that finds it: the demo's discovered service."""
+    targets = data_dir / "discovery" / "targets.json"
+    targets.parent.mkdir(parents=True, exist_ok=True)
+    labels = {"job": "inventory-api", "env": "staging", "team": "team-inventory"}
+    groups = [{"targets": [f"127.0.0.1:{port}"], "labels": {**labels, "__scheme__": "https"}}]
+    targets.write_text(json.dumps(groups, indent=2) + "\n")
+    return f'''
+# a service found, not typed in: edit {targets.resolve()} and it follows within 30 s
+[[discovery]]
+type = "file_sd"
+path = ["{targets.parent.resolve()}/*.json"]
+labels = {{ job = "name", env = "environment", team = "owner" }}
+
+[[discovery.checks]]
+kind = "health"
+path = "/health"
+verify = false   # discovered checks run on the API tier: no ca_file, so no demo CA here
+interval = "30s"
+conditions = ["[STATUS] == 200", "[BODY].status == pass"]
+'''
 
 
 def _sign_checklist(store: Any, service_name: str) -> None:
@@ -263,11 +290,15 @@ def run_demo(data_dir: str, listen: str, *, once: bool = False) -> int:
         config = load_config(path, environ=os.environ)
         store = Database(config.auditor.database_url)
         sync_config(store, config)
+        import asyncio
+
+        from auditor.discovery import discover_once
+
+        asyncio.run(discover_once(config, store))  # the daemon re-reads it as it changes
         _sign_checklist(store, "payments-api")
+        seed_evidence(store)
         password = _demo_user(store, Path(data_dir))
         if once:
-            import asyncio
-
             from auditor.audit import print_text, run_audit
 
             results = asyncio.run(run_audit(config, store))

@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from auditor.metrics.families import empty_families, fill_checks, fill_counters, fill_readiness
+from auditor.metrics.locations import location_families
 from auditor.metrics.snapshot import CheckRow, read_snapshot
 from auditor.store.db import Database
 from auditor.store.models import utcnow
@@ -76,7 +77,13 @@ class StoreCollector(Collector):
         fill_counters(families, snap)
         if readiness is not None:
             fill_readiness(families, snap.checks, readiness)
+        try:
+            located = list(location_families(self.store, now))
+        except Exception as exc:  # the per-check families above still answer
+            log.error("metrics_location_read_failed", error=repr(exc))
+            located = []
         yield from families.values()
+        yield from located
         yield from self._scrape_status(True, started)
 
     @staticmethod

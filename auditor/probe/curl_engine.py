@@ -71,10 +71,11 @@ class CurlProber(HttpProber):
         resolver: Any = None,
         max_connections: int = 200,
         share_handshakes: bool = True,
+        source_address: str | None = None,
     ) -> None:
         super().__init__(
             policy, resolver=resolver, max_connections=max_connections,
-            share_handshakes=share_handshakes,
+            share_handshakes=share_handshakes, source_address=source_address,
         )  # fmt: skip
         self._plain: CurlLoop | None = None  # http and unverified https
         self._stores = TrustLoops()  # verified https: one multi handle per trust store
@@ -213,7 +214,7 @@ class CurlProber(HttpProber):
             url=str(parsed), host=parsed.raw_host.decode("ascii"), method=method, headers=headers, content=content,
             addresses=allowed, port=port, timeout=max(0.001, timeout), verify=verify,
             ca_option=ca_option, ca_path=ca_path, body_cap=body_cap, truncate=truncate,
-            read_body=read_body, follow=follow, observe=observe,
+            read_body=read_body, follow=follow, observe=observe, source=self.source_address,
         )  # fmt: skip
 
     def _system_ca(self) -> tuple[int, str]:

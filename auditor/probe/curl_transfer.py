@@ -54,6 +54,7 @@ class HopRequest:
     read_body: bool
     follow: bool  # a redirect response ends the hop after its headers
     observe: bool  # collect the handshake (verified https that may be shared)
+    source: str | None = None  # the local address to connect from (a probe location's)
 
 
 @dataclass
@@ -98,7 +99,19 @@ class HopState:
         if reason is not None:
             self.refused = reason
             return pycurl.SOCKET_BAD
-        return socket.socket(family, socktype, protocol)
+        sock = socket.socket(family, socktype, protocol)
+        if self.req.source:
+            try:
+                sock.bind((self.req.source, 0))
+            except OSError as exc:
+                sock.close()
+                self.error = ProbeError(
+                    "unreachable",
+                    f"cannot connect to {self.req.url}: source address {self.req.source}: "
+                    f"{exc.strerror or exc}",
+                )
+                return pycurl.SOCKET_BAD
+        return sock
 
     # HEADERFUNCTION -----------------------------------------------------------------------
 

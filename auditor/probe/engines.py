@@ -18,11 +18,15 @@ ENGINES: tuple[ProbeEngine, ...] = ("curl", "httpx")
 
 
 def new_prober(
-    engine: ProbeEngine, policy: AddressPolicy | None = None, *, max_connections: int = 200
+    engine: ProbeEngine,
+    policy: AddressPolicy | None = None,
+    *,
+    max_connections: int = 200,
+    source_address: str | None = None,
 ) -> HttpProber:
     """The shared prober of one process, on the configured engine."""
     if engine == "curl":
         from auditor.probe.curl_engine import CurlProber  # pycurl only when chosen
 
-        return CurlProber(policy, max_connections=max_connections)
-    return HttpProber(policy, max_connections=max_connections)
+        return CurlProber(policy, max_connections=max_connections, source_address=source_address)
+    return HttpProber(policy, max_connections=max_connections, source_address=source_address)

@@ -59,8 +59,10 @@ class HttpProber:
         resolver: Any = None,
         max_connections: int = 200,
         share_handshakes: bool = True,
+        source_address: str | None = None,
     ) -> None:
         self.policy = policy or AddressPolicy()
+        self.source_address = source_address  # bind probes here (``--source-address``)
         self._resolver = resolver
         self._max_connections = max_connections
         self._closing: set[asyncio.Task[None]] = set()
@@ -92,6 +94,7 @@ class HttpProber:
                 self._resolver,
                 ledger=self.handshakes if trust is not None else None,
                 trust=trust,
+                source_address=self.source_address,
             )
             client = _pooled_client(ctx, backend, self._max_connections)
             self._clients[key] = client

@@ -77,8 +77,11 @@ class PolicyBackend(AsyncNetworkBackend):
         *,
         ledger: HandshakeLedger | None = None,
         trust: TrustKey | None = None,
+        source_address: str | None = None,
     ) -> None:
         self._inner = AutoBackend()
+        #: the local address every connection binds to (a worker's probe location)
+        self._source = source_address
         self._policy = policy
         self._resolver = resolver  # test seam: async (host, port) -> list[str]
         self._ledger = ledger  # where verified handshakes are recorded (None: nowhere)
@@ -108,7 +111,7 @@ class PolicyBackend(AsyncNetworkBackend):
                     addr,
                     port,
                     timeout=timeout,
-                    local_address=local_address,
+                    local_address=local_address or self._source,
                     socket_options=socket_options,
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as exc:

@@ -21,6 +21,7 @@ import structlog
 
 from auditor.config import Config
 from auditor.probe.engines import new_prober
+from auditor.process.port import ensure_port_free
 from auditor.process.probe_processes import ProbeChildren, worker_process_count
 from auditor.process.shared_state import share_app_state, shared_worker_metrics
 from auditor.process.web_server import (
@@ -88,6 +89,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
         settings.probe_engine,
         settings.address_policy(),
         max_connections=max(settings.concurrency * 2, 10),
+        source_address=settings.source_address,
     )
     drain = Drain(settings.drain_timeout)
     worker = (
@@ -99,6 +101,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             worker_id=make_worker_id("serve" if with_web else "worker"),
             drain=drain,
             api_env_allowlist=config.security.api_env_allowlist,
+            location=settings.location,
         )
         if with_worker
         else None
@@ -131,6 +134,7 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             else None
         )
         host = settings.listen_host
+        ensure_port_free(host, settings.listen_port)  # PortBusy: another daemon serves it
         gunicorn: GunicornServer | None = None
         if n > 1:
             share_app_state(app, store)
@@ -170,6 +174,8 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             loop.add_signal_handler(sig, on_signal)
         alerts: asyncio.Task[None] | None = None
         retention: asyncio.Task[None] | None = None
+        helpers: list[asyncio.Task[None]] = []
+        discovery: asyncio.Task[None] | None = None
         if worker is not None:
             from auditor.alerting.dispatcher import Dispatcher
 
@@ -179,7 +185,11 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
                 retention_loop(store, settings.retention, stop, settings.audit_retention),
                 name="retention",
             )
-        helpers: list[asyncio.Task[None]] = []
+            from auditor.discovery import Discoverer
+
+            # discovered services: a pass at start, then as each source's refresh falls due
+            discoverer = Discoverer(config, store, prober)
+            discovery = asyncio.create_task(discoverer.run(stop), name="discovery")
         if master is not None:
             helpers.append(asyncio.create_task(master.watch(stop), name="web-master"))
         if loop_at is not None and worker is not None:
@@ -204,6 +214,9 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
                 # a running pass stops after its current short batch
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.wait_for(retention, timeout=min(30.0, _budget(drain)))
+            if discovery is not None:  # a pass under way finishes its short transaction
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.wait_for(discovery, timeout=min(10.0, _budget(drain)))
             await prober.aclose()
             for task in helpers:  # loops that only watch ``stop``: nothing to finish
                 task.cancel()

@@ -49,6 +49,7 @@ def build_worker(config: Config, store: Database, drain: Drain, role: str) -> Wo
         settings.probe_engine,
         settings.address_policy(),
         max_connections=max(settings.concurrency * 2, 10),
+        source_address=settings.source_address,
     )
     return Worker(
         store,
@@ -58,6 +59,7 @@ def build_worker(config: Config, store: Database, drain: Drain, role: str) -> Wo
         worker_id=make_worker_id(role),
         drain=drain,
         api_env_allowlist=config.security.api_env_allowlist,
+        location=settings.location,
     )
 
 

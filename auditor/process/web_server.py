@@ -74,8 +74,10 @@ def _freeze_heap() -> None:
 
 
 def _body_limit(app: Any) -> int:
-    """Bodies past twice the app's own limit are refused before anyone buffers them."""
-    return 2 * int(app.config.get("MAX_CONTENT_LENGTH") or 1_000_000)
+    """Bodies past twice the app's own limit (or past an evidence upload's, which is larger)
+    are refused before anyone buffers them."""
+    evidence = int(app.config.get("EVIDENCE_MAX_BYTES") or 0) + 1024 * 1024
+    return max(2 * int(app.config.get("MAX_CONTENT_LENGTH") or 1_000_000), evidence)
 
 
 class WebServer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.store import lookback
+from auditor.store import evidence, lookback
 from auditor.store.db import Database
 from checks.base import History
 
@@ -24,3 +24,9 @@ class StoreHistory(History):
 
     def attestation(self, service_id: str, item: str) -> Mapping[str, Any] | None:
         return lookback.attestation(self._db, service_id, item)
+
+    def evidence(self, service_id: str, item: str) -> Mapping[str, Any] | None:
+        return evidence.latest_evidence(self._db, service_id, item)
+
+    def deployed_version(self, service_id: str) -> Mapping[str, Any] | None:
+        return evidence.latest_deploy(self._db, service_id)

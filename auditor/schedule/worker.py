@@ -31,9 +31,10 @@ from auditor.probe.http import HttpProber
 from auditor.schedule.drain import Drain, finish, settle
 from auditor.schedule.execution import OptionsCache, execute_claim
 from auditor.schedule.instruments import WorkerMetrics
+from auditor.schedule.located import Claimer
 from auditor.schedule.rules import COMPLETION_RULES
 from auditor.schedule.runner import RunResult
-from auditor.store.claims import Claim, claim_due, release
+from auditor.store.claims import Claim, release
 from auditor.store.db import Database
 from auditor.store.models import utcnow
 from auditor.store.nodes import heartbeat_node, remove_node
@@ -63,8 +64,9 @@ class Worker:
         claim_ahead_s: float = 2.0,
         drain: Drain | None = None,
         api_env_allowlist: Collection[str] = (),
+        location: str = "",
     ) -> None:
-        self.store = store
+        self.store, self.location, self.claimer = store, location, Claimer(location)
         self.prober = prober
         self.concurrency = concurrency
         self.lease_s = lease_s
@@ -95,8 +97,9 @@ class Worker:
         # full pass here would delay the first claims after a (re)start
         gc.freeze()
         writer = asyncio.create_task(self._writer(stop))
-        node_task = asyncio.create_task(node_heartbeat(self.store, self.worker_id, stop))
-        log.info("worker_started", worker=self.worker_id, concurrency=self.concurrency)
+        beat = node_heartbeat(self.store, self.worker_id, stop, self.location)
+        node_task = asyncio.create_task(beat)
+        log.info("worker_started", worker=self.worker_id, location=self.location or None)
         try:
             while not stop.is_set():
                 self.last_loop_at = time.monotonic()
@@ -107,7 +110,7 @@ class Worker:
                 if room > 0:
                     try:
                         claims = await asyncio.to_thread(
-                            claim_due,
+                            self.claimer.claim,
                             self.store,
                             self.worker_id,
                             utcnow(),
@@ -299,12 +302,21 @@ class Worker:
 _FLUSH: Any = object()
 
 
-async def node_heartbeat(store: Database, node_id: str, stop: asyncio.Event) -> None:
-    """Announce this worker as a live node every 10 s until ``stop`` (``/readyz`` reads it)."""
+async def node_heartbeat(
+    store: Database, node_id: str, stop: asyncio.Event, location: str = ""
+) -> None:
+    """Announce this worker as a live node every 10 s until ``stop`` (``/readyz`` reads it;
+    so does the quorum, which reports a location with no live worker)."""
     while not stop.is_set():
         try:
             await asyncio.to_thread(
-                heartbeat_node, store, node_id, "worker", socket.gethostname(), os.getpid()
+                heartbeat_node,
+                store,
+                node_id,
+                "worker",
+                socket.gethostname(),
+                os.getpid(),
+                location,
             )
         except Exception as exc:
             log.warning("node_heartbeat_failed", error=repr(exc))

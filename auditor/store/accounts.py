@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -20,12 +20,19 @@ from auditor.store.sessions import end_sessions
 
 ROLES = ("viewer", "operator", "admin")
 ROLE_RANK = {role: i for i, role in enumerate(ROLES)}
+#: grants a token may carry beyond its role: ``evidence`` pushes CI/CD evidence and deploys
+SCOPES = ("evidence",)
 TOKEN_PREFIX = "aud_"
 _hasher = PasswordHasher()
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def has_scope(token: ApiToken, scope: str) -> bool:
+    """The token was granted ``scope`` (beyond its role) when it was made."""
+    return scope in (token.scopes or [])
 
 
 def role_at_least(role: str, needed: str) -> bool:
@@ -40,6 +47,7 @@ def create_token(
     expires_at: datetime | None = None,
     created_by: str = "cli",
     creator_user_id: str | None = None,
+    scopes: Sequence[str] = (),
 ) -> tuple[ApiToken, str]:
     """Create a token; the plaintext is returned once and never stored.
 
@@ -48,6 +56,9 @@ def create_token(
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    unknown = [x for x in scopes if x not in SCOPES]
+    if unknown:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {unknown[0]!r}")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         name=name,
@@ -57,6 +68,7 @@ def create_token(
         expires_at=expires_at,
         created_by=created_by,
         creator_user_id=creator_user_id,
+        scopes=sorted(set(scopes)),
     )
     with store.write() as s:
         s.add(row)
@@ -103,11 +115,15 @@ def check_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def _check_password_rules(password: str) -> None:
+    if len(password) < 12:
+        raise ValueError("password must be at least 12 characters")
+
+
 def create_user(store: Database, *, username: str, role: str, password: str) -> User:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 12:
-        raise ValueError("password must be at least 12 characters")
+    _check_password_rules(password)
     user = User(
         username=username,
         role=role,
@@ -174,6 +190,25 @@ def change_user(
     return user
 
 
+def reset_password(db: Database, username: str, password: str, now: datetime) -> tuple[User, int]:
+    """Set a new password for the user not deleted named ``username`` and end every one of
+    their dashboard sessions in the same transaction (someone who learnt the old password
+    may be signed in). Returns the user and how many sessions ended; :class:`NotFound`
+    ("user") for no such user, ``ValueError`` for a password the rules refuse."""
+    _check_password_rules(password)
+    with db.write() as s:
+        stmt = select(User).where(col(User.username) == username, col(User.deleted_at).is_(None))
+        user = s.exec(stmt).first()
+        if user is None:
+            raise NotFound("user")
+        user.password_hash = hash_password(password)
+        user.password_changed_at = now
+        user.updated_at = now
+        s.add(user)
+        ended = end_sessions(s, user.id, now)
+    return user, ended
+
+
 def _revoke_tokens_of(s: Session, user_id: str, now: datetime) -> None:
     """Revoke every live token ``user_id`` created, in transaction ``s``."""
     s.execute(
@@ -181,6 +216,13 @@ def _revoke_tokens_of(s: Session, user_id: str, now: datetime) -> None:
         .where(col(ApiToken.creator_user_id) == user_id, col(ApiToken.revoked_at).is_(None))
         .values(revoked_at=now, updated_at=now)
     )
+
+
+def has_users(db: Database) -> bool:
+    """Whether any user (not deleted) exists: with none, the login page says how to make one."""
+    with db.read() as s:
+        stmt = select(User.id).where(col(User.deleted_at).is_(None)).limit(1)
+        return s.exec(stmt).first() is not None
 
 
 def live_users(db: Database) -> list[User]:

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from auditor.probe.outcome import Target
 from auditor.store.db import Database
+from auditor.store.location_models import CheckLocation
 from auditor.store.models import Check, Service, utcnow
 
 
@@ -43,6 +44,8 @@ class Claim:
     source: str = "config"
     #: not before this instant: the previous holder's lease ends then (None: at ``due_at``)
     not_before: datetime | None = None
+    #: the probe location this run is for ("" for a check without locations)
+    location: str = ""
 
     @property
     def start_at(self) -> datetime:
@@ -80,6 +83,7 @@ def claim_due(
                 col(Check.deleted_at).is_(None),
                 col(Service.enabled).is_(True),
                 col(Service.deleted_at).is_(None),
+                col(Check.quorum).is_(None),  # located checks: auditor.store.location_claims
                 col(Check.next_run_at) <= due_by,
                 sa.or_(col(Check.lease_until).is_(None), col(Check.lease_until) < due_by),
             )
@@ -150,6 +154,18 @@ def release(db: Database, claims: Sequence[Claim], worker: str) -> None:
     if not claims:
         return
     with db.write(background=True) as s:
+        for claim in claims:  # a located check's lease is its location's row
+            if claim.location:
+                s.execute(
+                    sa.update(CheckLocation)
+                    .where(
+                        col(CheckLocation.check_id) == claim.check_id,
+                        col(CheckLocation.location) == claim.location,
+                        col(CheckLocation.lease_owner) == worker,
+                    )
+                    .values(lease_owner=None, lease_until=None)
+                )
+        claims = [c for c in claims if not c.location]
         s.execute(
             sa.update(Check)
             .where(

@@ -76,6 +76,8 @@ class Service(SQLModel, table=True):
     public: bool = False
     description: str = ""
     source: str = Field(default="config", max_length=16)
+    # discovered services: the file or endpoint that lists them (``auditor.store.sources``)
+    source_ref: str | None = Field(default=None, max_length=2048)
     enabled: bool = True
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -112,6 +114,8 @@ class Check(SQLModel, table=True):
     heartbeat_token: str | None = Field(
         default=None, max_length=64, sa_column_kwargs={"unique": True}
     )
+    locations: list[str] = _json([])  # probe locations (PostgreSQL); [] = any one worker
+    quorum: int | None = None  # failing locations that make the check fail (None: no locations)
     next_run_at: datetime | None = _ts()
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: datetime | None = _ts()
@@ -121,11 +125,11 @@ class Check(SQLModel, table=True):
 
 
 class Run(SQLModel, table=True):
-    """One execution of a check. ``(check_id, due_at)`` is unique: one run per due time."""
+    """One execution of a check: one per (check, location, due time); location "" = none."""
 
     __tablename__ = "run"
     __table_args__ = (
-        sa.UniqueConstraint("check_id", "due_at", name="uq_run_check_due"),
+        sa.UniqueConstraint("check_id", "location", "due_at", name="uq_run_check_location_due"),
         sa.Index("ix_run_check_started", "check_id", "started_at"),
     )
 
@@ -142,6 +146,7 @@ class Run(SQLModel, table=True):
     error: str | None = None
     error_kind: str | None = Field(default=None, max_length=32)
     worker: str | None = Field(default=None, max_length=128)
+    location: str = Field(default="", max_length=63)
     created_at: datetime = _created()
 
 
@@ -286,6 +291,7 @@ class ApiToken(SQLModel, table=True):
     created_by: str = Field(default="", max_length=255)
     #: the dashboard user behind the token (NULL: made by the CLI); deleting them revokes it
     creator_user_id: str | None = Field(default=None, max_length=36, index=True)
+    scopes: list[str] = _json([])  # grants beyond the role ("evidence": push CI/CD reports)
     expires_at: datetime | None = _ts()
     last_used_at: datetime | None = _ts()
     revoked_at: datetime | None = _ts()
@@ -363,6 +369,7 @@ class Node(SQLModel, table=True):
     role: str = Field(max_length=16)
     hostname: str = Field(default="", max_length=255)
     pid: int = 0
+    location: str = Field(default="", max_length=63)  # where its probes come from ("" = none)
     started_at: datetime = _created()
     last_seen_at: datetime = _created()
 

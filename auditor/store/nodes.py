@@ -10,14 +10,17 @@ from auditor.store.db import Database
 from auditor.store.models import Node, utcnow
 
 
-def heartbeat_node(db: Database, node_id: str, role: str, hostname: str, pid: int) -> None:
-    """Record that ``node_id`` is alive now (its row is made on the first beat)."""
+def heartbeat_node(
+    db: Database, node_id: str, role: str, hostname: str, pid: int, location: str = ""
+) -> None:
+    """Record that ``node_id`` (probing from ``location``) is alive now (made on the first beat)."""
     now = utcnow()
     with db.write(background=True) as s:
         node = s.get(Node, node_id)
         if node is None:
             node = Node(id=node_id, role=role, hostname=hostname, pid=pid, started_at=now)
         node.last_seen_at = now
+        node.location = location
         s.add(node)
 
 

@@ -36,6 +36,7 @@ from sqlmodel import Session, col
 
 from auditor.store.audit_log import prune_events
 from auditor.store.db import Database
+from auditor.store.evidence import prune_evidence
 from auditor.store.models import Rollup, Run, utcnow
 
 HOUR = timedelta(hours=1)
@@ -89,6 +90,7 @@ class RetentionReport:
     hourly_pruned: int = 0
     daily_pruned: int = 0
     audit_pruned: int = 0
+    evidence_pruned: int = 0
     transactions: int = 0
     busy: bool = False  # another node held the lock; this pass stopped early
     complete: bool = True  # False when ``max_seconds`` ran out (the next pass continues)
@@ -383,6 +385,9 @@ def run_retention(
         job.roll_days(now)
         job.prune(now)
         job.report.audit_pruned = prune_events(store, now - timedelta(seconds=job.policy.audit_s))
+        job.report.evidence_pruned = prune_evidence(
+            store, now - timedelta(seconds=job.policy.raw_s)
+        )
     except _Busy:
         job.report.busy = True
         job.report.complete = False

@@ -74,6 +74,8 @@ class CompletionRules:
     next_state: Callable[[Counters, str, datetime, Limits], Folded]
     #: (check id, interval_s, cron schedule, after, jitter_s) -> the next due time after ``after``
     next_due: Callable[[str, float, str | None, datetime, float], datetime]
+    #: a located check's state from its locations' rows (``auditor.store.location_runs``)
+    combine: Callable[[list[dict[str, Any]], int, float, datetime], Any] | None = None
 
 
 def complete(
@@ -112,8 +114,18 @@ def complete(
         moved: dict[str, dict[str, Any]] = {}
         touched: dict[str, dict[str, Any]] = {}
         added: set[str] = set()
+        located: list[tuple[Claim, RunResult, str | None]] = []
         for (claim, result), run_id in zip(items, run_ids, strict=True):
             chk = checks.get(claim.check_id)
+            if claim.location:
+                located.append((claim, result, run_id))
+                continue
+            if chk is not None and chk["quorum"] is not None:
+                # a one-shot run of a located check (``audit``) is history, not a location's
+                # vote: the quorum state is left to the locations
+                if run_id is not None:
+                    written.append(run_id)
+                continue
             if reschedule and chk is not None:
                 # only the lease holder (or a late writer whose run still counted) moves the
                 # schedule, and only from the due time it ran: a result that lost its lease
@@ -172,6 +184,12 @@ def complete(
                 .values({c: sa.bindparam(f"b_{c}") for c in _STATE_WRITTEN}),
                 [{f"b_{k}": st[k] for k in ("check_id", *_STATE_WRITTEN)} for st in updates],
             )
+        if located:
+            from auditor.store.location_runs import complete_located
+
+            written += complete_located(
+                s, rules, located, checks, worker, now, reschedule, metric_facts
+            )
     return written
 
 
@@ -195,6 +213,7 @@ def _insert_runs(
             "error": result.error,
             "error_kind": result.error_kind,
             "worker": worker,
+            "location": claim.location,
             "created_at": created,
         }
         for claim, result in items
@@ -203,7 +222,7 @@ def _insert_runs(
     if db.dialect in ("postgresql", "sqlite"):
         stmt = (
             db.insert(_RUN)
-            .on_conflict_do_nothing(index_elements=["check_id", "due_at"])
+            .on_conflict_do_nothing(index_elements=["check_id", "location", "due_at"])
             .returning(_RUN.c.id)
         )
         inserted = {row[0] for row in conn.execute(stmt, rows)}
@@ -273,7 +292,7 @@ def _apply_state(
         last_findings=findings,
         last_error_kind=result.error_kind,
         metrics={
-            **_metric_facts(claim.kind, result.facts),
+            **metric_facts(claim.kind, result.facts),
             "_consecutive_warn": snap.consecutive_warn,
         },
         runs_total=(state["runs_total"] or 0) + 1,
@@ -282,7 +301,7 @@ def _apply_state(
     return transition
 
 
-def _metric_facts(kind: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+def metric_facts(kind: str, facts: Mapping[str, Any]) -> dict[str, Any]:
     """The few facts metrics and the overview need, copied into the latest-state row."""
     out: dict[str, Any] = {}
     if kind == "tls":
@@ -315,6 +334,8 @@ _CHECK_COLS = [
         "failure_threshold",
         "success_threshold",
         "consecutive_error_limit",
+        "quorum",
+        "locations",
     )
 ]
 #: what ``complete`` writes of each latest-state row

@@ -103,6 +103,20 @@ def _previous_size(
     return None, None
 
 
+def _tool_hint(options: BackupsOptions) -> str | None:
+    """The tool an empty inventory (``[]``) came from: the format, else the command's name."""
+    if options.format != "auto":
+        return options.format
+    name = Path(options.command[0]).name if options.command else ""
+    return name if name in ("restic", "pgbackrest") else None
+
+
+def _size_note(tool: str) -> str:
+    if tool == "restic":
+        return "size unknown: restic before 0.17 records no snapshot size"
+    return f"size unknown: {tool} reports none for this backup"
+
+
 async def _inventory(options: BackupsOptions, ctx: ProbeContext, target: Target) -> dict[str, Any]:
     if options.command:
         text = await inventory.run_command(options.command, max(0.5, ctx.remaining() * 0.9))
@@ -117,7 +131,9 @@ async def _inventory(options: BackupsOptions, ctx: ProbeContext, target: Target)
             ) from None
         origin = options.path
     try:
-        inv = inventory.parse(text, options.format, options.stanza, options.host, options.tags)
+        inv = inventory.parse(
+            text, options.format, options.stanza, options.host, options.tags, _tool_hint(options)
+        )
     except ValueError as exc:
         raise ProbeError("invalid_response", f"{origin}: {exc}") from None
     ok = [b for b in inv.backups if b.ok]
@@ -144,6 +160,7 @@ async def _inventory(options: BackupsOptions, ctx: ProbeContext, target: Target)
             "newest_failed": newest_any.label if newest_any and not newest_any.ok else None,
         },
         "newest": newest.to_facts() if newest else None,
+        "size_note": _size_note(inv.tool) if newest and newest.size is None else None,
         "previous_size": prev_size,
         "previous_source": source,
     }

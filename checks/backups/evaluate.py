@@ -69,7 +69,10 @@ def heartbeat_findings(facts: Mapping[str, Any], period: float, grace: float) ->
 def artifact_findings(facts: Mapping[str, Any], options: Any) -> Pairs:
     newest = facts.get("newest")
     if not newest:
-        where = facts.get("pattern") or facts.get("tool") or "the inventory"
+        tool = (facts.get("inventory") or {}).get("tool")
+        where = facts.get("pattern") or (
+            f"the {tool} inventory is empty" if tool and tool != "unknown" else "the inventory"
+        )
         return [_f(RunStatus.FAIL, "missing", Severity.HIGH, f"no backup found ({where})")]
     out: Pairs = []
     age = age_seconds(facts["observed_at"], newest.get("at"))
@@ -133,6 +136,16 @@ def inventory_findings(facts: Mapping[str, Any], options: Any) -> Pairs:
     return out
 
 
+def inventory_summary(facts: Mapping[str, Any]) -> str:
+    """``restic: newest backup 1a2b3c4d is 2.0h old, 300.0KB`` (or why the size is unknown)."""
+    newest = facts.get("newest") or {}
+    age = age_seconds(facts["observed_at"], newest.get("at"))
+    size = newest.get("size")
+    what = human_size(size) if isinstance(size, int) else facts.get("size_note") or "size unknown"
+    when = f"is {human_age(age)} old" if age is not None else "has no date"
+    return f"{facts['inventory']['tool']}: newest backup {newest.get('label')} {when}, {what}"
+
+
 def restore_findings(facts: Mapping[str, Any], restore_max_age: float | None) -> Pairs:
     if restore_max_age is None:
         return []
@@ -184,6 +197,6 @@ def evaluate(facts: Mapping[str, Any], options: Any) -> Outcome:
         ok = f"newest backup {facts['newest']['name']} is fresh" if facts.get("newest") else ""
     else:
         out = inventory_findings(facts, options)
-        ok = f"{facts['inventory']['tool']}: newest backup is fresh"
+        ok = inventory_summary(facts)
     out += restore_findings(facts, options.restore_max_age)
     return outcome_from_findings(out, ok)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,14 +65,16 @@ def parse(
     stanza: str | None = None,
     host: str | None = None,
     tags: list[str] | None = None,
+    tool_hint: str | None = None,
 ) -> Inventory:
+    """``tool_hint`` names the tool of an empty list (``[]`` is what both print for none)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"inventory is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     kind = detect_format(data) if fmt == "auto" else fmt
     if kind == "empty":
-        return Inventory("unknown", [])
+        return Inventory(tool_hint or "unknown", [])
     if kind == "pgbackrest":
         return parse_pgbackrest(data, stanza)
     if kind == "restic":
@@ -141,21 +144,55 @@ def parse_restic(data: Any, host: str | None = None, tags: list[str] | None = No
     return Inventory("restic", backups)
 
 
+#: bytes of a failing command's stderr kept for the message (restic/pgBackRest print the
+#: reason last: "Fatal: wrong password or no key found")
+STDERR_TAIL = 4096
+_USERINFO = re.compile(r"(://)[^/@\s]+@")
+
+
+async def _tail(stream: asyncio.StreamReader, keep: int) -> bytes:
+    """Read ``stream`` to its end, keeping only the last ``keep`` bytes (never blocks the
+    child on a full pipe)."""
+    tail = b""
+    while chunk := await stream.read(65536):
+        tail = (tail + chunk)[-keep:]
+    return tail
+
+
+async def _read_capped(stream: asyncio.StreamReader, cap: int) -> bytes:
+    """Up to ``cap`` bytes, to EOF: ``read(n)`` alone returns the first pipe chunk (64 KiB),
+    which cut a long snapshot list into invalid JSON."""
+    data = b""
+    while len(data) < cap and (chunk := await stream.read(cap - len(data))):
+        data += chunk
+    return data
+
+
+def stderr_reason(stderr: bytes, limit: int = 300) -> str:
+    """The command's own explanation, one line, credentials in URLs masked."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    text = _USERINFO.sub(r"\1***@", " ".join(lines))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 async def run_command(command: list[str], timeout: float) -> str:
-    """Run the configured inventory command (no shell) and return its stdout."""
+    """Run the configured inventory command (no shell) and return its stdout; a non-zero
+    exit is ``unreadable`` with the tool's own reason (its stderr) in the message."""
     try:
         proc = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
     except OSError as exc:
         raise ProbeError("unreadable", f"cannot run {command[0]}: {exc.strerror or exc}") from None
     try:
         async with asyncio.timeout(timeout):
-            assert proc.stdout is not None
-            out = await proc.stdout.read(OUTPUT_CAP + 1)
+            assert proc.stdout is not None and proc.stderr is not None
+            out, err = await asyncio.gather(
+                _read_capped(proc.stdout, OUTPUT_CAP + 1), _tail(proc.stderr, STDERR_TAIL)
+            )
             rc = await proc.wait()
     except TimeoutError:
         proc.kill()
@@ -165,5 +202,9 @@ async def run_command(command: list[str], timeout: float) -> str:
         proc.kill()
         raise ProbeError("unreadable", f"{command[0]} printed more than {OUTPUT_CAP} bytes")
     if rc != 0:
-        raise ProbeError("unreadable", f"{command[0]} exited with status {rc}")
+        reason = stderr_reason(err)
+        raise ProbeError(
+            "unreadable",
+            f"{command[0]} exited with status {rc}" + (f": {reason}" if reason else ""),
+        )
     return out.decode("utf-8", errors="replace")

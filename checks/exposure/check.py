@@ -1,7 +1,9 @@
 """The ``exposure`` check kind: what a service gives away when poked.
 
 Probes (all through ``ctx.http.fetch``, so the address policy and body cap apply): a path
-that cannot exist, invalid JSON POSTed to ``path``, a malformed query on ``path``;
+that cannot exist, invalid JSON POSTed to ``path``, a malformed query on ``path``; a plain
+GET of ``path`` (stock install pages) and one GET each of a few well-known paths
+(``paths.PROBES``: API docs, server-status, actuator, pprof, the Werkzeug console);
 optionally ``/metrics`` without credentials (services marked public), the configured
 ``metrics_path`` with them, and a bounded request burst for rate limiting (opt-in: it is
 load on the target). Only signature names and header values are kept as facts, never
@@ -13,19 +15,18 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Mapping
-from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from auditor.probe.interface import HttpResult
 from checks import base
-from checks.base import Outcome, ProbeError, RunStatus, Severity
+from checks.base import Outcome, ProbeError
+from checks.exposure import paths, ratelimit
 from checks.exposure.exposition import check_exposition
+from checks.exposure.judge import judge
 from checks.exposure.signatures import (
-    DEBUG_PAGE,
-    STACK_TRACE,
-    rate_limit_headers,
+    framework_banners,
     scan_body,
     version_banners,
 )
@@ -48,6 +49,12 @@ class ExposureOptions(base.HttpOptions):
     #: requests in the rate-limit burst; 0 = off (default)
     rate_limit_burst: int = Field(0, ge=0, le=MAX_BURST)
     rate_limit_path: str | None = None
+    #: GET the well-known paths of ``paths.PROBES`` and ``path`` itself (a dozen requests)
+    probe_paths: bool = True
+    #: the service's API is public on purpose: its documentation is no finding
+    public_api: bool = False
+    #: how a production service serving API documentation is judged
+    api_docs_severity: Literal["off", "info", "low", "medium", "high"] = "medium"
 
 
 class ExposureCheck(base.Check[ExposureOptions]):
@@ -57,7 +64,8 @@ class ExposureCheck(base.Check[ExposureOptions]):
     #: probe errors surface only when no probe answered (bodies are truncated, not refused)
     codes = base.codes_of(
         "exposure", "stack_trace", "debug_page", "server_version", "no_rate_limit",
-        "metrics_public", "metrics_missing",
+        "metrics_public", "metrics_missing", "api_docs", "server_status", "actuator", "pprof",
+        "interactive_debugger", "url_patterns", "default_page", "framework_banner",
         "unreachable", "dns", "refused", "reset", "tls", "blocked_by_policy", "invalid_response",
         "too_many_redirects",
     )  # fmt: skip
@@ -102,6 +110,7 @@ class ExposureCheck(base.Check[ExposureOptions]):
         )
         probes: list[dict[str, Any]] = []
         banners: list[dict[str, str]] = []
+        products: list[dict[str, str]] = []
         errors: list[ProbeError] = []
         for (name, method, url, _, _), res in zip(plan, results, strict=True):
             if isinstance(res, BaseException):
@@ -114,6 +123,7 @@ class ExposureCheck(base.Check[ExposureOptions]):
             # the signature scan is CPU work on up to 1 MB: keep it off the event loop
             probes.append(await asyncio.to_thread(_probe_facts, name, method, url, res))
             banners.extend(b for b in version_banners(res.headers) if b not in banners)
+            products.extend(b for b in framework_banners(res.headers) if b not in products)
         if len(errors) == len(plan):
             raise errors[0]  # nothing answered: could not measure
         facts: dict[str, Any] = {
@@ -121,10 +131,19 @@ class ExposureCheck(base.Check[ExposureOptions]):
             "public": target.public,
             "probes": probes,
             "banners": banners,
+            "framework_banners": products,
+            "paths": None,
             "metrics_public": None,
             "metrics": None,
             "rate_limit": None,
         }
+        if options.probe_paths:
+            docs = (
+                not options.public_api
+                and options.api_docs_severity != "off"
+                and target.environment == "production"
+            )
+            facts["paths"] = await _path_probes(fetch, target, options.path, docs)
         if target.public:
             facts["metrics_public"] = await _metrics_probe(
                 lambda u: fetch(u, auth=False), target.url_for(options.public_metrics_path)
@@ -133,48 +152,12 @@ class ExposureCheck(base.Check[ExposureOptions]):
             facts["metrics"] = await _metrics_probe(fetch, target.url_for(options.metrics_path))
         if options.rate_limit_burst:
             url = target.url_for(options.rate_limit_path or options.path)
-            facts["rate_limit"] = await _burst(fetch, url, options.rate_limit_burst)
+            earlier = [p["status"] for p in probes if p.get("status") is not None]
+            facts["rate_limit"] = await _burst(fetch, url, options.rate_limit_burst, earlier)
         return facts
 
     def evaluate(self, facts: Mapping[str, Any], options: ExposureOptions) -> Outcome:
-        found: list[base.Judged] = []
-        by_code: dict[str, list[str]] = {DEBUG_PAGE: [], STACK_TRACE: []}
-        for probe in facts.get("probes") or []:
-            for sig in probe.get("signatures") or []:
-                by_code[sig["code"]].append(f"{sig['name']} on {probe['method']} {probe['url']}")
-        if by_code[DEBUG_PAGE]:
-            found.append(_f(RunStatus.FAIL, "debug_page", Severity.CRITICAL,
-                            "a framework debug page is served: " + "; ".join(by_code[DEBUG_PAGE])))  # fmt: skip
-        if by_code[STACK_TRACE]:
-            found.append(_f(RunStatus.FAIL, "stack_trace", Severity.HIGH,
-                            "error responses leak a stack trace: " + "; ".join(by_code[STACK_TRACE])))  # fmt: skip
-        banners = facts.get("banners") or []
-        if banners:
-            shown = ", ".join(f"{b['header']}: {b['value']}" for b in banners)
-            found.append(_f(RunStatus.WARN, "server_version", Severity.LOW,
-                            f"response headers disclose software versions ({shown})"))  # fmt: skip
-        public = facts.get("metrics_public")
-        if public and public.get("valid"):
-            found.append(_f(RunStatus.FAIL, "metrics_public", Severity.MEDIUM,
-                            f"{public['url']} serves metrics without authentication on a "
-                            "public service"))  # fmt: skip
-        metrics = facts.get("metrics")
-        if metrics is not None and not metrics.get("valid"):
-            why = metrics.get("error") or f"status {metrics.get('status')}, {metrics.get('reason')}"
-            found.append(_f(RunStatus.FAIL, "metrics_missing", Severity.MEDIUM,
-                            f"{metrics['url']} does not serve Prometheus metrics ({why})"))  # fmt: skip
-        burst = facts.get("rate_limit")
-        if burst is not None and not burst.get("limited") and burst.get("answered"):
-            found.append(_f(RunStatus.WARN, "no_rate_limit", Severity.MEDIUM,
-                            f"{burst['answered']} rapid requests to {burst['url']} met no 429 and "
-                            "no RateLimit headers"))  # fmt: skip
-        answered = sum(1 for p in facts.get("probes") or [] if "status" in p)
-        return base.outcome_from_findings(
-            found, f"no stack trace, debug page or version banner in {answered} probe responses"
-        )
-
-
-_f = partial(base.judged, "exposure")
+        return judge(facts, api_docs_severity=options.api_docs_severity)
 
 
 def _probe_facts(name: str, method: str, url: str, res: HttpResult) -> dict[str, Any]:
@@ -211,33 +194,62 @@ async def _metrics_probe(fetch: Any, url: str) -> dict[str, Any]:
     }
 
 
-async def _burst(fetch: Any, url: str, count: int) -> dict[str, Any]:
-    """Up to ``count`` GETs in small concurrent waves, stopping at the first sign of a limit."""
+async def _path_probes(fetch: Any, target: base.Target, path: str, docs: bool) -> dict[str, Any]:
+    """One GET per well-known path (API docs only when ``docs``) and one of ``path``."""
+    plan = [p for p in paths.PROBES if docs or p.code != paths.API_DOCS]
+    urls = [target.url_for(path)] + [target.url_for(p.path) for p in plan]
+    results = await asyncio.gather(*(fetch(u) for u in urls), return_exceptions=True)
+    for res in results:
+        if isinstance(res, ProbeError) and res.error_kind == "blocked_by_policy":
+            raise res
+        if isinstance(res, BaseException) and not isinstance(res, Exception):
+            raise res
+    answers = [
+        (u, r.status, await asyncio.to_thread(r.text))
+        if isinstance(r, HttpResult)
+        else (u, None, "")
+        for u, r in zip(urls, results, strict=True)
+    ]
+    root_url, root_status, root_body = answers[0]
+    exposed: list[dict[str, Any]] = []
+    page = paths.judge_root(root_status, root_body) if root_status is not None else None
+    if page:
+        exposed.append({"code": paths.DEFAULT_PAGE, "url": root_url, "what": page, "details": []})
+    for probe, (url, status, body) in zip(plan, answers[1:], strict=True):
+        details = paths.judge_path(probe, status, body) if status is not None else None
+        if details is not None:
+            exposed.append({"code": probe.code, "url": url, "what": probe.what, "details": details})
+    return {"statuses": {u: s for u, s, _ in answers}, "exposed": exposed}
+
+
+async def _burst(fetch: Any, url: str, count: int, earlier: list[int]) -> dict[str, Any]:
+    """Up to ``count`` GETs, one first and then in small concurrent waves, stopping at the
+    first sign of a limit (``ratelimit.judge_burst`` reads the signs; ``earlier`` are the
+    statuses of the check's other probes, a 503 counts as a limit only after another)."""
     count = min(count, MAX_BURST)
+    answers: list[tuple[int, list[str]]] = []
     statuses: dict[str, int] = {}
-    seen_headers: set[str] = set()
-    sent = answered = 0
-    limited = False
-    while sent < count and not limited:
-        wave = min(BURST_CONCURRENCY, count - sent)
+    sent = 0
+    judged = ratelimit.judge_burst(answers, earlier)
+    while sent < count and not judged["signals"]:
+        wave = 1 if sent == 0 else min(BURST_CONCURRENCY, count - sent)
         sent += wave
         results = await asyncio.gather(*(fetch(url) for _ in range(wave)), return_exceptions=True)
         for res in results:
             if isinstance(res, ProbeError) and res.error_kind == "blocked_by_policy":
                 raise res
-            if not isinstance(res, HttpResult):
-                continue
-            answered += 1
-            statuses[str(res.status)] = statuses.get(str(res.status), 0) + 1
-            names = rate_limit_headers(res.headers)
-            seen_headers.update(names)
-            if res.status == 429 or names:
-                limited = True
+            if isinstance(res, HttpResult):
+                answers.append((res.status, ratelimit.rate_limit_headers(res.headers)))
+                statuses[str(res.status)] = statuses.get(str(res.status), 0) + 1
+        judged = ratelimit.judge_burst(answers, earlier)
     return {
         "url": url,
         "sent": sent,
-        "answered": answered,
+        "answered": len(answers),
+        "first_status": answers[0][0] if answers else None,
+        "earlier_statuses": earlier,
         "statuses": statuses,
-        "headers": sorted(seen_headers),
-        "limited": limited,
+        "headers": sorted({n for _, ns in answers for n in ns}),
+        "limited": bool(judged["signals"]),
+        **judged,
     }

@@ -17,11 +17,16 @@ from dataclasses import dataclass
 
 STACK_TRACE = "stack_trace"
 DEBUG_PAGE = "debug_page"
+#: a debugger that runs code typed into the browser (Werkzeug with ``evalex``): remote code
+#: execution for whoever finds the page, so it is its own, critical, finding
+INTERACTIVE_DEBUGGER = "interactive_debugger"
+#: a debug 404 that lists the application's URL patterns (Django ``DEBUG = True``)
+URL_PATTERNS = "url_patterns"
 
 
 @dataclass(frozen=True)
 class Signature:
-    code: str  # STACK_TRACE or DEBUG_PAGE
+    code: str  # STACK_TRACE, DEBUG_PAGE, INTERACTIVE_DEBUGGER or URL_PATTERNS
     name: str
     pattern: re.Pattern[str]
     min_matches: int = 1
@@ -132,6 +137,26 @@ DEBUG_PAGES: tuple[Signature, ...] = (
     ),
 )
 
+#: checked before DEBUG_PAGES; a hit here replaces the debug-page hit of the same framework
+LIVE_DEBUG: tuple[tuple[Signature, str], ...] = (
+    (
+        Signature(
+            INTERACTIVE_DEBUGGER,
+            "Werkzeug debugger with EVALEX",
+            _re(r"\bEVALEX\s*=\s*true\b|\bCONSOLE_MODE\s*=\s*true\b"),
+        ),
+        "Werkzeug debugger",
+    ),
+    (
+        Signature(
+            URL_PATTERNS,
+            "Django technical 404",
+            _re(r"Django tried these URL patterns|Using the URLconf defined in\s*<code>"),
+        ),
+        "Django debug page",
+    ),
+)
+
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
@@ -160,9 +185,13 @@ def scan_body(body: str) -> list[dict[str, str]]:
     A debug page already contains the trace it shows, so when one matches, stack-trace
     hits in the same body are not reported separately (one finding per real problem).
     """
-    pages = _hits(DEBUG_PAGES, body)
-    if pages:
-        return [{"code": DEBUG_PAGE, "name": n} for n in pages]
+    live = [(sig, hides) for sig, hides in LIVE_DEBUG if _hits((sig,), body)]
+    hidden = {hides for _, hides in live}
+    pages = [n for n in _hits(DEBUG_PAGES, body) if n not in hidden]
+    if live or pages:
+        return [{"code": sig.code, "name": sig.name} for sig, _ in live] + [
+            {"code": DEBUG_PAGE, "name": n} for n in pages
+        ]
     return [{"code": STACK_TRACE, "name": n} for n in _hits(STACK_TRACES, flatten(body))]
 
 
@@ -178,23 +207,52 @@ BANNER_HEADERS = (
 _VERSION = re.compile(r"[A-Za-z][\w.+-]*/v?\d+(?:\.\d+)*|\bv?\d+\.\d+(?:\.\d+)*\b")
 
 
+#: headers only an application framework sends: naming the framework is already a hint
+#: (``X-Powered-By: Express``); ``Server: nginx`` without a version is what a hardened server
+#: sends (``server_tokens off``), so a bare ``Server`` product is not reported
+FRAMEWORK_HEADERS = ("x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "x-generator")
+
+
 def version_banners(headers: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
     """Headers that disclose a software *version* (a bare product name is not reported)."""
+    return _banners(headers, BANNER_HEADERS, versioned=True)
+
+
+def framework_banners(headers: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """Framework headers that name a product *without* a version (``X-Powered-By: Express``)."""
+    return _banners(headers, FRAMEWORK_HEADERS, versioned=False)
+
+
+def _banners(
+    headers: Iterable[tuple[str, str]], names: tuple[str, ...], *, versioned: bool
+) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for key, value in headers:
         low = key.lower()
-        if low in BANNER_HEADERS and _VERSION.search(value):
+        if low in names and value.strip() and bool(_VERSION.search(value)) == versioned:
             item = {"header": low, "value": value[:200]}
             if item not in out:
                 out.append(item)
     return out
 
 
-# --- rate-limit evidence --------------------------------------------------------------
+# --- default install pages ------------------------------------------------------------
 
-RATE_LIMIT_HEADER = re.compile(r"^(?:x-)?ratelimit(?:-[\w-]+)?$|^retry-after$", re.IGNORECASE)
+DEFAULT_PAGES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("nginx welcome page", _re(r"<title>Welcome to nginx!</title>")),
+    (
+        "Apache default page",
+        _re(
+            r"<title>Apache2 (?:Debian|Ubuntu) Default Page|<html><body><h1>It works!</h1>"
+            r"|<title>(?:HTTP Server )?Test Page for the (?:Apache|HTTP Server)"
+        ),
+    ),
+    ("IIS welcome page", _re(r"<title>IIS Windows(?: Server)?</title>|<img src=\"iisstart\.png\"")),
+    ("Caddy welcome page", _re(r"<title>Caddy works!</title>")),
+)
 
 
-def rate_limit_headers(headers: Iterable[tuple[str, str]]) -> list[str]:
-    """Names of ``RateLimit-*`` / ``X-RateLimit-*`` / ``RateLimit`` / ``Retry-After`` headers."""
-    return sorted({k.lower() for k, _ in headers if RATE_LIMIT_HEADER.match(k)})
+def default_page(body: str) -> str | None:
+    """The name of the web server whose stock install page ``body`` is, if it is one."""
+    head = body[:20_000]
+    return next((name for name, pattern in DEFAULT_PAGES if pattern.search(head)), None)

@@ -19,7 +19,7 @@ from auditor.probe.interface import Endpoint
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import Span
 from checks.migrations.adapters import ADAPTERS, LedgerSettings, detect
-from checks.migrations.db import connect
+from checks.migrations.db import connect, driver_problem
 from checks.migrations.evaluate import evaluate
 from checks.migrations.manifest import Expectation, parse_manifest
 from checks.migrations.model import Ledger
@@ -81,8 +81,8 @@ class MigrationsCheck(Check[MigrationsOptions]):
     }
     codes = codes_of(
         "migrations", "pending", "failed", "dirty", "partial", "ahead", "checksum_drift",
-        "lock_stuck", "locked", "in_progress", "unverified", "table_missing",
-        "unreachable", "blocked_by_policy",
+        "lock_stuck", "locked", "lock_in_future", "in_progress", "unverified", "table_missing",
+        "unreachable", "query_failed", "blocked_by_policy",
     )  # fmt: skip
 
     async def collect(
@@ -106,6 +106,13 @@ class MigrationsCheck(Check[MigrationsOptions]):
         if facts.get("ledger"):
             _carry_lock_since(facts["ledger"], previous, facts["observed_at"])
         return facts
+
+    def preflight(
+        self, options: MigrationsOptions, environ: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        dsn = environ.get(options.dsn_env)
+        problem = driver_problem(dsn, options.dsn_env) if dsn else None
+        return [("dsn_env", problem)] if problem else []
 
     def evaluate(self, facts: Mapping[str, Any], options: MigrationsOptions) -> Outcome:
         return evaluate(facts, options.grace, options.lock_max_age)
@@ -150,6 +157,15 @@ def _read_ledger(
             found = detect(db, settings)
             facts["detected"] = [a.name for a, _ in found]
             if not found:
+                custom = (
+                    db.find_table(settings.table, [settings.schema]) if settings.table else None
+                )
+                if custom is not None:
+                    raise ProbeError(
+                        "config",
+                        f"table {custom} has the shape of no known migration ledger "
+                        f"(columns: {', '.join(sorted(db.columns(custom)))}); set tool",
+                    )
                 facts.update(table_found=False, table=None, tool="auto")
                 return facts
             adapter, ref = found[0]
@@ -160,6 +176,7 @@ def _read_ledger(
             if located is None:
                 facts.update(table_found=False, table=settings.table or adapter.table)
                 return facts
+            adapter.check_shape(db, located)
             ref = located
         ledger: Ledger = adapter.read(db, ref, settings)
         facts.update(table_found=True, table=str(ref), ledger=ledger.to_facts())

@@ -133,6 +133,44 @@ def _scrub(text: str, secrets: Sequence[str]) -> str:
     return re.sub(r"://[^/@\s]*@", "://***@", text)
 
 
+#: backend -> (the driver module the check connects with, its pip package); the ``+driver``
+#: part of a DSN does not matter: the check always uses these
+DRIVERS: dict[str, tuple[str, str]] = {
+    "sqlite": ("sqlite3", "(part of Python)"),
+    "postgresql": ("psycopg", "psycopg[binary]"),
+    "mysql": ("pymysql", "PyMySQL"),
+    "mariadb": ("pymysql", "PyMySQL"),
+}
+
+
+def driver_problem(dsn: str, env_name: str) -> str | None:
+    """Why no connection could ever be made with ``dsn`` here — not a database URL, a
+    database the check does not read, its driver not installed — or None. Imports the
+    driver (an installed module can still fail to load, e.g. psycopg without libpq)."""
+    import importlib
+
+    from sqlalchemy.engine import make_url
+
+    try:
+        backend = make_url(dsn).get_backend_name()
+    except Exception:
+        return f"the DSN in ${env_name} is not a valid database URL"
+    if backend not in DRIVERS:
+        return (
+            f"${env_name} names an unsupported database ({backend}); "
+            "use postgresql://, mysql+pymysql:// or sqlite:///"
+        )
+    module, package = DRIVERS[backend]
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        return (
+            f"${env_name} is a {backend} DSN but its driver, {module}, cannot be imported "
+            f"({exc}); install it: pip install '{package}'"
+        )
+    return None
+
+
 @contextmanager
 def connect(
     dsn: str, env_name: str, timeout: float, endpoints_of: Callable[[str], list[Endpoint]]
@@ -182,12 +220,20 @@ def connect(
     except ProbeError:
         raise
     except Exception as exc:
-        raise _classify(exc, where, secrets) from None
+        raise _classify(exc, where, secrets, connected=True) from None
     finally:
         db.close()
 
 
-def _classify(exc: BaseException, where: str, secrets: Sequence[str]) -> ProbeError:
+#: driver messages meaning the connection itself went away mid-query
+_CONNECTION_LOST = ("closed", "lost connection", "gone away", "terminat", "broken pipe", "reset")
+
+
+def _classify(
+    exc: BaseException, where: str, secrets: Sequence[str], connected: bool = False
+) -> ProbeError:
+    """Connecting failed: unreachable. A query failed on a live connection: query_failed
+    (a wrong table, a missing column, no privilege), never "unreachable"."""
     text = _scrub(f"{type(exc).__name__}: {exc}".strip(), secrets)
     text = text.splitlines()[0] if text else type(exc).__name__
     low = text.lower()
@@ -196,8 +242,11 @@ def _classify(exc: BaseException, where: str, secrets: Sequence[str]) -> ProbeEr
         or "timed out" in low
         or "canceling statement" in low
         or "interrupted" in low
+        or "database is locked" in low
     ):
         return ProbeError("timeout", f"{where} did not answer in time ({text})")
+    if connected and not any(word in low for word in _CONNECTION_LOST):
+        return ProbeError("query_failed", f"a query on the {where} failed: {text}")
     return ProbeError("unreachable", f"cannot query the {where}: {text}")
 
 

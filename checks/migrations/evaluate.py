@@ -8,8 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from checks.base import Finding, Outcome, RunStatus, Severity, outcome_from_findings
+from checks.migrations import identity
 
 MAX_IDS_IN_MESSAGE = 5
+#: a lock dated this far after "now" is not a small clock difference but a wrong zone/clock
+LOCK_CLOCK_TOLERANCE_S = 120.0
 
 
 def _ids(ids: Sequence[str]) -> str:
@@ -29,7 +32,62 @@ def _norm_checksum(value: str) -> str:
 
 
 def compare(ledger: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str, Any]:
-    """Pending, ahead and drifted ids of ``ledger`` against ``expected`` (both facts dicts)."""
+    """Pending, ahead and drifted ids of ``ledger`` against ``expected`` (both facts dicts),
+    by what the tool itself compares (:mod:`checks.migrations.identity`)."""
+    applied: list[str] = list(ledger.get("applied", []))
+    ids: list[str] = list(expected.get("ids", []))
+    tool = ledger.get("tool")
+    if tool in identity.VERSION_TOOLS:
+        expected = {**expected, "ids": identity.versions_of(ids),
+                    "heads": identity.versions_of(list(expected.get("heads", [])))}  # fmt: skip
+        ids = list(expected["ids"])
+    graph: Mapping[str, list[str]] = expected.get("graph") or {}
+    if ledger.get("cumulative") and graph:
+        pointers = applied + list(ledger.get("dirty", []))
+        pending, ahead = identity.compare_graph(pointers, ids, graph)
+        return _result(pending, ahead, False, _drift(ledger, expected))
+    change_ids = (ledger.get("notes") or {}).get("change_ids")
+    if tool == "sqitch" and change_ids is not None and identity.sqitch_ids_given(ids):
+        pending, ahead = identity.compare_change_ids(change_ids, ids, expected.get("names", {}))
+        return _result(pending, ahead, False, _drift(ledger, expected))
+    repeated: Mapping[str, int] = ledger.get("repeated") or {}
+    if not ledger.get("cumulative") and ids and (repeated or len(set(ids)) < len(ids)):
+        pending, ahead = identity.compare_multiset(applied, ids, repeated)
+        return _result(pending, ahead, False, _drift(ledger, expected))
+    result = _compare_ids(ledger, expected)
+    if tool == "django" and ids:
+        result["pending"], result["ahead"] = identity.adjust_django(
+            result["pending"], result["ahead"], ledger, expected
+        )
+        result["pending_count"] = len(result["pending"])
+        result["behind"] = bool(result["pending"])
+    return result
+
+
+def _result(
+    pending: list[str], ahead: list[str], pending_unknown: bool, drift: list[str]
+) -> dict[str, Any]:
+    return {
+        "pending": pending,
+        "pending_count": len(pending) if not pending_unknown else None,
+        "behind": bool(pending) or pending_unknown,
+        "ahead": ahead,
+        "checksum_drift": drift,
+    }
+
+
+def _drift(ledger: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
+    drift = []
+    checksums: Mapping[str, str] = ledger.get("checksums", {})
+    for ident, want in expected.get("checksums", {}).items():
+        have = checksums.get(ident)
+        if have is not None and _norm_checksum(str(have)) != _norm_checksum(str(want)):
+            drift.append(ident)
+    return drift
+
+
+def _compare_ids(ledger: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str, Any]:
+    """Ids as a set in release order; cumulative pointers cover every earlier id."""
     applied: list[str] = list(ledger.get("applied", []))
     ids: list[str] = list(expected.get("ids", []))
     heads: list[str] = list(expected.get("heads", []))
@@ -74,19 +132,7 @@ def compare(ledger: Mapping[str, Any], expected: Mapping[str, Any]) -> dict[str,
             pending = [h for h in heads if h not in covered]
     if ids and heads and ledger.get("cumulative") and set(applied) != set(heads) and not pending:
         pending_unknown = not ahead
-    drift = []
-    checksums: Mapping[str, str] = ledger.get("checksums", {})
-    for ident, want in expected.get("checksums", {}).items():
-        have = checksums.get(ident)
-        if have is not None and _norm_checksum(str(have)) != _norm_checksum(str(want)):
-            drift.append(ident)
-    return {
-        "pending": pending,
-        "pending_count": len(pending) if not pending_unknown else None,
-        "behind": bool(pending) or pending_unknown,
-        "ahead": ahead,
-        "checksum_drift": drift,
-    }
+    return _result(pending, ahead, pending_unknown, _drift(ledger, expected))
 
 
 def _age(observed: datetime, iso: str | None) -> float | None:
@@ -186,8 +232,24 @@ def evaluate(facts: Mapping[str, Any], grace: float, lock_max_age: float) -> Out
     for lock in ledger.get("locks", []):
         if not lock.get("held"):
             continue
-        age = _age(observed, lock.get("since"))
-        if age is not None and age > lock_max_age:
+        age = lock.get("age_s")
+        if age is None:
+            age = _age(observed, lock.get("since"))
+        if age is not None and age < -LOCK_CLOCK_TOLERANCE_S:
+            out.append(
+                (
+                    RunStatus.WARN,
+                    Finding(
+                        "migrations.lock_in_future",
+                        Severity.MEDIUM,
+                        f"{tool}: migration lock {lock['name']} is held and dated {-age:.0f}s "
+                        "after the database's current time: the migrating host's clock or time "
+                        "zone differs from the database's, so how long it has been held is "
+                        "unknown; check the lock by hand",
+                    ),
+                )
+            )
+        elif age is not None and age > lock_max_age:
             out.append(
                 (
                     RunStatus.FAIL,

@@ -31,6 +31,9 @@ class LockState:
     name: str
     held: bool
     since: datetime | None = None
+    #: seconds held by the database's own clock, where the tool records local wall time
+    #: with no zone (Liquibase): reading that as UTC is off by the time-zone offset
+    age_s: float | None = None
 
 
 @dataclass
@@ -52,10 +55,13 @@ class Ledger:
         by_state: dict[str, list[str]] = {s: [] for s in STATES if s != "applied"}
         unfinished: list[dict[str, Any]] = []
         checksums: dict[str, str] = {}
+        repeated: dict[str, int] = {}
         for row in self.rows:
             if row.state == "applied":
                 if row.id not in applied:
                     applied.append(row.id)
+                else:  # a reworked sqitch change: one name, two deployed changes
+                    repeated[row.id] = repeated.get(row.id, 1) + 1
                 if row.checksum is not None:
                     checksums[row.id] = row.checksum
             elif row.state == "unfinished":
@@ -69,6 +75,7 @@ class Ledger:
             "baseline": self.baseline,
             "applied": applied,
             "applied_count": len(applied),
+            "repeated": repeated,
             "failed": by_state["failed"],
             "dirty": by_state["dirty"],
             "partial": by_state["partial"],
@@ -76,7 +83,8 @@ class Ledger:
             "unfinished": unfinished,
             "checksums": checksums,
             "locks": [
-                {"name": lk.name, "held": lk.held, "since": iso(lk.since)} for lk in self.locks
+                {"name": lk.name, "held": lk.held, "since": iso(lk.since), "age_s": lk.age_s}
+                for lk in self.locks
             ],
             "notes": self.notes,
         }

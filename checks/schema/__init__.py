@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from auditor.probe.interface import Endpoint
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import MAX_ITEMS, Span
-from checks.migrations.db import connect
+from checks.migrations.db import connect, driver_problem
 from checks.schema.engines import READERS, ReadSettings
 from checks.schema.evaluate import evaluate
 from checks.schema.rules import RULES, Thresholds
@@ -95,7 +95,7 @@ class SchemaOptions(Options):
 class SchemaCheck(Check[SchemaOptions]):
     kind = "schema"
     Options: ClassVar[type[SchemaOptions]] = SchemaOptions  # type: ignore[misc]
-    codes = codes_of("schema", *RULES, "unreachable", "blocked_by_policy")
+    codes = codes_of("schema", *RULES, "unreachable", "query_failed", "blocked_by_policy")
     error_codes: ClassVar[dict[str, str]] = {
         "unreachable": "unreachable",
         "timeout": "unreachable",
@@ -120,6 +120,13 @@ class SchemaCheck(Check[SchemaOptions]):
         )
         facts["observed_at"] = ctx.now().isoformat()
         return facts
+
+    def preflight(
+        self, options: SchemaOptions, environ: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        dsn = environ.get(options.dsn_env)
+        problem = driver_problem(dsn, options.dsn_env) if dsn else None
+        return [("dsn_env", problem)] if problem else []
 
     def evaluate(self, facts: Mapping[str, Any], options: SchemaOptions) -> Outcome:
         return evaluate(facts, options.rules, options.tables, options.thresholds())

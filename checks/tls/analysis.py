@@ -32,6 +32,10 @@ class TlsLimits(Protocol):
     def fail_days(self) -> int: ...
     @property
     def max_validity_days(self) -> int | None: ...
+    @property
+    def warn_fraction(self) -> float: ...
+    @property
+    def fail_fraction(self) -> float: ...
 
 
 _f = partial(judged, "tls")
@@ -140,26 +144,47 @@ def validity_rules(facts: Mapping[str, Any], opts: TlsLimits) -> list[Result]:
                 )
             )
         else:
-            left = (na - now) / SECONDS_PER_DAY
-            if left < opts.fail_days:
-                out.append(
-                    _f(
-                        RunStatus.FAIL,
-                        "expiring",
-                        Severity.HIGH,
-                        f"the {what} expires in {left:.1f} days (fail under {opts.fail_days})",
-                    )
-                )
-            elif left < opts.warn_days:
-                out.append(
-                    _f(
-                        RunStatus.WARN,
-                        "expiring",
-                        Severity.MEDIUM,
-                        f"the {what} expires in {left:.1f} days (warn under {opts.warn_days})",
-                    )
-                )
+            out += _expiry_rule(what, now, nb, na, opts)
     return out
+
+
+def expiry_thresholds(nb: float, na: float, opts: TlsLimits) -> tuple[float, float]:
+    """(warn, fail) in seconds left: a fraction of the certificate's lifetime, capped by the
+    fixed days. A 90-day certificate warns at 21 days (not 30), a 12-hour one at 4 hours
+    (not 21 days: short-lived certificates are renewed continuously, DESIGN §4)."""
+    lifetime = max(0.0, na - nb)
+    warn = min(opts.warn_days * SECONDS_PER_DAY, opts.warn_fraction * lifetime)
+    fail = min(opts.fail_days * SECONDS_PER_DAY, opts.fail_fraction * lifetime)
+    return warn, fail
+
+
+def human_span(seconds: float) -> str:
+    """``20.0 hours`` under two days, ``14.0 days`` above: a 12-hour certificate reads right."""
+    if seconds < 2 * SECONDS_PER_DAY:
+        return f"{seconds / 3600:.1f} hours"
+    return f"{seconds / SECONDS_PER_DAY:.1f} days"
+
+
+def _why(threshold: float, days: int, fraction: float, lifetime: float) -> str:
+    if threshold >= days * SECONDS_PER_DAY:
+        return f"under {days} days"
+    return f"under {human_span(threshold)}: {fraction:.2g} of its {human_span(lifetime)} lifetime"
+
+
+def _expiry_rule(what: str, now: float, nb: float, na: float, opts: TlsLimits) -> list[Result]:
+    warn, fail = expiry_thresholds(nb, na, opts)
+    left = na - now
+    if left < fail:
+        status, code, severity = RunStatus.FAIL, "fail", Severity.HIGH
+        why = _why(fail, opts.fail_days, opts.fail_fraction, na - nb)
+    elif left < warn:
+        status, code, severity = RunStatus.WARN, "warn", Severity.MEDIUM
+        why = _why(warn, opts.warn_days, opts.warn_fraction, na - nb)
+    else:
+        return []
+    return [
+        _f(status, "expiring", severity, f"the {what} expires in {human_span(left)} ({code} {why})")
+    ]
 
 
 def publicly_trusted(facts: Mapping[str, Any]) -> bool:
@@ -239,6 +264,18 @@ def identity_rules(facts: Mapping[str, Any]) -> list[Result]:
                 f"the chain is not trusted by {store}: {detail}",
             )
         )
+    elif status == "issuer_not_sent":
+        out.append(
+            _f(
+                RunStatus.FAIL,
+                "incomplete_chain",
+                Severity.HIGH,
+                f"the server sends only its leaf certificate: its issuer "
+                f"{trust.get('missing_issuer')} is neither sent nor {_aia_words(trust)}; send "
+                "the intermediate certificate(s) after the leaf (e.g. nginx ssl_certificate "
+                "= fullchain.pem)",
+            )
+        )
     elif status == "incomplete_chain":
         out.append(
             _f(
@@ -250,6 +287,16 @@ def identity_rules(facts: Mapping[str, Any]) -> list[Result]:
             )
         )
     return out
+
+
+def _aia_words(trust: Mapping[str, Any]) -> str:
+    """What became of the AIA fetch, for the incomplete-chain message."""
+    log = trust.get("aia") or []
+    if not log:
+        return "fetchable (no AIA caIssuers URL, or fetching is off)"
+    first = log[0]
+    why = first.get("error") or f"HTTP {first.get('status')}, {first.get('certificates')} cert(s)"
+    return f"fetchable from its AIA URL {first.get('url')} ({why})"
 
 
 def strength_rules(facts: Mapping[str, Any]) -> list[Result]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -14,8 +16,9 @@ from pydantic import Field, model_validator
 from checks import base
 from checks.base import Check, Outcome, ProbeContext, ProbeError, RunStatus, Target
 from checks.bounds import MAX_DAYS, Days
-from checks.tls import analysis
+from checks.tls import analysis, cipherscan, suites
 from checks.tls.anchors import anchors_for
+from checks.tls.cipherrules import cipher_rules
 from checks.tls.handshake import is_ip, resolve_allowed, verified_handshake
 from checks.tls.legacy import legacy_versions
 from checks.tls.x509info import (
@@ -40,6 +43,10 @@ class TlsOptions(base.Options):
     ca_file: str | None = None
     warn_days: Days = 21
     fail_days: Days = 7
+    #: warn / fail when less than this fraction of a certificate's lifetime is left; the
+    #: days above cap it for long certificates (a 12-hour leaf warns at 4 h, not 21 days)
+    warn_fraction: float = Field(1 / 3, gt=0, le=1)
+    fail_fraction: float = Field(1 / 6, gt=0, le=1)
     #: None = the CA/B maximum for the certificate's issue date
     max_validity_days: int | None = Field(None, ge=1, le=MAX_DAYS)
     #: None = the URL's port, else 443
@@ -47,6 +54,10 @@ class TlsOptions(base.Options):
     check_legacy: bool = True
     #: fetch a missing intermediate from the leaf's AIA URL to tell incomplete from untrusted
     fetch_aia: bool = True
+    #: scan the TLS 1.2 cipher suites the server accepts (one ClientHello per suite group)
+    check_ciphers: bool = True
+    #: the Mozilla server-side TLS profile the service must meet (weaker is ``tls.profile``)
+    cipher_profile: Literal["modern", "intermediate", "old"] = "intermediate"
     #: reuse a verified handshake an HTTP probe (health/headers) made to the same host, port,
     #: address and trust store within ``SHARED_HANDSHAKE_TTL_S`` instead of a new one
     share_handshake: bool = True
@@ -55,6 +66,8 @@ class TlsOptions(base.Options):
     def _thresholds(self) -> TlsOptions:
         if self.fail_days > self.warn_days:
             raise ValueError("fail_days must not be greater than warn_days")
+        if self.fail_fraction > self.warn_fraction:
+            raise ValueError("fail_fraction must not be greater than warn_fraction")
         return self
 
 
@@ -79,6 +92,57 @@ def _parse_aia_body(body: bytes) -> list[x509.Certificate]:
     return []
 
 
+async def _nothing() -> dict[str, Any]:
+    return {}
+
+
+def cipher_facts(
+    scan: Mapping[str, Any], protocol: str | None, legacy_accepted: list[str]
+) -> dict[str, Any]:
+    """The scan's accepted suites and the Mozilla profile they meet (``tested`` False when
+    the scan is off); TLS 1.3 support is read from the check's own handshake."""
+    if not scan:
+        return {"tested": False}
+    tls12 = suites.tally(scan["groups"])
+    tls13 = protocol == "TLSv1.3"
+    return {
+        "tested": True,
+        "tls12": tls12,
+        "tls13": tls13,
+        "groups": scan["groups"],
+        "untested": scan["untested"],
+        "cached": scan["cached"],
+        "age_s": scan["age_s"],
+        # a group left unanswered (deadline, dropped hello) could hide anything
+        "profile": (
+            "unknown"
+            if scan["untested"]
+            else suites.profile_of(tls12, tls13, bool(legacy_accepted))
+        ),
+    }
+
+
+def issuer_not_sent(
+    trust: TrustResult, certs: list[x509.Certificate], anchors: tuple[x509.Certificate, ...]
+) -> TrustResult:
+    """An unknown issuer of the *leaf* (not of a CA the server sent) is a missing intermediate.
+
+    Roots do not sign server certificates (BR §6.1.7): when the server sends a lone leaf
+    whose issuer is neither sent, fetchable (AIA) nor trusted, the fix is "send the
+    intermediate", whatever root it leads to. A trusted CA of that name with another key
+    is a real trust failure and stays ``unknown_issuer``.
+    """
+    if trust.status != "unknown_issuer" or trust.stuck_at != 0 or not certs:
+        return trust
+    leaf = certs[0]
+    if leaf.issuer == leaf.subject or any(a.subject == leaf.issuer for a in anchors):
+        return trust
+    with contextlib.suppress(x509.ExtensionNotFound, ValueError):
+        if leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return trust
+    return replace(trust, status="issuer_not_sent")
+
+
 class TlsCheck(Check[TlsOptions]):
     """Connects with SNI, captures the presented chain even if it fails, judges it."""
 
@@ -88,7 +152,8 @@ class TlsCheck(Check[TlsOptions]):
     codes = base.codes_of(
         "tls", "expired", "not_yet_valid", "expiring", "hostname_mismatch", "self_signed",
         "untrusted_root", "incomplete_chain", "weak_key", "weak_signature", "validity_too_long",
-        "legacy_protocol", "handshake_failed", "verify_failed",
+        "legacy_protocol", "handshake_failed", "verify_failed", "weak_cipher",
+        "no_forward_secrecy", "profile",
         "refused", "unreachable", "dns", "blocked_by_policy",
     )  # fmt: skip
 
@@ -132,10 +197,13 @@ class TlsCheck(Check[TlsOptions]):
             trust, fetched, aia_log = await self._complete_via_aia(
                 certs, anchors, trust, options, ctx
             )
-        legacy = (
-            await legacy_versions(addr, port, None if is_ip(host) else host, ctx.remaining)
-            if options.check_legacy
-            else {}
+        trust = issuer_not_sent(trust, certs, anchors)
+        sni = None if is_ip(host) else host
+        legacy, scan = await asyncio.gather(
+            legacy_versions(addr, port, sni, ctx.remaining) if options.check_legacy else _nothing(),
+            cipherscan.scan(addr, port, sni, ctx.remaining)
+            if options.check_ciphers
+            else _nothing(),
         )
         chain = [describe_der(der) for der in hs.chain_der]
         facts = self._facts(
@@ -145,6 +213,7 @@ class TlsCheck(Check[TlsOptions]):
             client_verify, legacy,
         )  # fmt: skip
         facts["handshake"] = handshake_facts
+        facts["ciphers"] = cipher_facts(scan, hs.protocol, facts["legacy_accepted"])
         return facts
 
     async def _complete_via_aia(
@@ -249,9 +318,16 @@ class TlsCheck(Check[TlsOptions]):
         }
 
     def evaluate(self, facts: Mapping[str, Any], options: TlsOptions) -> Outcome:
-        results = analysis.evaluate_facts(facts, options)
+        results = [
+            *analysis.evaluate_facts(facts, options),
+            *cipher_rules(facts, options.cipher_profile),
+        ]
         ok = (
             f"certificate for {facts.get('host')} valid for {facts.get('days_left')} more days, "
             f"{facts.get('protocol')}"
         )
-        return base.outcome_from_findings(results, ok)
+        outcome = base.outcome_from_findings(results, ok)
+        profile = (facts.get("ciphers") or {}).get("profile")
+        if profile:
+            outcome = replace(outcome, summary=f"{outcome.summary} (Mozilla profile: {profile})")
+        return outcome

@@ -59,7 +59,12 @@ def _ext(kind: int, body: bytes) -> bytes:
     return struct.pack("!HH", kind, len(body)) + body
 
 
-def client_hello(version: int, server_name: str | None) -> bytes:
+def client_hello(
+    version: int,
+    server_name: str | None,
+    suites: tuple[int, ...] = CIPHER_SUITES,
+    extra_extensions: bytes = b"",
+) -> bytes:
     """One TLS record holding a ClientHello whose highest version is ``version``."""
     exts = b""
     if server_name:
@@ -71,13 +76,14 @@ def client_hello(version: int, server_name: str | None) -> bytes:
     exts += _ext(0x000B, b"\x01\x00")  # ec_point_formats: uncompressed
     exts += _ext(0x0017, b"")  # extended_master_secret
     exts += _ext(0x0023, b"")  # session_ticket
-    suites = b"".join(struct.pack("!H", s) for s in CIPHER_SUITES)
+    exts += extra_extensions
+    packed = b"".join(struct.pack("!H", s) for s in suites)
     body = (
         struct.pack("!H", version)
         + os.urandom(32)
         + b"\x00"  # no session id
-        + struct.pack("!H", len(suites))
-        + suites
+        + struct.pack("!H", len(packed))
+        + packed
         + b"\x01\x00"  # compression: null only
         + struct.pack("!H", len(exts))
         + exts
@@ -104,10 +110,13 @@ async def _recv_exactly(loop: asyncio.AbstractEventLoop, sock: socket.socket, n:
     return data
 
 
-async def _read_answer(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> int | None:
-    """The version the server's ServerHello chose; None when it refused the hello.
+async def read_handshake(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, need: Callable[[bytes], int]
+) -> bytes | None:
+    """The first handshake bytes the server sends (``need(so_far)`` says how many are
+    wanted); None when it refused the hello.
 
-    Reads records until the first 6 handshake bytes are in: warning-level alerts (an old
+    Reads records until enough handshake bytes are in: warning-level alerts (an old
     Apache/OpenSSL SNI callback sends ``unrecognized_name`` before its ServerHello) are
     skipped, a ServerHello split over several records is put back together. A fatal alert,
     ``close_notify``, a record that is not handshake/alert or not TLS (major version 3), or
@@ -121,23 +130,67 @@ async def _read_answer(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> 
         kind, major, length = head[0], head[1], int.from_bytes(head[3:5], "big")
         if kind not in (_RECORD_ALERT, _RECORD_HANDSHAKE) or major != 3 or length == 0:
             return None
-        # of a handshake record only the bytes still missing: the rest is never needed
-        take = min(length, 6 - len(handshake)) if kind == _RECORD_HANDSHAKE else length
-        spent += 5 + take
+        spent += 5
+        if kind == _RECORD_HANDSHAKE:
+            # of a handshake record only the bytes still missing: the rest is never needed
+            left = length
+            while left and len(handshake) < need(handshake):
+                take = min(left, need(handshake) - len(handshake))
+                spent += take
+                if spent > ANSWER_CAP:
+                    return None
+                handshake += await _recv_exactly(loop, sock, take)
+                left -= take
+            if len(handshake) >= need(handshake):
+                return handshake
+            continue
+        spent += length
         if spent > ANSWER_CAP:
             return None
-        body = await _recv_exactly(loop, sock, take)
-        if kind == _RECORD_HANDSHAKE:
-            handshake += body
-            if len(handshake) >= 6:
-                return chosen_version(handshake)
-            continue
-        alerts += body
+        alerts += await _recv_exactly(loop, sock, length)
         while len(alerts) >= 2:
             level, description = alerts[0], alerts[1]
             if level != _ALERT_WARNING or description == _CLOSE_NOTIFY:
                 return None
             alerts = alerts[2:]
+
+
+async def exchange_hello(
+    addr: str,
+    port: int,
+    hello: bytes,
+    need: Callable[[bytes], int],
+    remaining: Callable[[], float],
+    wait_s: float = LEGACY_WAIT_S,
+) -> tuple[bool, bytes | None]:
+    """Send one ClientHello, read the server's first handshake bytes.
+
+    ``(True, bytes)`` answered, ``(True, None)`` refused, ``(False, None)`` not tested (no
+    socket, no TCP connection, no answer within ``wait_s`` or the deadline, whichever is
+    sooner). A bare non-blocking socket on the event loop: no transport or stream objects
+    for what is one write and a few short reads.
+    """
+    loop = asyncio.get_running_loop()
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    try:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError:  # out of file descriptors, say: nothing was tested
+        return False, None
+    try:
+        sock.setblocking(False)
+        async with asyncio.timeout(max(0.0, min(wait_s, remaining()))):
+            try:
+                await loop.sock_connect(sock, (addr, port))
+            except OSError as exc:
+                raise ProbeError("unreachable", f"cannot connect to {addr}:{port}: {exc}") from exc
+            await loop.sock_sendall(sock, hello)
+            return True, await read_handshake(loop, sock, need)
+    except (TimeoutError, ProbeError):
+        return False, None
+    except (OSError, EOFError):
+        return True, None  # closed or reset on the hello: refused
+    finally:
+        sock.close()
 
 
 async def probe_version(
@@ -149,37 +202,15 @@ async def probe_version(
     wait_s: float = LEGACY_WAIT_S,
 ) -> bool | None:
     """True when the server chooses ``version``, False when it refuses, None when it could
-    not be tested (no socket, no TCP connection, no answer within ``wait_s`` or the
-    deadline, whichever is sooner).
-
-    A bare non-blocking socket on the event loop: no transport or stream objects for what is
-    one write and a few short reads.
-    """
+    not be tested (see :func:`exchange_hello`)."""
     try:
         hello = client_hello(version, server_name)
     except UnicodeError:  # a name the IDNA codec cannot encode: no SNI to send
         return None
-    loop = asyncio.get_running_loop()
-    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
-    try:
-        sock = socket.socket(family, socket.SOCK_STREAM)
-    except OSError:  # out of file descriptors, say: nothing was tested
+    tested, answer = await exchange_hello(addr, port, hello, lambda _: 6, remaining, wait_s)
+    if not tested:
         return None
-    try:
-        sock.setblocking(False)
-        async with asyncio.timeout(max(0.0, min(wait_s, remaining()))):
-            try:
-                await loop.sock_connect(sock, (addr, port))
-            except OSError as exc:
-                raise ProbeError("unreachable", f"cannot connect to {addr}:{port}: {exc}") from exc
-            await loop.sock_sendall(sock, hello)
-            return await _read_answer(loop, sock) == version
-    except (TimeoutError, ProbeError):
-        return None
-    except (OSError, EOFError):
-        return False  # closed or reset on the hello: refused
-    finally:
-        sock.close()
+    return answer is not None and chosen_version(answer) == version
 
 
 async def legacy_versions(

@@ -204,7 +204,9 @@ class TrustResult:
     ``status`` is ``trusted``, ``self_signed`` (the leaf signs itself and is not an
     anchor), ``untrusted_root`` (the path ends at a root the store does not hold),
     ``incomplete_chain`` (a trusted path exists only with a certificate the server did not
-    send) or ``unknown_issuer`` (the path stops at a certificate whose issuer is nowhere).
+    send) or ``unknown_issuer`` (the path stops at a certificate whose issuer is nowhere);
+    the check turns an unknown issuer of a lone leaf into ``issuer_not_sent`` (an
+    intermediate the server should send, ``check.issuer_not_sent``).
     ``path`` lists presented-chain indexes used (``-1`` for fetched certificates).
     """
 

@@ -1,5 +1,5 @@
 """Receivers against real local servers: SMTP with STARTTLS (aiosmtpd), Alertmanager v2 fake,
-Slack; plus reminders, maintenance windows, routing and TLS threshold alerts."""
+Slack (both through Apprise); plus reminders, maintenance windows, routing and TLS threshold alerts."""
 
 from __future__ import annotations
 
@@ -238,28 +238,28 @@ def test_alertmanager_firing_then_resolved(store: Database) -> None:
     assert resolved["endsAt"] == "2026-11-27T12:05:00Z"
 
 
-def test_slack_message(store: Database) -> None:
+def test_slack_compatible_webhook_gets_a_text_message(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slack receiver whose URL is not hooks.slack.com (Mattermost, Rocket.Chat, a relay)
+    gets ``{"text": …}`` through Apprise's JSON service."""
     checks = seed(store)
     port = free_port()
     rec = Recorder()
     cfg = {"name": "chat", "type": "slack", "url_env": "TEST_SLACK_URL"}
-    import os
-
-    os.environ["TEST_SLACK_URL"] = f"http://127.0.0.1:{port}/services/T000/B000/XXXX"
-    try:
-        d = Dispatcher(store, make_config(cfg), clock=Clock())
-        add_transition(store, checks["health"], "pass", "fail", T0)
-        with http_receiver(port, rec):
-            assert asyncio.run(d.tick()) == 1
-    finally:
-        del os.environ["TEST_SLACK_URL"]
+    monkeypatch.setenv("TEST_SLACK_URL", f"http://127.0.0.1:{port}/services/T000/B000/XXXX")
+    d = Dispatcher(store, make_config(cfg), clock=Clock())
+    tid = add_transition(store, checks["health"], "pass", "fail", T0)
+    with http_receiver(port, rec):
+        assert asyncio.run(d.tick()) == 1
+    assert rec.requests[0]["path"] == "/services/T000/B000/XXXX"
     msg = json.loads(rec.requests[0]["body"])
-    assert msg["text"].startswith(":rotating_light: FAIL payments-api/health")
-    assert (
-        msg["blocks"][-1]["elements"][0]["url"] == "https://auditor.example/services/payments-api"
-    )
+    assert list(msg) == ["text"]
+    assert msg["text"].startswith("[auditor] FAIL payments-api/health (health, was pass)\n")
+    assert "dashboard: https://auditor.example/services/payments-api" in msg["text"]
+    assert rec.requests[0]["headers"]["x-auditor-alert-id"] == tid
     rows, _ = list_deliveries(store)
-    assert "XXXX" not in json.dumps(rows)
+    assert "XXXX" not in json.dumps(rows) and rows[0]["target"] == "$TEST_SLACK_URL"
 
 
 # -- behaviour: routing, resolve, reminders, maintenance, TLS thresholds --------------------------

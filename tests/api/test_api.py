@@ -496,7 +496,7 @@ def test_readiness(client: FlaskClient, operator: dict, viewer: dict) -> None:
 
 
 def test_attestations(client: FlaskClient, operator: dict, viewer: dict) -> None:
-    svc = make_service(client, operator)
+    svc = make_service(client, operator, profile="production")  # its checklist has the item
     body = {
         "service_id": svc["id"],
         "item": "load testing completed",

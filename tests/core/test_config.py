@@ -239,11 +239,14 @@ def test_config_check_command_exits_2_and_lists_problems(tmp_path: Path) -> None
 
 def test_example_config_is_valid() -> None:
     root = Path(__file__).resolve().parents[2]
-    config = load_config(root / "config.example.toml", environ={"OPS_WEBHOOK_SECRET": "k"})
+    environ = {"OPS_WEBHOOK_SECRET": "k", "CHAT_APPRISE_URL": "ntfy://ntfy.internal/deploys"}
+    config = load_config(root / "config.example.toml", environ=environ)
     assert config.services
     with pytest.raises(ConfigError) as info:  # its webhook is signed: no secret, no start
         load_config(root / "config.example.toml", environ={})
-    assert info.value.problems[0].startswith("alerting.receivers[0].secret_env: ")
+    file, line, problem = info.value.problems[0].split(":", 2)
+    assert (file, line.isdigit()) == (str(root / "config.example.toml"), True)
+    assert problem.startswith(" alerting.receivers[0].secret_env: ")
 
 
 def test_cron_checks_take_their_interval_from_the_schedule() -> None:
@@ -259,14 +262,14 @@ def test_interval_and_schedule_together_are_an_error() -> None:
     ]
 
 
-def test_profile_checks_are_named_by_where_they_come_from() -> None:
+def test_profile_checks_follow_a_short_default_interval() -> None:
+    """Profile checks set no timeout, so a 5s default interval caps them at 5s (Prometheus's
+    scrape_timeout rule) instead of failing on the 10s default timeout."""
     data = {
         "auditor": {"default_interval": "5s"},
         "services": [{"name": "a", "url": "https://x", "profile": "production"}],
     }
-    with pytest.raises(ConfigError) as info:
-        parse_config(data, environ={})
-    assert (
-        "services[0].profile(production).tls.timeout: must not exceed the interval (5s)"
-        in info.value.problems
-    )
+    config = parse_config(data, environ={})
+    assert {(c.name, c.timeout) for c in config.services[0].checks if c.kind == "tls"} == {
+        ("tls", 5.0)
+    }

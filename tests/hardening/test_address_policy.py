@@ -47,7 +47,7 @@ SPELLINGS = {
 #: octal: httpx refuses to parse it at all, which is also a refusal before any lookup
 OCTAL = "0251.0376.0251.0376"
 
-HTTP_KINDS = ["health", "headers", "redirect", "exposure"]
+HTTP_KINDS = ["health", "headers", "redirect", "exposure", "api"]
 
 
 @pytest.fixture

@@ -34,54 +34,64 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     ),
     "misspelt-auditor-key": (
         "[auditor]\nconcurency = 10\n",
-        ["auditor.concurency: unknown key"],
+        ['<file>:2: auditor.concurency: unknown key; did you mean "concurrency"?'],
     ),
     "misspelt-table": (
         '[audtor]\nlisten = "x"\n',
-        ["audtor: unknown key (allowed: auditor, services, alerting, web, security)"],
+        ['<file>:1: audtor: unknown key; did you mean "auditor"?'],
+    ),
+    "discovery-without-path": (
+        '[[discovery]]\ntype = "file_sd"\nlabels = { job = "service" }\n',
+        [
+            "<file>:3: "
+            "discovery[0].labels.job: must be one of 'name', 'environment', 'owner', "
+            "'profile' or 'url'"
+        ],
     ),
     "listen-without-host": (
         '[auditor]\nlisten = "8080"\n',
-        ['auditor.listen: must be "host:port", e.g. "127.0.0.1:8080"'],
+        ['<file>:2: auditor.listen: must be "host:port", e.g. "127.0.0.1:8080"'],
     ),
     "zero-concurrency": (
         "[auditor]\nconcurrency = 0\n",
-        ["auditor.concurrency: must be a positive integer"],
+        ["<file>:2: auditor.concurrency: must be a positive integer"],
     ),
     "concurrency-as-text": (
         '[auditor]\nconcurrency = "lots"\n',
-        ["auditor.concurrency: must be an integer"],
+        ["<file>:2: auditor.concurrency: must be an integer"],
     ),
     "duration-in-words": (
         '[auditor]\ndefault_interval = "5 minutes"\n',
-        [f"auditor.default_interval: {DURATION_HELP}, got '5 minutes'"],
+        [f"<file>:2: auditor.default_interval: {DURATION_HELP}, got '5 minutes'"],
     ),
     "negative-duration": (
         '[auditor]\ndefault_timeout = "-1s"\n',
-        [f"auditor.default_timeout: {DURATION_HELP}, got '-1s'"],
+        [f"<file>:2: auditor.default_timeout: {DURATION_HELP}, got '-1s'"],
     ),
     "bad-cidr": (
         '[auditor]\nallow_cidrs = ["10.0.0.0/33"]\n',
         [
+            "<file>:2: "
             "auditor.allow_cidrs: '10.0.0.0/33' is not a CIDR range "
             "('10.0.0.0/33' does not appear to be an IPv4 or IPv6 network)"
         ],
     ),
     "bad-log-level": (
         '[auditor]\nlog_level = "verbose"\n',
-        ["auditor.log_level: must be one of 'debug', 'info', 'warning' or 'error'"],
+        ["<file>:2: auditor.log_level: must be one of 'debug', 'info', 'warning' or 'error'"],
     ),
     "services-not-an-array": (
         '[services]\nname = "api"\n',
-        ["services: must be an array of tables ([[services]])"],
+        ["<file>:1: services: must be an array of tables ([[services]])"],
     ),
     "service-without-url": (
         '[[services]]\nname = "api"\n',
-        ["services[0].url: is required"],
+        ["<file>:1: services[0].url: is required"],
     ),
     "service-name-not-a-slug": (
         '[[services]]\nname = "My API"\nurl = "https://x.example"\n',
         [
+            "<file>:2: "
             "services[0].name: must be a lowercase slug (a-z, 0-9, '.', '_', '-'), "
             "at most 63 characters"
         ],
@@ -89,54 +99,60 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "service-url-not-http": (
         '[[services]]\nname = "api"\nurl = "ftp://x.example"\n',
         [
+            "<file>:3: "
             "services[0].url: must be an absolute http:// or https:// URL, "
             'e.g. "https://api.example.com"'
         ],
     ),
     "duplicate-service": (
         SVC + SVC,
-        ["services[1].name: duplicate service name 'api' (also services[0])"],
+        ["<file>:5: services[1].name: duplicate service name 'api' (also services[0])"],
     ),
     "unknown-kind": (
         CHECK + 'kind = "pingg"\n',
         [
-            "services[0].checks[0].kind: unknown check kind 'pingg' (known: attestation, "
-            "backups, env, exposure, headers, health, migrations, redirect, tls)"
+            "<file>:5: "
+            "services[0].checks[0].kind: unknown check kind 'pingg' (known: api, attestation, "
+            "backups, env, evidence, exposure, headers, health, logging, migrations, monitoring, "
+            "redirect, schema, tls)"
         ],
     ),
     "misspelt-check-key": (
         CHECK + 'kind = "tls"\nwarn_dayz = 3\n',
-        ["services[0].checks[0].warn_dayz: unknown key"],
+        ['<file>:6: services[0].checks[0].warn_dayz: unknown key; did you mean "warn_days"?'],
     ),
     "days-as-text": (
         CHECK + 'kind = "tls"\nwarn_days = "soon"\n',
-        ["services[0].checks[0].warn_days: must be an integer"],
+        ["<file>:6: services[0].checks[0].warn_days: must be an integer"],
     ),
     "bad-severity": (
         CHECK + 'kind = "health"\nseverity = "urgent"\n',
         [
+            "<file>:6: "
             "services[0].checks[0].severity: must be one of 'critical', 'high', 'medium', "
             "'low' or 'info'"
         ],
     ),
     "bad-level": (
         CHECK + 'kind = "health"\nlevel = "platinum"\n',
-        ["services[0].checks[0].level: must be one of 'bronze', 'silver' or 'gold'"],
+        ["<file>:6: services[0].checks[0].level: must be one of 'bronze', 'silver' or 'gold'"],
     ),
     "bad-cron": (
         CHECK + 'kind = "health"\nschedule = "every day"\n',
         [
+            "<file>:6: "
             "services[0].checks[0].schedule: is not a valid cron expression "
             "(Wrong number of fields; got 2, expected 5)"
         ],
     ),
     "zero-threshold": (
         CHECK + 'kind = "health"\nfailure_threshold = 0\n',
-        ["services[0].checks[0].failure_threshold: must be a positive integer"],
+        ["<file>:6: services[0].checks[0].failure_threshold: must be a positive integer"],
     ),
     "impossible-status": (
         CHECK + 'kind = "health"\nexpect_status = 999\n',
         [
+            "<file>:6: "
             "services[0].checks[0].expect_status: expect_status takes HTTP statuses "
             "(100-599) or classes like '2xx', got 999"
         ],
@@ -144,6 +160,7 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "bad-min-grade": (
         CHECK + 'kind = "headers"\nmin_grade = "Z"\n',
         [
+            "<file>:6: "
             "services[0].checks[0].min_grade: must be one of A+, A, A-, B+, B, B-, C+, C, C-, "
             "D+, D, D-, F, not 'Z'"
         ],
@@ -151,6 +168,7 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "size-in-words": (
         CHECK + 'kind = "health"\nbody_cap = "1 gigabyte"\n',
         [
+            "<file>:6: "
             "services[0].checks[0].body_cap: unknown size unit 'gigabyte' in '1 gigabyte'; "
             'expected a size like 1048576, "500KB", "1MB", "2GB" (powers of 1000) or '
             '"1MiB" (1024)'
@@ -159,6 +177,7 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "unnamed-duplicate-check": (
         CHECK + 'kind = "health"\n[[services.checks]]\nkind = "health"\n',
         [
+            "<file>:6: "
             "services[0].checks[1].name: duplicate check name 'health' in service 'api' "
             "(also checks[0]); give one of them a name"
         ],
@@ -166,22 +185,23 @@ CONFIG_MISTAKES: dict[str, tuple[str, list[str]]] = {
     "literal-dsn-instead-of-env": (
         CHECK + 'kind = "migrations"\ntool = "alembic"\ndsn = "postgresql://u:p@h/db"\n',
         [
-            "services[0].checks[0].dsn_env: is required",
-            "services[0].checks[0].dsn: unknown key",
+            "<file>:4: services[0].checks[0].dsn_env: is required",
+            '<file>:7: services[0].checks[0].dsn: unknown key; did you mean "dsn_env"?',
         ],
     ),
     "bad-receiver-type": (
         '[[alerting.receivers]]\nname = "ops"\ntype = "pager"\nurl = "https://h.example"\n',
         [
-            "alerting.receivers[0].type: must be one of 'webhook', 'slack', 'email' or "
-            "'alertmanager'"
+            "<file>:3: "
+            "alerting.receivers[0].type: must be one of 'webhook', 'slack', 'email', "
+            "'alertmanager' or 'apprise'"
         ],
     ),
     "every-mistake-at-once": (
         "[auditor]\nconcurrency = 0\n" + CHECK + 'kind = "tls"\nwarn_days = -1\n',
         [
-            "auditor.concurrency: must be a positive integer",
-            "services[0].checks[0].warn_days: must be a positive integer",
+            "<file>:2: auditor.concurrency: must be a positive integer",
+            "<file>:8: services[0].checks[0].warn_days: must be a positive integer",
         ],
     ),
 }
@@ -216,17 +236,17 @@ def test_a_binary_config_file(tmp_path: Path) -> None:
     [
         pytest.param(
             '[auditor]\nallow_private_networks = "yes"\n',
-            "auditor.allow_private_networks: must be true or false",
+            "2: auditor.allow_private_networks: must be true or false",
             id="string-as-bool",
         ),
         pytest.param(
             '[[alerting.receivers]]\nname = "ops"\ntype = "webhook"\n',
-            "alerting.receivers[0]: a webhook receiver needs url or url_env",
+            "1: alerting.receivers[0]: a webhook receiver needs url or url_env",
             id="receiver-no-url",
         ),
         pytest.param(
             '[[alerting.receivers]]\nname = "mail"\ntype = "email"\nsmtp_host = "smtp"\n',
-            "alerting.receivers[0]: an email receiver needs from, to",
+            "1: alerting.receivers[0]: an email receiver needs from, to",
             id="email-receiver-incomplete",
         ),
     ],
@@ -236,7 +256,7 @@ def test_mistakes_the_config_catches(tmp_path: Path, text: str, problem: str) ->
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
         load_config(path, environ={})
-    assert info.value.problems == [problem]
+    assert info.value.problems == [f"{path}:{problem}"]  # the file, the line, the key path
 
 
 @pytest.mark.parametrize(

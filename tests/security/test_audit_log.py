@@ -145,6 +145,11 @@ def build_world(env: Env) -> World:
     waiver = op.post(
         f"{V1}/waivers", json={"check_id": chk["id"], "reason": "known", "expires_at": expires}
     ).get_json()["data"]
+    made = op.post(  # the checklist item the attestations below sign (#23: items must exist)
+        f"{V1}/services/{svc['id']}/checks",
+        json={"kind": "attestation", "options": {"item": "load test"}},
+    )
+    assert made.status_code == 201, made.get_json()
     att = op.post(
         f"{V1}/attestations", json={"service_id": svc["id"], "item": "load test"}
     ).get_json()["data"]
@@ -323,7 +328,7 @@ API_CASES = {
         _api(
             "POST",
             lambda w: "/attestations",
-            lambda w: {"service_id": w.service_id, "item": "pen test"},
+            lambda w: {"service_id": w.service_id, "item": "load test"},
         ),
     ),
     "api-attestation-delete": Case(
@@ -443,7 +448,7 @@ FORM_CASES = {
         _form(
             lambda w: "/manage/services/svc/attest",
             lambda w: {
-                "item": "dr drill",
+                "item": "load test",
                 "comment": "done",
                 "evidence_url": "",
                 "valid_days": "30",

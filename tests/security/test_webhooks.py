@@ -299,7 +299,7 @@ UNSET = (
 )
 
 SIGNED = {**HOOK, "secret_env": "OPS_SECRET"}
-SLACK = {"name": "chat", "type": "slack", "url": "https://hooks.slack.example/x"}
+SLACK = {"name": "chat", "type": "slack", "url": "https://hooks.slack.com/services/T0/B0/X0"}
 AT = "alerting.receivers[0]"
 
 #: (attack id, receiver, environment at start, the one problem reported)

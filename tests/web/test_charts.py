@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -82,3 +83,23 @@ def test_countdown_classes() -> None:
 def test_empty_buckets_needs_a_window() -> None:
     with pytest.raises(ValueError):
         charts.empty_buckets(T0, T0, 3)
+
+
+def test_one_measurement_draws_a_level_line_and_a_visible_marker() -> None:
+    """A fresh check has latency in one bucket only: a readable chart, not a 1.8 px speck."""
+    svg = charts.sparkline([None] * 47 + [42.0], label="lat")
+    line = re.search(
+        r'<line class="spark spark-level" x1="0" y1="([\d.]+)" x2="200" y2="\1"/>', svg
+    )
+    assert line, svg  # spans the whole width at the value's height
+    dot = re.search(r'<circle class="spark-dot" cx="196.5" cy="([\d.]+)" r="([\d.]+)"/>', svg)
+    assert dot and float(dot.group(2)) >= 3 and dot.group(1) == line.group(1)
+    assert "one measurement, 42 ms" in svg
+    assert charts.sparkline([5.0], label="lat").count('cx="100.0"') == 1  # one bucket: centred
+
+
+def test_flat_series_runs_at_mid_height() -> None:
+    for values in ([7.0, 7.0, 7.0], [0.0, 0.0]):
+        svg = charts.sparkline(values, label="lat")
+        ys = {float(y) for y in re.findall(r",([\d.]+)", svg.split('points="')[1].split('"')[0])}
+        assert ys == {18.0}, svg

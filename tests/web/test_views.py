@@ -478,27 +478,38 @@ def test_register_service_with_production_profile(env: Env, operator) -> None:  
         checks = s.exec(select(Check).where(Check.service_id == svc.id)).all()
         states = s.exec(select(CheckState).where(CheckState.service_id == svc.id)).all()
     assert svc.source == "api" and svc.tags == ["tier-1", "pci"]
-    assert {c.kind for c in checks} >= {"tls", "headers", "redirect", "health", "attestation"}
+    assert {c.kind for c in checks} >= {"tls", "headers", "redirect", "health", "evidence"}
     assert all(c.source == "api" and c.next_run_at is not None for c in checks)
     assert len(states) == len(checks)
 
 
 def test_edit_and_disable_service(env: Env, operator) -> None:  # type: ignore[no-untyped-def]
     c, csrf = operator
-    page = text(c.get("/manage/services/search/edit"))
-    assert 'value="team-search"' in page and "configuration file" in page
+    registered = {"csrf_token": csrf, "name": "web", "url": env.server.url, "enabled": "1"}
+    assert (
+        c.post("/manage/services/new", data={**registered, "owner": "team-web"}).status_code == 302
+    )
+    assert (
+        c.post(
+            "/manage/services/web/checks/new",
+            data={"csrf_token": csrf, "kind": "health", "enabled": "1"},
+        ).status_code
+        == 302
+    )
+    page = text(c.get("/manage/services/web/edit"))
+    assert 'value="team-web"' in page and "Managed by the configuration file" not in page
     resp = c.post(
-        "/manage/services/search/edit",
-        data={"csrf_token": csrf, "name": "search", "url": "", "environment": "staging"},
+        "/manage/services/web/edit",
+        data={"csrf_token": csrf, "name": "web", "url": "", "environment": "staging"},
     )
     assert resp.status_code == 400 and 'id="e-url"' in text(resp)
     resp = c.post(
-        "/manage/services/search/edit",
-        data={"csrf_token": csrf, "name": "search", "url": env.server.url, "owner": "new-owner"},
+        "/manage/services/web/edit",
+        data={"csrf_token": csrf, "name": "web", "url": env.server.url, "owner": "new-owner"},
     )
     assert resp.status_code == 302
     with env.store.read() as s:
-        svc = s.exec(select(Service).where(Service.name == "search")).one()
+        svc = s.exec(select(Service).where(Service.name == "web")).one()
         chk = s.exec(select(Check).where(Check.service_id == svc.id)).one()
     assert svc.owner == "new-owner" and not svc.enabled and not chk.enabled
     assert c.get("/manage/services/nope/edit").status_code == 404

@@ -17,6 +17,7 @@ from web.api import (
     attestations,
     audit_events,
     checks,
+    evidence,
     heartbeats,
     runs,
     services,
@@ -32,7 +33,9 @@ from web.api.blueprint import (
 )
 
 #: the resource modules, imported for the routes they register on ``bp``
-RESOURCES = (admin, alerts, attestations, audit_events, checks, heartbeats, runs, services, waivers)
+RESOURCES = (
+    admin, alerts, attestations, audit_events, checks, evidence, heartbeats, runs, services, waivers,
+)  # fmt: skip
 
 
 def init_app(app: Flask) -> None:

@@ -113,6 +113,7 @@ def create_api_token(body: TokenCreate) -> Response:
         get_store(),
         name=body.name,
         role=body.role,
+        scopes=body.scopes,
         expires_at=expires_at,
         created_by=f"token:{me.name}" if me else "api",
         # a token made by a user's token dies with that user too

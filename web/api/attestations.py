@@ -13,6 +13,8 @@ from web.api.blueprint import bp, route
 from web.api.envelope import Filter, ListSpec, ok, parse_list_args
 from web.api.query import paginate
 from web.api.schemas import AttestationCreate, AttestationOut, validation_error
+from web.api.services import load_service
+from web.checklist import checklist_items, unknown_item
 from web.context import get_store
 
 LIST_SPEC = ListSpec(
@@ -59,6 +61,12 @@ def list_attestations() -> Response:
     response=AttestationOut,
     status=201,
     errors=(404,),
+    description=(
+        "`item` must be a checklist item of the service: the `item` of one of its "
+        "attestation checks, or of the production profile's checklist when the service "
+        "has that profile; any other item is refused (422 naming `item`), since no check "
+        "would read its sign-off."
+    ),
     links={
         "GetAttestation": {
             "operationId": "getAttestation",
@@ -81,9 +89,13 @@ def create_attestation(body: AttestationCreate) -> Response:
         raise validation_error({"signed_at": "must not be in the future"})
     if body.expires_at is not None and body.expires_at <= signed_at:
         raise validation_error({"expires_at": "must be after signed_at"})
+    svc = load_service(body.service_id.lower())  # an unknown service is the 404
+    problem = unknown_item(body.item, checklist_items(get_store(), svc))
+    if problem:
+        raise validation_error({"item": problem})
     token = current_token()
     row = Attestation(
-        service_id=body.service_id.lower(),
+        service_id=svc.id,
         item=body.item,
         signed_by=f"token:{token.name}" if token else "api",
         evidence_url=body.evidence_url,

@@ -19,6 +19,7 @@ import structlog
 from flask import Blueprint, Response, current_app, g, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+from auditor.store.accounts import has_scope
 from auditor.store.db import Database
 from auditor.store.errors import NotFound
 from auditor.store.idempotency import (
@@ -76,6 +77,9 @@ def is_api_request() -> bool:
 def run_operation(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Auth, path ids, query check, body validation, idempotency, then the view."""
     token = authenticate(op.role) if op.role is not None else None
+    if op.scope is not None and (token is None or not has_scope(token, op.scope)):
+        raise ApiError(403, "forbidden", f"this operation needs a token with the {op.scope} "
+                       f"scope (auditor token create --scope {op.scope})")  # fmt: skip
     for p in op.params:
         if p.where == "path" and p.schema.get("format") == "uuid":
             kwargs[p.name] = check_id(kwargs[p.name], p.name)

@@ -15,7 +15,7 @@ from flask import Response, current_app
 
 from auditor.config import COMMON_CHECK_KEYS, build_check
 from auditor.config.sync import apply_check_config
-from auditor.store import check_admin, secret_moves
+from auditor.store import check_admin, secret_moves, sources
 from auditor.store import secrets as vault
 from auditor.store.check_admin import (
     CheckRecord,
@@ -35,7 +35,7 @@ from web.api.envelope import ApiError, Filter, ListSpec, listing, ok, parse_list
 from web.api.query import fetch
 from web.api.runs import run_json
 from web.api.schemas import CheckCreate, CheckOut, CheckPatch, RunOut, validation_error
-from web.api.services import load_service
+from web.api.services import load_service, managed_by_discovery
 from web.context import get_config, get_store
 from web.tiers import api_problems
 
@@ -116,6 +116,8 @@ def check_json(chk: Check, state: CheckState | None) -> dict[str, Any]:
         "source": chk.source,
         "heartbeat_token": chk.heartbeat_token if show_token else None,
         "next_run_at": chk.next_run_at,
+        "locations": list(chk.locations or []),
+        "quorum": chk.quorum,
         "state": None,
         "created_at": chk.created_at,
         "updated_at": chk.updated_at,
@@ -237,6 +239,12 @@ def _conflict(name: str) -> ApiError:
 def _ensure_api_managed(chk: Check) -> None:
     if chk.source == "config":
         raise ApiError(409, "managed_by_config", "this check is defined in the configuration file")
+    if sources.is_discovered(chk.source):
+        raise ApiError(
+            409,
+            "managed_by_discovery",
+            f"this check belongs to a service discovered by {chk.source}; change it there",
+        )
 
 
 def record_json(found: CheckRecord) -> dict[str, Any]:
@@ -285,6 +293,8 @@ def create_check(service_id: str, body: CheckCreate) -> Response:
     now = utcnow()
 
     def make(svc: Service, taken: Taken) -> Check:
+        if sources.is_discovered(svc.source):
+            raise managed_by_discovery(svc)
         if taken(built.name):
             raise _conflict(built.name)
         chk = Check(service_id=svc.id, name=built.name, kind=built.kind, created_at=now)

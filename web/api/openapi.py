@@ -49,6 +49,8 @@ class Operation:
     idempotent: bool
     links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     description: str = ""
+    #: a grant the token needs beyond its role (``evidence``)
+    scope: str | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -77,6 +79,7 @@ def declare(
     params: Sequence[Param] = (),
     links: Mapping[str, Mapping[str, Any]] | None = None,
     description: str = "",
+    scope: str | None = None,
 ) -> tuple[Operation, str]:
     """Record ``method path`` for the OpenAPI document; returns it with its Flask URL rule.
 
@@ -115,6 +118,7 @@ def declare(
         idempotent=idempotent,
         links=links or {},
         description=description,
+        scope=scope,
     )
     OPERATIONS.append(op)
 
@@ -190,6 +194,7 @@ ERROR_TEXT = {
     404: "Unknown id",
     409: "Conflicts with an existing resource",
     413: "Request body too large",
+    415: "Unsupported media type (evidence: send multipart/form-data)",
     422: "Validation failed: one `details` entry per bad field",
     429: "Rate limited; see Retry-After",
 }
@@ -315,7 +320,8 @@ def build_document() -> dict[str, Any]:
         if op.role is None:
             item["security"] = []
         else:
-            item["description"] = (item.get("description", "") + f"\n\nRole: {op.role}.").strip()
+            need = f"Role: {op.role}." + (f" Token scope: {op.scope}." if op.scope else "")
+            item["description"] = (item.get("description", "") + f"\n\n{need}").strip()
         if op.body is not None:
             item["requestBody"] = {
                 "required": True,

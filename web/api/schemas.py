@@ -107,6 +107,14 @@ class ServicePatch(In):
     enabled: bool | SkipJsonSchema[None] = None
 
 
+class SourceOut(Out):
+    """Where a discovered service was found: the file (``path``) or endpoint (``url``)."""
+
+    type: Literal["file_sd", "http_sd", "backstage"]
+    path: str | None
+    url: str | None
+
+
 class ServiceOut(Out):
     id: str
     name: str
@@ -118,7 +126,10 @@ class ServiceOut(Out):
     public: bool
     description: str
     enabled: bool
-    source: str
+    source: str | SourceOut = Field(
+        description='"config" or "api"; for a discovered service where it was found: '
+        '{"type": "file_sd" | "http_sd" | "backstage", "path": file, "url": endpoint}'
+    )
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
@@ -233,6 +244,12 @@ class CheckOut(Out):
         description="backups checks: the ping token (operators and admins only)"
     )
     next_run_at: datetime | None
+    locations: list[str] = Field(
+        default=[], description="probe locations that each run the check (config file only)"
+    )
+    quorum: int | None = Field(
+        default=None, description="failing locations that make the check fail (with locations)"
+    )
     state: CheckStateOut | None
     created_at: datetime
     updated_at: datetime
@@ -253,6 +270,8 @@ class RunOut(Out):
     error: str | None
     error_kind: str | None
     worker: str | None
+    #: the probe location of this run ("" for a check without locations)
+    location: str = ""
     created_at: datetime
 
 
@@ -275,7 +294,16 @@ class ReadinessOut(BaseModel):
 
 class AttestationCreate(In):
     service_id: Uuid
-    item: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
+    #: one of the service's checklist items (its attestation checks' ``item``)
+    item: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=255,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="a checklist item of the service (an attestation check's item)",
+        ),
+    ]
     #: not part of the schema: the signer is always the authenticated principal; a body that
     #: names one is refused (``web.api.attestations``) rather than silently rewritten
     signed_by: SkipJsonSchema[Any] = None
@@ -369,6 +397,8 @@ class TokenCreate(In):
     role: ROLE
     #: default ``[web] token_ttl`` from now; at most ``[web] token_max_ttl`` ahead
     expires_at: AwareDatetime | None = None
+    #: grants beyond the role: ``evidence`` may push CI/CD evidence and deploy events
+    scopes: list[Literal["evidence"]] = Field([], max_length=1)
 
 
 class TokenOut(Out):
@@ -378,6 +408,7 @@ class TokenOut(Out):
     prefix: str
     created_by: str
     creator_user_id: str | None
+    scopes: list[str] = []
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None

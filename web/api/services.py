@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from auditor.config import ServiceModel
 from auditor.store import secrets as vault
-from auditor.store import service_admin, service_url
+from auditor.store import service_admin, service_url, sources
 from auditor.store.errors import NameTaken
 from auditor.store.models import Service, utcnow
 from auditor.store.service_admin import (
@@ -38,7 +38,7 @@ LIST_SPEC = ListSpec(
         "owner": Filter(),
         "enabled": Filter("bool"),
         "public": Filter("bool"),
-        "source": Filter("enum", ("config", "api")),
+        "source": Filter("enum", ("config", "api", *sources.DISCOVERED)),
         "state": Filter(
             "enum",
             STATES,
@@ -65,6 +65,7 @@ LINKS = {
 def service_json(svc: Service) -> dict[str, Any]:
     out = ServiceOut.model_validate(svc, from_attributes=True).model_dump(mode="json")
     out["url"] = service_url.shown_url(svc)  # credentials never leave the store
+    out["source"] = sources.source_view(svc.source, svc.source_ref)
     return out
 
 
@@ -111,6 +112,20 @@ def _ensure_api_managed(svc: Service) -> None:
             "managed_by_config",
             "this service is defined in the configuration file; change it there",
         )
+    if sources.is_discovered(svc.source):
+        raise managed_by_discovery(svc)
+
+
+def managed_by_discovery(svc: Service) -> ApiError:
+    """409 for a discovered service: only waivers and attestations may change through the API."""
+    where = f"{svc.source} {svc.source_ref}"
+    return ApiError(
+        409,
+        "managed_by_discovery",
+        f"this service was discovered ({where}); change it there "
+        "(waivers and attestations are allowed)",
+        [{"field": "source", "message": where}],
+    )
 
 
 def _conflict(name: str) -> ApiError:

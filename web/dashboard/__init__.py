@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from auditor.store.evidence import latest_per_item
 from auditor.store.models import utcnow
 from auditor.store.secret_fields import redact_url, scrub_json
 from web import charts
@@ -26,6 +27,10 @@ from web.auth import current_principal, login_required
 from web.context import get_store
 from web.dashboard import data
 from web.dashboard.advice import advice
+from web.dashboard.evidence import evidence_report
+from web.dashboard.locations import locations_by_check
+from web.markup import code_spans
+from web.nav import nav_attrs
 
 bp = Blueprint("dashboard", __name__)
 log = structlog.get_logger("web.dashboard")
@@ -41,6 +46,7 @@ def _globals() -> dict[str, Any]:
         "verdict_label": data.VERDICT_LABEL,
         "advice": advice,
         "human_delta": data.human_delta,
+        "nav_attrs": nav_attrs,
     }
 
 
@@ -48,6 +54,9 @@ def _globals() -> dict[str, Any]:
 def _redact_url(value: Any) -> str:
     """URLs on pages never show credentials (issue #17)."""
     return redact_url(str(value or ""))
+
+
+bp.add_app_template_filter(code_spans, "code_spans")
 
 
 @bp.app_template_filter("when")
@@ -251,6 +260,8 @@ def service(name: str) -> ResponseReturnValue:
         charts=charts_by_check,
         tiles=tiles,
         now=now,
+        locations=locations_by_check(get_store(), svc.id, now),
+        evidence=latest_per_item(get_store(), svc.id),
     )
 
 
@@ -346,3 +357,8 @@ def run(run_id: str) -> ResponseReturnValue:
         timings=timings,
         facts_json=json.dumps(facts, indent=2, sort_keys=True, default=str),
     )
+
+
+bp.add_url_rule(
+    "/services/<name>/evidence/<evidence_id>/report", "evidence_report", evidence_report
+)

@@ -41,6 +41,14 @@ ADVICE: dict[str, str] = {
     "exposure.no_rate_limit": "Add rate limiting (429 with Retry-After) in front of the service.",
     "exposure.metrics_public": "Protect /metrics with a token or keep it on an internal port.",
     "exposure.metrics_missing": "Expose metrics so the service can be monitored.",
+    "exposure.interactive_debugger": "Turn the Werkzeug debugger off now: it runs code for anyone.",
+    "exposure.url_patterns": "Set DEBUG = False: the 404 page lists every URL pattern.",
+    "exposure.api_docs": "Serve API docs only internally, or mark the service public_api = true.",
+    "exposure.server_status": "Restrict server-status / server-info to trusted addresses.",
+    "exposure.actuator": "Expose only health and info actuator endpoints, or use a private port.",
+    "exposure.pprof": "Move net/http/pprof to a localhost-only listener.",
+    "exposure.default_page": "Replace the web server's stock page with the application.",
+    "exposure.framework_banner": "Drop the X-Powered-By header (Express: app.disable).",
     "migrations.pending": "Apply the pending migrations (or roll back the deploy).",
     "migrations.failed": "A migration failed: fix it and re-run before serving traffic.",
     "migrations.dirty": "The schema is marked dirty: repair it, then clear the flag.",
@@ -68,6 +76,15 @@ ADVICE: dict[str, str] = {
     "env.source_unreadable": "The auditor cannot read the environment source: check the path.",
     "attestation.missing": "Sign this checklist item with evidence once it is done.",
     "attestation.expired": "The sign-off expired: review again and sign a new attestation.",
+    "evidence.missing": "Push the report from CI: auditor evidence push --service … --item … FILE.",
+    "evidence.stale": "Re-run the job for the deployed version and push its report again.",
+    "evidence.rule": "The report breaks the item's rules: fix the cause, re-run, push again.",
+    "evidence.runbook_unreachable": "Publish the runbook where its URL answers.",
+    "monitoring.not_scraped": "Add the service as a scrape target in Prometheus.",
+    "monitoring.no_alert_rule": "Add an alerting rule that names the service's job.",
+    "monitoring.no_route": "Route the service's alerts to a receiver that notifies someone.",
+    "logging.too_few_lines": "Ship the service's logs to the log store.",
+    "logging.unstructured": "Log JSON objects (level, timestamp, message, request id).",
 }
 
 BY_KIND = {
@@ -79,6 +96,9 @@ BY_KIND = {
     "backups": "Check the backup job.",
     "env": "Fix the service's configuration.",
     "attestation": "Sign the checklist item with evidence.",
+    "evidence": "Push a passing report for the deployed version from CI.",
+    "monitoring": "Fix the service's scraping, alert rules or alert routing.",
+    "logging": "Ship structured logs from the service to the log store.",
     "redirect": "Fix the HTTP to HTTPS redirect.",
 }
 

@@ -39,6 +39,7 @@ KIND_ORDER = (
     "migrations",
     "backups",
     "env",
+    "evidence",
     "attestation",
 )
 STATE_RANK = {"fail": 0, "error": 1, "unknown": 2, "warn": 3, "pass": 4}

@@ -9,6 +9,7 @@ from checks.migrations.model import AppliedMigration, Ledger, as_text
 
 class AlembicAdapter(Adapter):
     name = "alembic"
+    required = frozenset({"version_num"})
     table = "alembic_version"
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:

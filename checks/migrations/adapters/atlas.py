@@ -12,6 +12,7 @@ _RESOLVED = 4
 
 class AtlasAdapter(Adapter):
     name = "atlas"
+    required = frozenset({"version", "applied", "total", "hash"})
     table = "atlas_schema_revisions"
     extra_schemas = ("atlas_schema_revisions",)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from checks.base import ProbeError
 from checks.migrations.db import Database, TableRef
 from checks.migrations.model import AppliedMigration, Ledger, LockState, as_text
 
@@ -29,6 +30,9 @@ class Adapter:
     order: str = ""
     #: extra schemas some tools default to (Atlas, sqitch) after the configured one
     extra_schemas: Sequence[str] = ()
+    #: lower-case columns the tool's ledger table always has: detection goes by this shape,
+    #: so with a custom table name no adapter claims (and queries) another tool's table
+    required: frozenset[str] = frozenset()
 
     def schemas(self, settings: LedgerSettings) -> list[str | None]:
         if settings.schema:
@@ -40,7 +44,21 @@ class Adapter:
 
     def detect(self, db: Database, settings: LedgerSettings) -> TableRef | None:
         """The ledger table if this database looks like it is managed by this tool."""
-        return self.locate(db, settings)
+        ref = self.locate(db, settings)
+        return ref if ref is not None and self.has_shape(db, ref) else None
+
+    def has_shape(self, db: Database, ref: TableRef) -> bool:
+        return self.required <= db.columns(ref)
+
+    def check_shape(self, db: Database, ref: TableRef) -> None:
+        """For an explicitly chosen tool: a table of another shape is a config error, named."""
+        missing = sorted(self.required - db.columns(ref))
+        if missing:
+            raise ProbeError(
+                "config",
+                f"table {ref} is not a {self.name} ledger (no column {', '.join(missing)}); "
+                "check tool and table",
+            )
 
     def read(self, db: Database, ref: TableRef, settings: LedgerSettings) -> Ledger:
         rows = ledger_rows(db, ref, self.columns, self.order)

@@ -8,6 +8,7 @@ from checks.migrations.db import Database, TableRef
 
 class DbmateAdapter(VersionsAdapter):
     name = "dbmate"
+    required = frozenset({"version"})
 
     def detect(self, db: Database, settings: LedgerSettings) -> TableRef | None:
         ref = self.locate(db, settings)

@@ -10,6 +10,7 @@ from checks.migrations.model import AppliedMigration, as_datetime
 
 class DjangoAdapter(Adapter):
     name = "django"
+    required = frozenset({"app", "name", "applied"})
     table = "django_migrations"
     columns = "app, name, applied"
     order = "id"

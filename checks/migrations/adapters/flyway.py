@@ -10,6 +10,7 @@ from checks.migrations.model import AppliedMigration, Ledger, applied, as_bool, 
 
 class FlywayAdapter(Adapter):
     name = "flyway"
+    required = frozenset({"installed_rank", "version", "script", "checksum", "success"})
     table = "flyway_schema_history"
 
     def locate(self, db: Database, settings: LedgerSettings) -> TableRef | None:

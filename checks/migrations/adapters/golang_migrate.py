@@ -10,6 +10,7 @@ from checks.migrations.model import AppliedMigration, Ledger, as_bool, as_text
 
 class GolangMigrateAdapter(Adapter):
     name = "golang-migrate"
+    required = frozenset({"version", "dirty"})
     table = "schema_migrations"
 
     def detect(self, db: Database, settings: LedgerSettings) -> TableRef | None:

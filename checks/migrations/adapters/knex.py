@@ -12,6 +12,7 @@ from checks.migrations.model import AppliedMigration, LockState, as_bool, as_dat
 
 class KnexAdapter(Adapter):
     name = "knex"
+    required = frozenset({"name", "batch", "migration_time"})
     table = "knex_migrations"
     columns = "name, migration_time"
     order = "id"

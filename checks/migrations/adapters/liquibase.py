@@ -21,6 +21,7 @@ _STATES = {"EXECUTED": "applied", "RERAN": "applied", "MARK_RAN": "applied", "FA
 
 class LiquibaseAdapter(Adapter):
     name = "liquibase"
+    required = frozenset({"id", "author", "filename", "exectype", "orderexecuted"})
     table = "databasechangelog"
     columns = "id, author, filename, exectype, md5sum, dateexecuted"
     order = "orderexecuted"
@@ -31,13 +32,37 @@ class LiquibaseAdapter(Adapter):
         return applied(ident, state, row["md5sum"], row["dateexecuted"])
 
     def locks(self, db: Database, ref: TableRef) -> list[LockState]:
-        found = lock_rows(db, ref, "lock", "id, locked, lockgranted")
+        # LOCKGRANTED is the JVM's local wall time with no zone: its age is measured against
+        # the database's own local clock read in the same statement, not against UTC
+        found = lock_rows(db, ref, "lock", f"id, locked, lockgranted, {_DB_NOW[db.dialect]}")
         if found is None:
             return []
         lock_ref, rows = found
         return [
             LockState(
-                f"{lock_ref.name}#{r['id']}", as_bool(r["locked"]), as_datetime(r["lockgranted"])
+                f"{lock_ref.name}#{r['id']}",
+                as_bool(r["locked"]),
+                as_datetime(r["lockgranted"]),
+                _age_by_db_clock(r["lockgranted"], r["db_now"]),
             )
             for r in rows
         ]
+
+
+#: the database's current local time, in the zone a naive timestamp column is written in
+_DB_NOW = {
+    "postgresql": "LOCALTIMESTAMP AS db_now",
+    "mysql": "NOW(6) AS db_now",
+    "sqlite": "datetime('now', 'localtime') AS db_now",
+}
+
+
+def _age_by_db_clock(granted: Any, db_now: Any) -> float | None:
+    """Seconds from LOCKGRANTED to the database's now, both naive local times; None when
+    the lock time is an epoch number (zone-free: the caller's UTC age is right) or absent."""
+    if granted is None or isinstance(granted, int | float) or str(granted).strip().isdigit():
+        return None
+    at, now = as_datetime(granted), as_datetime(db_now)
+    if at is None or now is None:
+        return None
+    return (now.replace(tzinfo=None) - at.replace(tzinfo=None)).total_seconds()

@@ -11,6 +11,7 @@ from checks.migrations.model import AppliedMigration, applied, as_text
 
 class PrismaAdapter(Adapter):
     name = "prisma"
+    required = frozenset({"migration_name", "finished_at", "rolled_back_at"})
     table = "_prisma_migrations"
     columns = "migration_name, checksum, started_at, finished_at, rolled_back_at"
     order = "started_at"

@@ -10,6 +10,7 @@ from checks.migrations.model import Ledger, as_text
 
 class RailsAdapter(VersionsAdapter):
     name = "rails"
+    required = frozenset({"version"})
 
     def detect(self, db: Database, settings: LedgerSettings) -> TableRef | None:
         ref = self.locate(db, settings)

@@ -10,6 +10,7 @@ from checks.migrations.model import AppliedMigration, Ledger, applied, as_text
 
 class SqitchAdapter(Adapter):
     name = "sqitch"
+    required = frozenset({"change_id", "change", "project", "script_hash"})
     table = "changes"
     extra_schemas = ("sqitch",)
 
@@ -25,14 +26,17 @@ class SqitchAdapter(Adapter):
         if settings.project:
             where, params = " WHERE project = %s", (settings.project,)
         rows = db.select(
-            f"SELECT {db.quote('change')} AS name, script_hash, committed_at "
+            f"SELECT change_id, {db.quote('change')} AS name, script_hash, committed_at "
             f"FROM {db.qualified(ref)}{where} ORDER BY committed_at",
             params,
         )
+        # a reworked change is deployed under its name twice (two change ids): entries are
+        # one per deployed change, and the change ids are kept to compare what sqitch compares
         entries = [
             applied(str(as_text(r["name"])), "applied", r["script_hash"], r["committed_at"])
             for r in rows
         ]
+        change_ids = [str(as_text(r["change_id"])) for r in rows]
         events_ref = db.find_table("events", [ref.schema])
         if events_ref is not None:
             events = db.select(
@@ -47,4 +51,6 @@ class SqitchAdapter(Adapter):
             for name, event in last.items():
                 if event == "fail" and name not in deployed:
                     entries.append(AppliedMigration(name, "failed"))
-        return Ledger(self.name, str(ref), entries)
+        ledger = Ledger(self.name, str(ref), entries)
+        ledger.notes["change_ids"] = change_ids
+        return ledger

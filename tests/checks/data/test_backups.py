@@ -214,3 +214,29 @@ def test_options_contract() -> None:
     ):
         with pytest.raises(pydantic.ValidationError):
             BackupsCheck.Options.model_validate(bad)
+
+
+async def test_inventory_command_failure_says_why_without_credentials() -> None:
+    """A failing tool's stderr is its reason (restic: "Fatal: wrong password …"); a
+    password in a repository URL is masked."""
+    script = (
+        "import sys; sys.stderr.write('Fatal: unable to open repository at "
+        "rest:https://backup:s3cret@host/repo\\nIs there a repository?\\n'); sys.exit(1)"
+    )
+    result = await audit(mode="inventory", command=[sys.executable, "-c", script])
+    assert result.status is RunStatus.ERROR
+    assert "status 1: Fatal: unable to open repository at rest:https://***@host/repo" in (
+        result.summary
+    )
+    assert "s3cret" not in result.summary
+
+
+async def test_inventory_command_output_over_one_pipe_buffer_is_read_whole() -> None:
+    """Hundreds of snapshots print more than a 64 KiB pipe chunk: all of it is parsed."""
+    script = (
+        "import json; print(json.dumps([{'time': '2026-11-27T%02d:00:00Z' % (i % 12), "
+        "'tree': 'x' * 400, 'short_id': 's%04d' % i, 'hostname': 'h'} for i in range(400)]))"
+    )
+    result = await audit(mode="inventory", command=[sys.executable, "-c", script], max_age="2d")
+    assert result.status is RunStatus.PASS, result.summary
+    assert result.facts["inventory"]["count"] == 400

@@ -130,11 +130,14 @@ async def test_rate_limit_burst(ports: dict[str, int]) -> None:
     result = await probe(ports["clean"], rate_limit_burst=20)
     assert verdict(result) == ("pass", [])
     assert result.facts["rate_limit"]["headers"] == ["ratelimit-limit", "ratelimit-remaining"]
-    assert result.facts["rate_limit"]["sent"] == 10  # stopped after the first wave
+    assert result.facts["rate_limit"]["sent"] == 1  # the unhurried first request showed it
+    assert result.facts["rate_limit"]["signals"] == ["ratelimit_headers"]
     # a bare 429 counts too
     result = await probe(ports["clean"], rate_limit_burst=50, rate_limit_path="/throttled")
     assert verdict(result) == ("pass", [])
     assert result.facts["rate_limit"]["statuses"]["429"] >= 1
+    assert result.facts["rate_limit"]["signals"] == ["status_429"]
+    assert "rate limited (status 429)" in result.summary
 
 
 def test_burst_is_bounded() -> None:

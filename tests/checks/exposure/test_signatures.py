@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from checks.exposure.exposition import check_exposition
-from checks.exposure.signatures import rate_limit_headers, scan_body, version_banners
+from checks.exposure.ratelimit import rate_limit_headers
+from checks.exposure.signatures import scan_body, version_banners
 
 POSITIVE = [
     (
@@ -201,3 +202,41 @@ def test_valid_exposition(text: str) -> None:
 @pytest.mark.parametrize("text", INVALID)
 def test_invalid_exposition(text: str) -> None:
     assert check_exposition(text)[0] is False
+
+
+@pytest.mark.parametrize(
+    ("headers", "framework", "versioned"),
+    [
+        ([("X-Powered-By", "Express")], ["Express"], []),
+        ([("X-Powered-By", "PHP/8.2.7")], [], ["PHP/8.2.7"]),
+        ([("Server", "nginx")], [], []),  # what server_tokens off sends: no finding
+        ([("Server", "nginx/1.22.1")], [], ["nginx/1.22.1"]),
+        ([("Server", "Caddy"), ("X-Powered-By", "Next.js")], ["Next.js"], []),
+    ],
+)
+def test_framework_banners(
+    headers: list[tuple[str, str]], framework: list[str], versioned: list[str]
+) -> None:
+    from checks.exposure.signatures import framework_banners
+
+    assert [b["value"] for b in framework_banners(headers)] == framework
+    assert [b["value"] for b in version_banners(headers)] == versioned
+
+
+def test_live_debuggers_replace_the_debug_page_hit() -> None:
+    werkzeug = (
+        '<div class="debugger"><h1>ValueError</h1><script>var CONSOLE_MODE = false,'
+        " EVALEX = true, EVALEX_TRUSTED = false,</script>"
+    )
+    assert scan_body(werkzeug) == [
+        {"code": "interactive_debugger", "name": "Werkzeug debugger with EVALEX"}
+    ]
+    assert scan_body(werkzeug.replace("EVALEX = true", "EVALEX = false")) == [
+        {"code": "debug_page", "name": "Werkzeug debugger"}
+    ]
+    django404 = (
+        "<p>Using the URLconf defined in <code>djsite.urls</code>, Django tried these URL "
+        "patterns, in this order:</p> ... You’re seeing this error because you have "
+        "<code>DEBUG = True</code> in your Django settings file."
+    )
+    assert scan_body(django404) == [{"code": "url_patterns", "name": "Django technical 404"}]

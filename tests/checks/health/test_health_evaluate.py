@@ -68,9 +68,16 @@ def test_options_parse(given: dict[str, Any], field: str, expected: Any) -> None
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ({"conditions": ["[STATUS] == 200", "[STATUS] = 200"]}, "conditions[1]: invalid condition"),
-        ({"conditions": [123]}, "conditions[0] must be a string"),
-        ({"conditions": [["x"]]}, "conditions[0] must be a string"),
+        (
+            {"conditions": ["[STATUS] == 200", "[STATUS] = 200"]},
+            "conditions.1\n  Value error, invalid condition",
+        ),
+        (
+            {"conditions": ["[STATUS] === 200"]},
+            "conditions.0\n  Value error, invalid condition '[STATUS] === 200': unknown operator",
+        ),
+        ({"conditions": [123]}, "conditions.0\n  Input should be a valid string"),
+        ({"conditions": [["x"]]}, "conditions.0\n  Input should be a valid string"),
         ({"method": "FETCH"}, "method must be one of"),
         ({"expect_status": 99}, "expect_status takes"),
         ({"expect_status": "6xx"}, "expect_status takes"),

@@ -56,7 +56,14 @@ class Authority:
         return _pem(self.cert)
 
 
-def make_ca(cn: str, issuer: Authority | None = None, key: Key | None = None) -> Authority:
+def make_ca(
+    cn: str,
+    issuer: Authority | None = None,
+    key: Key | None = None,
+    *,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+) -> Authority:
     key = key or rsa_key()
     subject = _name(cn)
     signer_key = issuer.key if issuer else key
@@ -66,8 +73,8 @@ def make_ca(cn: str, issuer: Authority | None = None, key: Key | None = None) ->
         .issuer_name(issuer.cert.subject if issuer else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - 365 * DAY)
-        .not_valid_after(NOW + 3650 * DAY)
+        .not_valid_before(not_before or NOW - 365 * DAY)
+        .not_valid_after(not_after or NOW + 3650 * DAY)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(

@@ -62,13 +62,32 @@ class ThreadedServer:
             self.sock.close()
 
 
+#: Mozilla's intermediate TLS 1.2 suites (ssl-config.mozilla.org): a healthy server's list.
+#: Python's own server default adds ECDHE/DHE CBC-SHA256/384 suites (Mozilla "old" only).
+MOZILLA_INTERMEDIATE = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+)
+
+
 def server_context(
-    chain_file: Path, key_file: Path, *, seclevel0: bool = False, legacy: bool = False
+    chain_file: Path,
+    key_file: Path,
+    *,
+    seclevel0: bool = False,
+    legacy: bool = False,
+    ciphers: str = MOZILLA_INTERMEDIATE,
 ) -> ssl.SSLContext:
-    """A TLS server context; ``seclevel0`` lets OpenSSL 3 load weak chains and do TLS 1.0."""
+    """A TLS server context with ``ciphers`` for TLS 1.2 (Mozilla intermediate by default);
+    ``seclevel0`` lets OpenSSL 3 load weak chains, ``legacy`` also do TLS 1.0 (with the
+    ECDHE CBC-SHA1 suites TLS 1.0 needs)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    if seclevel0 or legacy:
-        ctx.set_ciphers("ALL:@SECLEVEL=0")
+    ctx.set_ciphers(ciphers)
+    if legacy:
+        ctx.set_ciphers(f"{ciphers}:ECDHE-RSA-AES128-SHA:@SECLEVEL=0")
+    elif seclevel0:
+        ctx.set_ciphers(f"{ciphers}:@SECLEVEL=0")
     if legacy:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -116,6 +135,13 @@ def silent_server() -> ThreadedServer:
 
 def static_http_server(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> ThreadedServer:
     """Minimal HTTP/1.1 server: path -> (status, headers, body); 404 otherwise."""
+    return ThreadedServer(static_http_handler(routes))
+
+
+def static_http_handler(
+    routes: dict[str, tuple[int, dict[str, str], bytes]],
+) -> Callable[[socket.socket], None]:
+    """The handler of :func:`static_http_server`, for a server on another address."""
 
     def handle(conn: socket.socket) -> None:
         data = b""
@@ -130,7 +156,7 @@ def static_http_server(routes: dict[str, tuple[int, dict[str, str], bytes]]) -> 
         head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         conn.sendall(head.encode() + b"\r\n" + body)
 
-    return ThreadedServer(handle)
+    return handle
 
 
 @contextlib.contextmanager

@@ -124,8 +124,13 @@ def test_public_ca_overlong_leaf_fails() -> None:
 
 
 def test_expiring_thresholds_are_options() -> None:
-    assert run(warn_days=100) == ("warn", ["tls.expiring"])
-    assert run(warn_days=100, fail_days=90) == ("fail", ["tls.expiring"])
+    # 80 of 90 days left: the lifetime fractions (1/3, 1/6) cap the fixed days
+    assert run(warn_days=100) == ("pass", [])
+    assert run(warn_days=100, warn_fraction=1) == ("warn", ["tls.expiring"])
+    assert run(warn_days=100, fail_days=90, warn_fraction=1, fail_fraction=1) == (
+        "fail",
+        ["tls.expiring"],
+    )
     with pytest.raises(ValueError):
         TlsOptions(warn_days=5, fail_days=10)
     with pytest.raises(ValueError):

@@ -18,7 +18,12 @@ from checks.tls import TlsCheck, TlsOptions
 from checks.tls.handshake import verified_handshake
 from tests.checks.tls import pki
 from tests.checks.tls.conftest import Corpus
-from tests.checks.tls.servers import ThreadedServer, server_context, tls_handler
+from tests.checks.tls.servers import (
+    ThreadedServer,
+    server_context,
+    static_http_handler,
+    tls_handler,
+)
 
 pytestmark = pytest.mark.usefixtures("probe_engine")
 
@@ -65,10 +70,10 @@ CASES = [
     ("untrusted_root", "fail", ["tls.untrusted_root"]),
     ("unknown_issuer", "fail", ["tls.untrusted_root"]),
     ("incomplete_chain", "fail", ["tls.incomplete_chain"]),
-    ("incomplete_no_aia", "fail", ["tls.untrusted_root"]),
+    ("incomplete_no_aia", "fail", ["tls.incomplete_chain"]),
     ("rsa1024", "fail", ["tls.weak_key"]),
     ("sha1", "fail", ["tls.weak_signature"]),
-    ("tls10", "fail", ["tls.legacy_protocol"]),
+    ("tls10", "fail", ["tls.legacy_protocol", "tls.weak_cipher"]),
     ("plain_http", "fail", ["tls.handshake_failed"]),
 ]
 
@@ -123,8 +128,9 @@ async def test_untrusted_against_system_store(corpus: Corpus) -> None:
 
 
 async def test_legacy_check_can_be_disabled(corpus: Corpus) -> None:
-    result = await probe(corpus, "tls10", check_legacy=False)
+    result = await probe(corpus, "tls10", check_legacy=False, check_ciphers=False)
     assert (str(result.status), codes(result)) == ("pass", [])
+    assert result.facts["ciphers"] == {"tested": False}
     assert result.facts["legacy_protocols"] == {}
 
 
@@ -146,6 +152,48 @@ async def test_incomplete_chain_records_aia_fetch(corpus: Corpus) -> None:
     assert [c["subject"] for c in trust["fetched"]] == [
         "CN=Auditor Test Intermediate,O=Auditor Test"
     ]
+
+
+async def test_lone_leaf_without_aia_is_an_incomplete_chain(corpus: Corpus) -> None:
+    """Only the leaf is sent (signed by an intermediate, the root in ca_file) and nothing can
+    be fetched: the operator's fix is "send the intermediate", not "trust another root"."""
+    result = await probe(corpus, "incomplete_no_aia")
+    assert (str(result.status), codes(result)) == ("fail", ["tls.incomplete_chain"])
+    assert result.facts["trust"]["status"] == "issuer_not_sent"
+    assert "send the intermediate" in result.summary
+    assert "CN=Auditor Test Intermediate,O=Auditor Test" in result.summary
+
+
+async def test_aia_fetch_goes_through_the_address_policy(corpus: Corpus) -> None:
+    """The leaf's AIA URL points at an address the policy denies: nothing is fetched (the
+    fetch is the prober's, policy-checked), and the verdict is still an incomplete chain."""
+    aia = ThreadedServer(
+        static_http_handler({"/inter.der": (200, {}, pki.der(corpus.intermediate.cert))}),
+        "127.0.0.2",
+    )
+    key = pki.rsa_key()
+    leaf = pki.make_leaf(corpus.intermediate, key, aia_url=f"http://127.0.0.2:{aia.port}/inter.der")
+    served = pki.write_served(corpus.directory / "aia-denied", "leaf", leaf, key)
+    server = ThreadedServer(tls_handler(server_context(served.chain_file, served.key_file)))
+    policy = AddressPolicy(deny_cidrs=(ipaddress.ip_network("127.0.0.2/32"),))
+    prober = HttpProber(policy)
+    try:
+        result = await run_check(
+            CHECK,
+            Target(service="svc", url=f"https://localhost:{server.port}/", check="tls",
+                   kind="tls"),
+            TlsOptions(ca_file=corpus.ca_file, check_legacy=False),
+            prober=prober,
+            timeout=10,
+        )  # fmt: skip
+    finally:
+        await prober.aclose()
+        server.close()
+        aia.close()
+    assert codes(result) == ["tls.incomplete_chain"]
+    trust = result.facts["trust"]
+    assert (trust["status"], trust["fetched"]) == ("issuer_not_sent", [])
+    assert "127.0.0.2" in trust["aia"][0]["error"]
 
 
 async def test_blocked_by_policy(corpus: Corpus) -> None:
