@@ -21,6 +21,9 @@ the drivers (wrk, Prometheus) on ``--other-cpus``. CPU is read from ``/proc`` fo
 counted for the prober. Latency: wrk's request latency for blackbox via wrk, Prometheus'
 ``scrape_duration_seconds`` for blackbox via Prometheus, stored ``duration_ms`` for ours.
 
+Our rows run once per probe engine (``--engines curl,httpx``: ``[auditor] probe_engine``),
+from this source tree; ``--worker-processes N|auto`` sets ``[auditor] worker_processes``.
+
     .venv/bin/python benchmarks/probe_compare.py [--targets 2000] [--interval 10]
 """
 

@@ -23,7 +23,6 @@ from tests.support import json_route, local_server
 
 CHECKS = 30
 INTERVAL_S = 2
-ENGINE = os.environ.get("T_ENGINE", "curl")
 
 
 def _config(tmp_path: Path, db_url: str, base: str, processes: int | str) -> Path:
@@ -31,7 +30,7 @@ def _config(tmp_path: Path, db_url: str, base: str, processes: int | str) -> Pat
         "[auditor]",
         f'database_url = "{db_url}"',
         'listen = "127.0.0.1:0"',
-        f'probe_engine = "{ENGINE}"',
+        'probe_engine = "curl"',
         f"worker_processes = {processes if isinstance(processes, int) else repr(processes)}",
         "concurrency = 20",
     ]
