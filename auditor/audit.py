@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 
 from auditor.config import Config
-from auditor.probe.http import HttpProber
+from auditor.probe.engines import new_prober
 from auditor.probe.outcome import RunResult
 from auditor.schedule.execution import OptionsCache, execute_claim
 from auditor.schedule.rules import COMPLETION_RULES
@@ -28,7 +28,7 @@ async def run_audit(
 ) -> list[RunResult]:
     """Run every selected enabled check concurrently (bounded by ``concurrency``) and store them."""
     claims = claims_for(store, services=services, kinds=kinds, now=utcnow())
-    prober = HttpProber(config.auditor.address_policy())
+    prober = new_prober(config.auditor.probe_engine, config.auditor.address_policy())
     environ = dict(os.environ)
     cache = OptionsCache(config.security.api_env_allowlist, environ)
     slots = asyncio.Semaphore(config.auditor.concurrency)
@@ -74,7 +74,7 @@ async def run_now(
     if not claims:
         return None
     claim = claims[0]
-    prober = HttpProber(config.auditor.address_policy())
+    prober = new_prober(config.auditor.probe_engine, config.auditor.address_policy())
     environ = dict(os.environ)
     try:
         result = await execute_claim(

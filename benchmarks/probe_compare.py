@@ -21,6 +21,9 @@ the drivers (wrk, Prometheus) on ``--other-cpus``. CPU is read from ``/proc`` fo
 counted for the prober. Latency: wrk's request latency for blackbox via wrk, Prometheus'
 ``scrape_duration_seconds`` for blackbox via Prometheus, stored ``duration_ms`` for ours.
 
+Our rows run once per probe engine (``--engines curl,httpx``: ``[auditor] probe_engine``),
+from this source tree; ``--worker-processes N|auto`` sets ``[auditor] worker_processes``.
+
     .venv/bin/python benchmarks/probe_compare.py [--targets 2000] [--interval 10]
 """
 
@@ -265,12 +268,21 @@ scrape_configs:
 
 
 def auditor_config(
-    path: Path, db: Path, targets: list[str], ca: Path, interval: int, concurrency: int
+    path: Path,
+    db: Path,
+    targets: list[str],
+    ca: Path,
+    interval: int,
+    concurrency: int,
+    engine: str = "curl",
+    processes: str = "1",
 ) -> None:
     parts = [
         "[auditor]",
         f'database_url = "sqlite:///{db}"',
         f"concurrency = {concurrency}",
+        f'probe_engine = "{engine}"',
+        f"worker_processes = {processes if processes.isdigit() else repr(processes)}",
         'log_level = "warning"',
         'listen = "127.0.0.1:0"',
         "",
@@ -311,6 +323,11 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
+#: ours runs from this tree (not whatever ``auditor`` script a venv has installed)
+AUDITOR = [sys.executable, "-m", "auditor"]
+AUDITOR_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
 def run_worker(
     targets: list[str],
     ca: Path,
@@ -319,16 +336,18 @@ def run_worker(
     cpus: str,
     work: Path,
     concurrency: int,
+    engine: str = "curl",
+    processes: str = "1",
 ) -> dict[str, Any]:
     """Ours as it runs in production: ``auditor worker`` with the targets as config checks."""
-    wdir = work / "worker"
+    wdir = work / f"worker-{engine}-{processes}"
     wdir.mkdir()
     cfg, db = wdir / "config.toml", wdir / "auditor.db"
-    auditor_config(cfg, db, targets, ca, interval, concurrency)
-    exe = str(ROOT / ".venv" / "bin" / "auditor")
+    auditor_config(cfg, db, targets, ca, interval, concurrency, engine, processes)
     proc = subprocess.Popen(
-        ["taskset", "-c", cpus, exe, "worker", "--config", str(cfg)],
+        ["taskset", "-c", cpus, *AUDITOR, "worker", "--config", str(cfg)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env=AUDITOR_ENV,
     )  # fmt: skip
     try:
         # start-up (imports, config sync) and the first interval, when every check falls due
@@ -371,20 +390,19 @@ def run_worker(
 
 
 def run_audit(
-    targets: list[str], ca: Path, cpus: str, work: Path, concurrency: int
+    targets: list[str], ca: Path, cpus: str, work: Path, concurrency: int, engine: str = "curl"
 ) -> dict[str, Any]:
     """Our ceiling end to end: one ``auditor audit`` over every target."""
-    adir = work / "audit"
+    adir = work / f"audit-{engine}"
     adir.mkdir()
     cfg, db = adir / "config.toml", adir / "auditor.db"
-    auditor_config(cfg, db, targets, ca, 60, concurrency)
-    exe = str(ROOT / ".venv" / "bin" / "auditor")
+    auditor_config(cfg, db, targets, ca, 60, concurrency, engine)
     out_file, err_file = adir / "out.json", adir / "err.txt"
     t0 = time.perf_counter()
     with out_file.open("wb") as out, err_file.open("wb") as err:
         proc = subprocess.Popen(
-            ["taskset", "-c", cpus, exe, "audit", "--config", str(cfg), "--format", "json"],
-            stdout=out, stderr=err,
+            ["taskset", "-c", cpus, *AUDITOR, "audit", "--config", str(cfg), "--format", "json"],
+            stdout=out, stderr=err, env=AUDITOR_ENV,
         )  # fmt: skip
         _pid, _status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
@@ -410,11 +428,13 @@ def run_audit(
 
 
 def print_table(res: dict[str, Any]) -> None:
-    rows = [
-        ("blackbox via wrk (ceiling)", res.get("blackbox_wrk")),
-        ("auditor audit (ceiling)", res.get("auditor_audit")),
-        (f"blackbox via Prometheus @{res['interval']}s", res.get("blackbox_prometheus")),
-        (f"auditor worker @{res['interval']}s", res.get("auditor_worker")),
+    engines = res.get("engines", ["curl"])
+    rows = [("blackbox via wrk (ceiling)", res.get("blackbox_wrk"))]
+    rows += [(f"auditor audit [{e}] (ceiling)", res.get(f"auditor_audit_{e}")) for e in engines]
+    rows += [(f"blackbox via Prometheus @{res['interval']}s", res.get("blackbox_prometheus"))]
+    rows += [
+        (f"auditor worker [{e}] @{res['interval']}s", res.get(f"auditor_worker_{e}"))
+        for e in engines
     ]
     head = f"{'':34} {'probes/s':>9} {'CPU-s/1k':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7} {'ok/all':>13} {'driver CPU-s':>12}"
     print(head)
@@ -427,10 +447,15 @@ def print_table(res: dict[str, Any]) -> None:
             f" {r['rss_mb'] if r['rss_mb'] is not None else '-':>7} {str(r['ok']) + '/' + str(r['probes']):>13}"
             f" {r['driver_cpu_s'] if r['driver_cpu_s'] is not None else '-':>12}"
         )
-    for label, ours, theirs in (
-        ("ceiling", "auditor_audit", "blackbox_wrk"),
-        ("production", "auditor_worker", "blackbox_prometheus"),
-    ):
+    pairs = [
+        (f"{label} [{e}]", f"{ours}_{e}", theirs)
+        for e in engines
+        for label, ours, theirs in (
+            ("ceiling", "auditor_audit", "blackbox_wrk"),
+            ("production", "auditor_worker", "blackbox_prometheus"),
+        )
+    ]
+    for label, ours, theirs in pairs:
         a, b = res.get(ours) or {}, res.get(theirs) or {}
         if "probes_per_s" in a and "probes_per_s" in b and b["probes_per_s"] and b["cpu_s_per_1k"]:
             print(
@@ -457,6 +482,14 @@ def main() -> int:
     ap.add_argument("--probe-cpus", default="1", help="CPUs for the prober under test")
     ap.add_argument("--other-cpus", default="0", help="CPUs for nginx and the drivers")
     ap.add_argument("--only", default="wrk,audit,prometheus,worker")
+    ap.add_argument(
+        "--engines",
+        default="curl,httpx",
+        help="our probe engines to measure ([auditor] probe_engine), comma-separated",
+    )
+    ap.add_argument("--worker-processes", default="1",
+                    help='our [auditor] worker_processes for the worker row ("auto" = one per CPU'
+                    " of --probe-cpus)")  # fmt: skip
     ap.add_argument("--output", default=str(ROOT / "benchmarks" / "probe_compare.json"))
     args = ap.parse_args()
     only = set(args.only.split(","))
@@ -467,6 +500,8 @@ def main() -> int:
         "seconds": args.seconds,
         "probe_cpus": args.probe_cpus,
         "other_cpus": args.other_cpus,
+        "engines": args.engines.split(","),
+        "worker_processes": args.worker_processes,
         "loadavg_at_start": os.getloadavg(),
         "command": "python benchmarks/probe_compare.py " + " ".join(sys.argv[1:]),
         "commit": subprocess.run(
@@ -487,13 +522,11 @@ def main() -> int:
         targets = nginx.urls()[: args.targets]
         n0 = proc_cpu_s(nginx.proc.pid)
         try:
-            steps = [
-                ("wrk", "blackbox_wrk"),
-                ("audit", "auditor_audit"),
-                ("prometheus", "blackbox_prometheus"),
-                ("worker", "auditor_worker"),
-            ]
-            for step, key in steps:
+            steps = [("wrk", "blackbox_wrk", "")]
+            steps += [("audit", f"auditor_audit_{e}", e) for e in res["engines"]]
+            steps += [("prometheus", "blackbox_prometheus", "")]
+            steps += [("worker", f"auditor_worker_{e}", e) for e in res["engines"]]
+            for step, key, engine in steps:
                 if step not in only:
                     continue
                 log(f"{key} …")
@@ -511,11 +544,12 @@ def main() -> int:
                             bb.stop()
                     elif step == "audit":
                         res[key] = run_audit(
-                            targets, nginx.ca, args.probe_cpus, work, args.concurrency
+                            targets, nginx.ca, args.probe_cpus, work, args.concurrency, engine
                         )
                     else:
                         res[key] = run_worker(targets, nginx.ca, args.interval, args.seconds,
-                                              args.probe_cpus, work, args.concurrency)  # fmt: skip
+                                              args.probe_cpus, work, args.concurrency, engine,
+                                              args.worker_processes)  # fmt: skip
                 except Exception as exc:  # one failed row must not lose the others
                     res[key] = {"error": f"{type(exc).__name__}: {exc}"}
                 res[key]["target_cpu_s"] = round(proc_cpu_s(nginx.proc.pid) - t, 2)

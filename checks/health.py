@@ -207,6 +207,8 @@ class HealthCheck(Check[HealthOptions]):
             "headers": _fact_headers(result.headers),
             "body_bytes": len(result.body),
         }
+        if result.timings:  # per-phase clocks, when the probe engine measures them
+            facts["timings_ms"] = dict(result.timings)
         needs_body = any(references_body(c) for c in conditions)
         is_json = result.content_type == "application/json" or result.content_type.endswith("+json")
         if needs_body or is_json:

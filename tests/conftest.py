@@ -67,3 +67,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[str]:
         yield f"sqlite:///{tmp_path}/auditor.db"
     else:
         yield request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(params=["httpx", "curl"])
+def probe_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a module's tests once per probe engine (``[auditor] probe_engine``).
+
+    A module opts in with ``pytestmark = pytest.mark.usefixtures("probe_engine")``; its
+    ``HttpProber`` name then builds the engine under test, so every test written against the
+    httpx prober holds the libcurl one to the same behaviour.
+    """
+    if request.param == "curl":
+        from auditor.probe.curl_engine import CurlProber
+
+        if hasattr(request.module, "HttpProber"):
+            monkeypatch.setattr(request.module, "HttpProber", CurlProber)
+    return str(request.param)

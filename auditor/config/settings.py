@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field, StrictBool, ValidationInfo, field_v
 from auditor.config.fields import StrictModel, require_cidrs, require_http_url
 from auditor.config.locations import require_address, require_location, require_locations
 from auditor.probe.addresses import AddressPolicy
+from auditor.probe.engines import ProbeEngine
 from checks.bounds import DAY, HOUR, MAX_AGE_S, Interval, Timeout, duration_between
 from checks.units import parse_duration, parse_size
 
@@ -48,6 +49,12 @@ class AuditorSettings(StrictModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     #: web server processes sharing ``listen``; 0 = one per CPU for ``web``, 1 for ``serve``
     web_processes: int = Field(0, ge=0, le=64)
+    #: what carries the probes' HTTP: "curl" (libcurl, least CPU per probe) or "httpx"
+    probe_engine: ProbeEngine = "curl"
+    #: probe processes of ``worker``/``serve``, each claiming its share of due checks from
+    #: the database: a number, or "auto" (0 too) = one per usable CPU; ``concurrency`` is
+    #: per process
+    worker_processes: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = 1
     #: the probe locations a check's ``locations = "all"`` means (before ``location``,
     #: whose validator reads it)
     locations: list[str] = []

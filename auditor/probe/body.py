@@ -14,7 +14,7 @@ from auditor.probe.errors import classify_exception
 from auditor.probe.outcome import ProbeError, RunStatus
 
 
-class _CappedDecoder:
+class CappedDecoder:
     """Decompresses gzip/deflate incrementally, never producing more than the cap allows.
 
     httpx decodes each network chunk whole, so a small gzip bomb chunk can expand to
@@ -58,7 +58,7 @@ async def read_capped(
             f"{url} declared a {int(declared)}-byte body (cap {cap})",
             RunStatus.FAIL,
         )
-    decoder = _CappedDecoder(encoding)
+    decoder = CappedDecoder(encoding)
     parts: list[bytes] = []
     size = 0
     try:

@@ -52,36 +52,41 @@ def tls_problem(exc: ssl.SSLError, url: str) -> ProbeError:
     A verification failure names its cause (untrusted chain, wrong name, expired…) and the
     remedy for that cause; nothing of OpenSSL's ``[SSL: …] (_ssl.c:NNN)`` wrapping is kept.
     """
-    host, origin = _host_origin(url)
     if isinstance(exc, ssl.SSLCertVerificationError):
-        code = exc.verify_code
         reason = plain_ssl_text(str(exc.verify_message or "")) or "verification failed"
-        if code == _EXPIRED:
-            text = (
-                f"the certificate of {host} has expired: renew it and deploy the new one "
-                "(the tls check shows its dates)"
-            )
-        elif code == _NOT_YET_VALID:
-            text = (
-                f"the certificate of {host} is not valid yet: check the server's clock and "
-                "the certificate's start date"
-            )
-        elif code in _NAME_MISMATCH:
-            text = (
-                f"the certificate is not valid for {host}: issue one whose subjectAltName "
-                f"covers {host}, or point the service URL at a name the certificate covers"
-            )
-        elif code == _SELF_SIGNED:
-            text = (
-                f"the certificate of {host} is self-signed and not trusted: trust it with "
-                "the check's ca_file option, or serve one from a trusted CA"
-            )
-        elif code in _UNTRUSTED:
-            text = f"the certificate chain of {host} is not trusted ({reason}): {TRUST_FIX}"
-        else:
-            text = f"the certificate of {host} was rejected ({reason}): the tls check explains it"
-        return ProbeError("tls", f"TLS verification of {origin} failed: {text}")
+        return verification_problem(exc.verify_code, reason, url)
     return ProbeError("tls", f"TLS handshake with {url} failed: {handshake_reason(exc)}")
+
+
+def verification_problem(code: int | None, reason: str, url: str) -> ProbeError:
+    """A certificate the client rejected (OpenSSL ``X509_V_ERR_*`` ``code``), in words, with
+    the fix for that cause: shared by the httpx and libcurl engines."""
+    host, origin = _host_origin(url)
+    if code == _EXPIRED:
+        text = (
+            f"the certificate of {host} has expired: renew it and deploy the new one "
+            "(the tls check shows its dates)"
+        )
+    elif code == _NOT_YET_VALID:
+        text = (
+            f"the certificate of {host} is not valid yet: check the server's clock and "
+            "the certificate's start date"
+        )
+    elif code in _NAME_MISMATCH:
+        text = (
+            f"the certificate is not valid for {host}: issue one whose subjectAltName "
+            f"covers {host}, or point the service URL at a name the certificate covers"
+        )
+    elif code == _SELF_SIGNED:
+        text = (
+            f"the certificate of {host} is self-signed and not trusted: trust it with "
+            "the check's ca_file option, or serve one from a trusted CA"
+        )
+    elif code in _UNTRUSTED:
+        text = f"the certificate chain of {host} is not trusted ({reason}): {TRUST_FIX}"
+    else:
+        text = f"the certificate of {host} was rejected ({reason}): the tls check explains it"
+    return ProbeError("tls", f"TLS verification of {origin} failed: {text}")
 
 
 def handshake_reason(exc: BaseException) -> str:

@@ -45,6 +45,9 @@ class HttpResult:
     http_version: str = ""
     peer: str | None = None
     truncated: bool = False
+    #: per-phase clocks of the last hop, ms from its start (dns, connect, tls, first_byte,
+    #: total) when the engine measures them (the libcurl engine); empty otherwise
+    timings: dict[str, float] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         """First value of a header (case-insensitive), or None."""

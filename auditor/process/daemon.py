@@ -20,8 +20,9 @@ from typing import Any
 import structlog
 
 from auditor.config import Config
-from auditor.probe.http import HttpProber
+from auditor.probe.engines import new_prober
 from auditor.process.port import ensure_port_free
+from auditor.process.probe_processes import ProbeChildren, worker_process_count
 from auditor.process.shared_state import share_app_state, shared_worker_metrics
 from auditor.process.web_server import (
     GunicornServer,
@@ -81,7 +82,11 @@ def _budget(drain: Drain) -> float:
 
 def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: bool) -> int:
     settings = config.auditor
-    prober = HttpProber(
+    # more probe processes first, while this process has no thread or event loop to copy
+    extra = worker_process_count(settings.worker_processes) - 1 if with_worker else 0
+    children = ProbeChildren.fork(config, store, extra) if extra > 0 else None
+    prober = new_prober(
+        settings.probe_engine,
         settings.address_policy(),
         max_connections=max(settings.concurrency * 2, 10),
         source_address=settings.source_address,
@@ -162,6 +167,8 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
         def on_signal() -> None:
             drain.begin()
             stop.set()
+            if children is not None:
+                children.terminate()  # they drain alongside this process
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal)
@@ -187,6 +194,8 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             helpers.append(asyncio.create_task(master.watch(stop), name="web-master"))
         if loop_at is not None and worker is not None:
             helpers.append(asyncio.create_task(_share_loop_time(worker, loop_at, stop)))
+        if children is not None:
+            helpers.append(asyncio.create_task(children.watch(stop), name="probe-processes"))
         try:
             if worker is not None:
                 await worker.run(stop)
@@ -221,6 +230,8 @@ def run_daemon(config: Config, store: Database, *, with_worker: bool, with_web: 
             server.stop()
         if master is not None:
             master.stop(timeout=max(0.1, min(10.0, drain.left(0.2))))
+        if children is not None:
+            children.stop(timeout=max(0.5, drain.left(0.1)))
         store.close()
         log.info("stopped")
     return 1 if master is not None and master.crashed else 0

@@ -27,6 +27,8 @@ from auditor.schedule.runner import run_check
 from checks.registry import get_check
 from web.dashboard.advice import advice
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 NOW = dt.datetime.now(dt.UTC)
 
 
@@ -236,3 +238,69 @@ async def test_the_permissive_suites_keep_verification_on(
     assert [f.code for f in untrusted.findings] == ["health.tls"]
     assert "not trusted" in untrusted.summary
     assert unchecked.status is RunStatus.PASS, unchecked.summary
+
+
+def _cn_only(tmp: Any, name: str) -> tuple[str, str, str]:
+    """A CA and a leaf naming ``name`` only in its subject CN (no subjectAltName): (ca, cert,
+    key) PEM paths. Browsers and the ssl module refuse such a leaf; libcurl would match the
+    CN when the leaf has no SAN at all, and must not here."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def cert(subject: str, key: Any, issuer: str, signer: Any, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(days=1))
+            .not_valid_after(NOW + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, leaf_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    root = cert("CN-only test CA", ca_key, "CN-only test CA", ca_key, True)
+    leaf = cert(name, leaf_key, "CN-only test CA", ca_key, False)
+    paths = [tmp / "ca.pem", tmp / "leaf.pem", tmp / "key.pem"]
+    paths[0].write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        leaf_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(paths[0]), str(paths[1]), str(paths[2])
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_a_name_only_in_the_subject_cn_is_not_accepted(tmp_path: Path, host: str) -> None:
+    """Either engine refuses a leaf whose only name is its CN, and no probe vouches for it to
+    the tls check (libcurl, unlike the ssl module, falls back to the CN)."""
+    ca, leaf, key = _cn_only(tmp_path, host)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(leaf, key)
+
+    async def loopback(name: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    prober = HttpProber(resolver=loopback)
+    try:
+        with serve(ctx) as port:
+            result = await run(
+                prober, "health", f"https://{host}:{port}", ca_file=ca, path="/health"
+            )
+            assert prober.handshakes._seen == {}  # nothing recorded for the tls check
+    finally:
+        await prober.aclose()
+    assert result.status is RunStatus.ERROR, result.summary
+    assert [f.code for f in result.findings] == ["health.tls"]
+    assert f"not valid for {host}" in result.summary, result.summary

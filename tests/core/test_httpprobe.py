@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from http.server import BaseHTTPRequestHandler
 
+import pytest
+
 from auditor.probe.http import HttpProber
 from tests.support import local_server
+
+pytestmark = pytest.mark.usefixtures("probe_engine")
 
 
 def _echo_into(seen: list[dict[str, str]]):  # type: ignore[no-untyped-def]
@@ -59,7 +63,9 @@ async def test_credentials_are_dropped_when_a_redirect_changes_origin() -> None:
     assert same["authorization"] == "Bearer SECRET"  # same origin keeps them
 
 
-async def test_pools_are_per_origin_and_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_pools_are_per_origin_and_bounded(monkeypatch, probe_engine) -> None:  # type: ignore[no-untyped-def]
+    if probe_engine == "curl":
+        pytest.skip("httpx's connection pools: the libcurl engine opens a fresh connection per hop")
     import auditor.probe.http as hp
 
     monkeypatch.setattr(hp, "MAX_POOLS", 2)

@@ -23,6 +23,8 @@ from checks.base import ProbeError, RunStatus, Target
 from checks.registry import get_check
 from tests.support import json_route, local_server
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 METADATA_V4 = "169.254.169.254"
 
 # every spelling of the metadata address that a URL can carry
@@ -394,7 +396,7 @@ async def test_the_daemon_and_dispatcher_build_their_prober_from_the_configured_
 
     source = inspect.getsource(daemon)
     assert "address_policy()" in source
-    assert "HttpProber(" in source
+    assert "new_prober(" in source and "probe_engine" in source
 
 
 async def test_policy_refusal_raises_before_any_connect(

@@ -15,6 +15,8 @@ from checks.base import RunStatus, Target
 from checks.registry import get_check
 from tests.hardening.hostile import Hostile, hostile_servers, refused_port
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 TIMEOUT = 1.0
 SLACK = 1.0
 

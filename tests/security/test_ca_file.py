@@ -17,6 +17,8 @@ from checks.base import RunStatus, Target
 from checks.headers import HeadersCheck
 from checks.health import HealthCheck
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 
 @pytest.fixture
 async def prober() -> AsyncIterator[HttpProber]:

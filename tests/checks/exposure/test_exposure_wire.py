@@ -16,6 +16,8 @@ from checks.exposure import ExposureCheck, ExposureOptions
 from tests.checks.exposure import apps
 from tests.checks.tls.servers import wsgi_server
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 
 @pytest.fixture(scope="module")
 def ports() -> Iterator[dict[str, int]]:

@@ -18,6 +18,8 @@ from checks.registry import get_check
 
 from .servers import Page, Tls, make_tls, serve
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 GOOD = [
     ("Content-Type", "text/html; charset=utf-8"),
     ("Content-Security-Policy", "default-src 'none'; script-src 'self'; frame-ancestors 'none'"),

@@ -25,6 +25,8 @@ from auditor.schedule.runner import RunResult, run_check
 from checks.base import RunStatus, Target
 from checks.health import HealthCheck
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 GB = 1_000_000_000
 CHUNK = b"x" * 65536
 OK_BODY = {

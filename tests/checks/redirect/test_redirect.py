@@ -16,6 +16,8 @@ from checks.base import Target
 from checks.redirect import RedirectCheck, RedirectOptions, http_url
 from tests.checks.tls.servers import wsgi_server
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 SCENARIOS: dict[str, tuple[int, str | None]] = {
     "/good301": (301, "https://127.0.0.1/"),
     "/good308": (308, "https://127.0.0.1:8443/app"),

@@ -25,6 +25,8 @@ from tests.checks.tls.servers import (
     tls_handler,
 )
 
+pytestmark = pytest.mark.usefixtures("probe_engine")
+
 CHECK = TlsCheck()
 
 
