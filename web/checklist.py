@@ -13,17 +13,28 @@ from auditor.store.check_admin import checks_of_kind
 from auditor.store.db import Database
 from auditor.store.models import Service
 
+
 #: the production profile's checklist (DESIGN §4): offered to a service with that profile
+def _signable(kind: str, options: dict[str, object]) -> bool:
+    """An attestation check, or an evidence check whose fallback is a sign-off."""
+    return kind == "attestation" or (
+        kind == "evidence" and options.get("fallback", "attestation") == "attestation"
+    )
+
+
 PROFILE_ITEMS: tuple[str, ...] = tuple(
-    str(c["item"]) for c in PRODUCTION_PROFILE if c["kind"] == "attestation"
+    str(c["item"]) for c in PRODUCTION_PROFILE if _signable(str(c["kind"]), dict(c))
 )
 
 
 def checklist_items(store: Database, svc: Service) -> list[str]:
-    """The items of the service's attestation checks, plus its profile's checklist, sorted."""
+    """The items of the service's attestation checks and of its evidence checks that fall back
+    to a sign-off, plus its profile's checklist, sorted."""
     items = {
         str((c.options or {}).get("item", "")).strip()
-        for c in checks_of_kind(store, svc.id, "attestation")
+        for kind in ("attestation", "evidence")
+        for c in checks_of_kind(store, svc.id, kind)
+        if _signable(kind, dict(c.options or {}))
     }
     if svc.profile == "production":
         items.update(PROFILE_ITEMS)
