@@ -19,12 +19,40 @@ from urllib.parse import urlencode, urlsplit
 from pydantic import field_validator, model_validator
 
 from checks.base import Options, ProbeContext, ProbeError
+from checks.units import parse_duration
 
 #: most bytes of one API answer read (rules and Alertmanager configurations can be large)
 API_BODY_CAP = 8 * 1024 * 1024
 #: longest remote error text kept in a message
 MAX_REMOTE_TEXT = 300
 MASK = "********"
+#: how far back a ``window`` may look: 1 minute to 7 days
+MIN_WINDOW = 60.0
+MAX_WINDOW = 7 * 86400.0
+
+#: what a failed call to the operator's API is, per prober error kind: both kinds report
+#: it under the same codes
+REMOTE_ERROR_CODES: dict[str, str] = {
+    "refused": "unreachable",
+    "dns": "unreachable",
+    "reset": "unreachable",
+    "unreachable": "unreachable",
+    "tls": "unreachable",
+    "blocked_by_policy": "blocked_by_policy",
+    "body_too_large": "invalid_response",
+    "too_many_redirects": "invalid_response",
+    "invalid_response": "invalid_response",
+    "unauthorized": "unauthorized",
+    "query_failed": "query_failed",
+}
+
+
+def parse_window(value: Any) -> float:
+    """A ``window`` option in seconds, refused outside 1m..7d."""
+    seconds = parse_duration(value)
+    if not MIN_WINDOW <= seconds <= MAX_WINDOW:
+        raise ValueError("window must be between 1m and 7d")
+    return seconds
 
 
 def check_base_url(value: str, field: str) -> str:

@@ -16,7 +16,7 @@ from checks.base import Check, Outcome, ProbeContext, Target, codes_of
 from checks.logs import backends
 from checks.logs.evaluate import evaluate
 from checks.logs.options import LoggingOptions
-from checks.remote import credentials
+from checks.remote import REMOTE_ERROR_CODES, credentials
 
 __all__ = ["LoggingCheck", "LoggingOptions"]
 
@@ -30,19 +30,7 @@ class LoggingCheck(Check[LoggingOptions]):
         "logging", "no_logs", "unstructured", "missing_fields", "stack_trace_at_info",
         "unreachable", "unauthorized", "invalid_response", "query_failed", "blocked_by_policy",
     )  # fmt: skip
-    error_codes: ClassVar[dict[str, str]] = {
-        "refused": "unreachable",
-        "dns": "unreachable",
-        "reset": "unreachable",
-        "unreachable": "unreachable",
-        "tls": "unreachable",
-        "blocked_by_policy": "blocked_by_policy",
-        "body_too_large": "invalid_response",
-        "too_many_redirects": "invalid_response",
-        "invalid_response": "invalid_response",
-        "unauthorized": "unauthorized",
-        "query_failed": "query_failed",
-    }
+    error_codes: ClassVar[dict[str, str]] = REMOTE_ERROR_CODES
 
     async def collect(
         self, target: Target, options: LoggingOptions, ctx: ProbeContext

@@ -7,11 +7,8 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from checks.remote import RemoteOptions, check_base_url
-from checks.units import parse_duration
+from checks.remote import RemoteOptions, check_base_url, parse_window
 
-MIN_WINDOW = 60.0
-MAX_WINDOW = 7 * 86400.0
 FieldName = Literal["level", "timestamp", "message", "request_id"]
 FIELDS: tuple[FieldName, ...] = ("level", "timestamp", "message", "request_id")
 #: where structured loggers put each field (python-json-logger, structlog, pino, logrus,
@@ -69,10 +66,7 @@ class LoggingOptions(RemoteOptions):
     @field_validator("window", mode="before")
     @classmethod
     def _window(cls, value: Any) -> float:
-        seconds = parse_duration(value)
-        if not MIN_WINDOW <= seconds <= MAX_WINDOW:
-            raise ValueError("window must be between 1m and 7d")
-        return seconds
+        return parse_window(value)
 
     @field_validator("index")
     @classmethod

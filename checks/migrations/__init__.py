@@ -19,7 +19,7 @@ from auditor.probe.interface import Endpoint
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import Span
 from checks.migrations.adapters import ADAPTERS, LedgerSettings, detect
-from checks.migrations.db import connect, driver_problem
+from checks.migrations.db import connect, dsn_from, dsn_preflight
 from checks.migrations.evaluate import evaluate
 from checks.migrations.manifest import Expectation, parse_manifest
 from checks.migrations.model import Ledger
@@ -88,11 +88,7 @@ class MigrationsCheck(Check[MigrationsOptions]):
     async def collect(
         self, target: Target, options: MigrationsOptions, ctx: ProbeContext
     ) -> dict[str, Any]:
-        dsn = ctx.environ.get(options.dsn_env)
-        if not dsn:
-            raise ProbeError(
-                "config", f"environment variable ${options.dsn_env} (dsn_env) is not set"
-            )
+        dsn = dsn_from(ctx.environ, options.dsn_env)
         expected = await asyncio.to_thread(_expectation, options)
         previous = ctx.history.previous_facts(target.check_id) if target.check_id else []
         budget = max(0.5, ctx.remaining() * 0.8)
@@ -110,9 +106,7 @@ class MigrationsCheck(Check[MigrationsOptions]):
     def preflight(
         self, options: MigrationsOptions, environ: Mapping[str, str]
     ) -> list[tuple[str, str]]:
-        dsn = environ.get(options.dsn_env)
-        problem = driver_problem(dsn, options.dsn_env) if dsn else None
-        return [("dsn_env", problem)] if problem else []
+        return dsn_preflight(environ, options.dsn_env)
 
     def evaluate(self, facts: Mapping[str, Any], options: MigrationsOptions) -> Outcome:
         return evaluate(facts, options.grace, options.lock_max_age)

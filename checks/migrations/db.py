@@ -12,7 +12,7 @@ import contextlib
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -141,6 +141,21 @@ DRIVERS: dict[str, tuple[str, str]] = {
     "mysql": ("pymysql", "PyMySQL"),
     "mariadb": ("pymysql", "PyMySQL"),
 }
+
+
+def dsn_from(environ: Mapping[str, str], env_name: str) -> str:
+    """The DSN the ``dsn_env`` option names; a ``config`` error when the variable is unset."""
+    dsn = environ.get(env_name)
+    if not dsn:
+        raise ProbeError("config", f"environment variable ${env_name} (dsn_env) is not set")
+    return dsn
+
+
+def dsn_preflight(environ: Mapping[str, str], env_name: str) -> list[tuple[str, str]]:
+    """``config check``'s look at the host: the DSN's driver must be installed here."""
+    dsn = environ.get(env_name)
+    problem = driver_problem(dsn, env_name) if dsn else None
+    return [("dsn_env", problem)] if problem else []
 
 
 def driver_problem(dsn: str, env_name: str) -> str | None:

@@ -17,6 +17,7 @@ from checks.base import Check, Outcome, ProbeContext, Target, codes_of
 from checks.monitoring.collect import collect
 from checks.monitoring.evaluate import evaluate
 from checks.monitoring.options import MonitoringOptions
+from checks.remote import REMOTE_ERROR_CODES
 
 __all__ = ["MonitoringCheck", "MonitoringOptions"]
 
@@ -31,19 +32,7 @@ class MonitoringCheck(Check[MonitoringOptions]):
         "no_alertmanager", "no_route", "no_red_metrics", "unreachable", "unauthorized",
         "invalid_response", "query_failed", "blocked_by_policy",
     )  # fmt: skip
-    error_codes: ClassVar[dict[str, str]] = {
-        "refused": "unreachable",
-        "dns": "unreachable",
-        "reset": "unreachable",
-        "unreachable": "unreachable",
-        "tls": "unreachable",
-        "blocked_by_policy": "blocked_by_policy",
-        "body_too_large": "invalid_response",
-        "too_many_redirects": "invalid_response",
-        "invalid_response": "invalid_response",
-        "unauthorized": "unauthorized",
-        "query_failed": "query_failed",
-    }
+    error_codes: ClassVar[dict[str, str]] = REMOTE_ERROR_CODES
 
     async def collect(
         self, target: Target, options: MonitoringOptions, ctx: ProbeContext

@@ -7,11 +7,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from checks.bounds import MAX_ITEMS
-from checks.remote import RemoteOptions, check_base_url
-from checks.units import parse_duration
-
-MIN_WINDOW = 60.0
-MAX_WINDOW = 7 * 86400.0
+from checks.remote import RemoteOptions, check_base_url, parse_window
 
 
 class MonitoringOptions(RemoteOptions):
@@ -54,10 +50,7 @@ class MonitoringOptions(RemoteOptions):
     @field_validator("window", mode="before")
     @classmethod
     def _window(cls, value: Any) -> float:
-        seconds = parse_duration(value)
-        if not MIN_WINDOW <= seconds <= MAX_WINDOW:
-            raise ValueError("window must be between 1m and 7d")
-        return seconds
+        return parse_window(value)
 
     @field_validator("metrics_path")
     @classmethod

@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from auditor.probe.interface import Endpoint
 from checks.base import Check, Options, Outcome, ProbeContext, ProbeError, Target, codes_of
 from checks.bounds import MAX_ITEMS, Span
-from checks.migrations.db import connect, driver_problem
+from checks.migrations.db import connect, dsn_from, dsn_preflight
 from checks.schema.engines import READERS, ReadSettings
 from checks.schema.evaluate import evaluate
 from checks.schema.rules import RULES, Thresholds
@@ -106,11 +106,7 @@ class SchemaCheck(Check[SchemaOptions]):
     async def collect(
         self, target: Target, options: SchemaOptions, ctx: ProbeContext
     ) -> dict[str, Any]:
-        dsn = ctx.environ.get(options.dsn_env)
-        if not dsn:
-            raise ProbeError(
-                "config", f"environment variable ${options.dsn_env} (dsn_env) is not set"
-            )
+        dsn = dsn_from(ctx.environ, options.dsn_env)
         settings = ReadSettings(
             tuple(options.db_schemas), options.slow_query_ms, options.slow_query_limit
         )
@@ -124,9 +120,7 @@ class SchemaCheck(Check[SchemaOptions]):
     def preflight(
         self, options: SchemaOptions, environ: Mapping[str, str]
     ) -> list[tuple[str, str]]:
-        dsn = environ.get(options.dsn_env)
-        problem = driver_problem(dsn, options.dsn_env) if dsn else None
-        return [("dsn_env", problem)] if problem else []
+        return dsn_preflight(environ, options.dsn_env)
 
     def evaluate(self, facts: Mapping[str, Any], options: SchemaOptions) -> Outcome:
         return evaluate(facts, options.rules, options.tables, options.thresholds())
