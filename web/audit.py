@@ -59,6 +59,8 @@ ACTIONS: dict[str, Spec] = {
     "api.createWaiver": Spec("waiver.create", _W),
     "api.deleteWaiver": Spec("waiver.delete", _W, "waiver_id"),
     "api.createAttestation": Spec("attestation.create", _A),
+    "api.pushEvidence": Spec("evidence.push", _S, "service_id", tracked=False),
+    "api.pushDeploy": Spec("deploy.record", _S, "service_id", tracked=False),
     "api.deleteAttestation": Spec("attestation.delete", _A, "attestation_id"),
     "api.createToken": Spec("token.create", _T),
     "api.revokeToken": Spec("token.revoke", _T, "token_id"),

@@ -273,7 +273,8 @@ def identity_rules(facts: Mapping[str, Any]) -> list[Result]:
                 f"the server sends only its leaf certificate: its issuer "
                 f"{trust.get('missing_issuer')} is neither sent nor {_aia_words(trust)}; send "
                 "the intermediate certificate(s) after the leaf (e.g. nginx ssl_certificate "
-                "= fullchain.pem)",
+                "= fullchain.pem), or, if that issuer is your own CA signing leaves directly, "
+                "trust it with the check's ca_file option",
             )
         )
     elif status == "incomplete_chain":

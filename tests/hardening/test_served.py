@@ -193,8 +193,10 @@ def test_an_oversized_api_body_is_an_enveloped_413(served: Served) -> None:
 def test_a_giant_body_is_refused_by_the_server_before_it_is_buffered(
     served: Served, path: str
 ) -> None:
-    """Even where the app never reads the body (heartbeats), 5 MB is not spooled: 413."""
-    big = b"x" * 5_000_000
+    """Even where the app never reads the body (heartbeats), a body past the server's cap
+    (twice the app's limit, or an evidence upload's 10 MiB + 1 MiB when larger) is not
+    spooled: 413."""
+    big = b"x" * 12_000_000
     r = served.request("POST", path, content=big, headers={"Content-Type": "application/json"})
     assert r.status_code == 413, (path, r.status_code, r.text[:200])
 

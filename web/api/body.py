@@ -68,7 +68,9 @@ def bounded_body() -> bytes:
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise _too_large()
     raw = request.get_data(cache=True)
-    if len(raw) > MAX_BODY_BYTES:
+    # a chunked body (no Content-Length) is cut at the app's limit rather than refused:
+    # one that reaches the limit is taken as larger, never parsed as truncated JSON
+    if len(raw) > MAX_BODY_BYTES or (request.content_length is None and len(raw) >= MAX_BODY_BYTES):
         raise _too_large()
     if nesting_depth(raw, MAX_DEPTH) > MAX_DEPTH:
         raise ApiError(
