@@ -102,11 +102,9 @@ def claim_due(
         claims = []
         for chk, svc in rows:
             assert chk.next_run_at is not None
-            prev = chk.lease_until
-            not_before = prev if prev is not None and prev > now else None
-            start = max(now, chk.next_run_at, not_before or now)
-            ahead = (start - now).total_seconds()
-            lease_until = now + timedelta(seconds=max(lease_s, ahead + chk.timeout_s + 10.0))
+            not_before, lease_until = lease_terms(
+                now, chk.next_run_at, chk.lease_until, chk.timeout_s, lease_s
+            )
             chk.lease_owner = worker
             chk.lease_until = lease_until
             s.add(chk)
@@ -174,6 +172,18 @@ def release(db: Database, claims: Sequence[Claim], worker: str) -> None:
             )
             .values(lease_owner=None, lease_until=None)
         )
+
+
+def lease_terms(
+    now: datetime, due_at: datetime, held_until: datetime | None, timeout_s: float, lease_s: float
+) -> tuple[datetime | None, datetime]:
+    """(not_before, lease_until) of a new claim: it never starts inside a lapsing earlier
+    lease, and its lease lasts past the planned start by the timeout + 10 s, at least
+    ``lease_s``. One rule for plain and per-location claims."""
+    not_before = held_until if held_until is not None and held_until > now else None
+    start = max(now, due_at, not_before or now)
+    ahead = (start - now).total_seconds()
+    return not_before, now + timedelta(seconds=max(lease_s, ahead + timeout_s + 10.0))
 
 
 def _claim(chk: Check, svc: Service, due_at: datetime, lease_until: datetime) -> Claim:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from auditor.store.claims import Claim, _claim
+from auditor.store.claims import Claim, _claim, lease_terms
 from auditor.store.db import Database
 from auditor.store.location_models import CheckLocation
 from auditor.store.models import Check, Service
@@ -110,11 +110,9 @@ def claim_located(
         claims = []
         for loc, chk, svc in rows:
             assert loc.next_run_at is not None
-            prev = loc.lease_until
-            not_before = prev if prev is not None and prev > now else None
-            start = max(now, loc.next_run_at, not_before or now)
-            ahead = (start - now).total_seconds()
-            lease_until = now + timedelta(seconds=max(lease_s, ahead + chk.timeout_s + 10.0))
+            not_before, lease_until = lease_terms(
+                now, loc.next_run_at, loc.lease_until, chk.timeout_s, lease_s
+            )
             loc.lease_owner = worker
             loc.lease_until = lease_until
             s.add(loc)
