@@ -8,6 +8,7 @@ is not installed skips the test with the install hint, except under CI=true (the
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import pytest
 
@@ -56,6 +57,41 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class PortTaken(Exception):
+    """The server lost the race for its free port (another socket took it meanwhile)."""
+
+
+P = ParamSpec("P")
+BUSY_MARKERS = ("address already in use", "address in use")
+
+
+def retry_on_taken_port(
+    start: Callable[P, contextlib.AbstractContextManager[str]],
+) -> Callable[P, contextlib.AbstractContextManager[str]]:
+    """Start again on a new free port when the chosen one was taken before the server bound it.
+
+    A port free when :func:`free_port` looked can be taken by any outbound connection's
+    ephemeral port before the server binds it; that is the harness's race, not the server's.
+    """
+
+    @functools.wraps(start)
+    @contextlib.contextmanager
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[str]:
+        for attempt in range(3):
+            stack = contextlib.ExitStack()
+            try:
+                url = stack.enter_context(start(*args, **kwargs))
+            except PortTaken as taken:
+                if attempt == 2:
+                    pytest.fail(f"three free ports in a row were taken: {taken}")
+                continue
+            with stack:
+                yield url
+            return
+
+    return wrapper
 
 
 def world_readable_dir(prefix: str) -> Path:
@@ -97,7 +133,10 @@ def _wait_listening(proc: subprocess.Popen[bytes], name: str, port: int, log: An
     while True:
         if proc.poll() is not None:
             log.seek(0)
-            pytest.fail(f"{name} exited {proc.returncode}: {log.read().decode()[-3000:]}")
+            output = log.read().decode(errors="replace")[-3000:]
+            if any(marker in output.lower() for marker in BUSY_MARKERS):
+                raise PortTaken(f"{name} could not bind {port}: {output[-300:]}")
+            pytest.fail(f"{name} exited {proc.returncode}: {output}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         if time.monotonic() > deadline:
@@ -111,6 +150,7 @@ def _wait_listening(proc: subprocess.Popen[bytes], name: str, port: int, log: An
 NGINX_STOCK_ROOT = "/var/www/html"  # Debian's default site: index.nginx-debian.html
 
 
+@retry_on_taken_port
 @contextlib.contextmanager
 def start_nginx(
     server_block: str, *, http_block: str = "", files: dict[str, bytes] | None = None
@@ -164,6 +204,7 @@ APACHE_MODULES = (
 )  # fmt: skip
 
 
+@retry_on_taken_port
 @contextlib.contextmanager
 def start_apache(site: str, *, document_root: str | None = None) -> Iterator[str]:
     """Debian's apache2 binary on a config of our own (``{root}`` is the document root)."""
@@ -212,6 +253,7 @@ DocumentRoot {docroot}
 # --- Caddy ----------------------------------------------------------------------------------
 
 
+@retry_on_taken_port
 @contextlib.contextmanager
 def start_caddy(site: str) -> Iterator[str]:
     """Caddy on a Caddyfile (``{port}`` filled in): no admin endpoint, no automatic HTTPS."""
@@ -220,7 +262,8 @@ def start_caddy(site: str) -> Iterator[str]:
     prefix = world_readable_dir("caddy")
     caddyfile = prefix / "Caddyfile"
     caddyfile.write_text(
-        f"{{\n\tadmin off\n\tauto_https off\n}}\nhttp://127.0.0.1:{port} {{\n{site}\n}}\n"
+        f"{{\n\tadmin off\n\tauto_https off\n}}\n"
+        f"http://127.0.0.1:{port} {{\n\tbind 127.0.0.1\n{site}\n}}\n"
     )
     env = {"HOME": str(prefix), "XDG_DATA_HOME": str(prefix), "XDG_CONFIG_HOME": str(prefix)}
     try:
@@ -234,6 +277,7 @@ def start_caddy(site: str) -> Iterator[str]:
 # --- Python frameworks and Express ------------------------------------------------------
 
 
+@retry_on_taken_port
 def python_app(
     args: list[str], *, env: dict[str, str] | None = None
 ) -> contextlib.AbstractContextManager[str]:
@@ -244,6 +288,7 @@ def python_app(
     return running(cmd, port, cwd=APPS, env={"PYTHONPATH": pythonpath, **(env or {})})
 
 
+@retry_on_taken_port
 def express_app(mode: str) -> contextlib.AbstractContextManager[str]:
     node = need("node")
     if not (NODE / "node_modules" / "express").exists():
@@ -277,6 +322,7 @@ def go_binary(build_dir: Path) -> Path:
     return out
 
 
+@retry_on_taken_port
 def go_app(binary: Path, *, pprof_public: bool) -> contextlib.AbstractContextManager[str]:
     port = free_port()
     env = {"PORT": str(port), "PPROF": "public" if pprof_public else "private"}
