@@ -27,6 +27,7 @@ import time
 import traceback
 import uuid
 from collections import Counter, defaultdict
+from contextlib import suppress as contextlib_suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 PG_BENCH_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 PG_READ_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_read"
 RESULTS = ROOT / "benchmarks" / "results.json"
-PHASES = ("probe", "scheduler", "multi_node", "read_paths", "storage")
+PHASES = ("probe", "scheduler", "multi_node", "scale", "read_paths", "storage")
 
 
 def log(msg: str) -> None:
@@ -238,14 +239,17 @@ def phase_probe(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[str,
 
 
 def child_worker(url: str, seconds: float, concurrency: int, lease: float) -> None:
-    """Runs in a subprocess: one Worker (as ``auditor worker`` builds it) for ``seconds``."""
+    """Runs in a subprocess: one Worker (as ``auditor worker`` builds it) for ``seconds``,
+    on the default probe engine (``[auditor] probe_engine``; ``BENCH_PROBE_ENGINE`` overrides)."""
     from auditor.config import AuditorSettings
-    from auditor.probe.http import HttpProber
+    from auditor.probe.engines import new_prober
     from auditor.schedule.worker import Worker, make_worker_id
     from auditor.store.db import Database
 
     store = Database(url, pool_size=max(5, min(concurrency // 10, 20)), migrate=False)
-    prober = HttpProber(AuditorSettings().address_policy(), max_connections=concurrency * 2)
+    settings = AuditorSettings()
+    engine = os.environ.get("BENCH_PROBE_ENGINE") or settings.probe_engine
+    prober = new_prober(engine, settings.address_policy(), max_connections=concurrency * 2)  # type: ignore[arg-type]
     worker = Worker(
         store, prober=prober, concurrency=concurrency, lease_s=lease, worker_id=make_worker_id()
     )
@@ -270,6 +274,7 @@ def child_worker(url: str, seconds: float, concurrency: int, lease: float) -> No
             hwm = int(line.split()[1])
     assert ready_at is not None
     print(json.dumps({"peak_rss_mb": round(hwm / 1024, 1), "runs": worker.runs_completed,
+                      "engine": engine,
                       "cpu_s": round(cpu, 1), "cpu_ms_per_run": round(1000 * cpu / max(1, worker.runs_completed), 2),
                       "ready_at": ready_at.isoformat()}))  # fmt: skip
 
@@ -391,8 +396,8 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
     after_kill = lease + 25.0
     pg_recreate()
     store = Database(PG_BENCH_URL)
-    seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=60,
-                ca_file=str(nginx.ca))  # fmt: skip
+    # API-made checks may not name a ca_file: the workers trust the CA as their system store
+    seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=60, ca_file=None)
     cfg = work / "multi.toml"
     cfg.write_text(
         f'[auditor]\ndatabase_url = "{PG_BENCH_URL}"\nconcurrency = 100\n'
@@ -405,6 +410,7 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
             [auditor_bin, "worker", "--config", str(cfg)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "SSL_CERT_FILE": str(nginx.ca)},
         )
         for _ in range(3)
     ]
@@ -470,6 +476,109 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
         "orphaned_checks": len(orphans),
         "orphans_taken_over": taken,
         "p99_lag_s": whole["p99_lag_s"],
+    }
+
+
+# -- 3b. cost as the fleet grows ------------------------------------------------------------
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its direct children (the probe processes)."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    total = 0
+    for p in [pid, *(int(c) for c in out.split())]:
+        with contextlib_suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return round(total / 1024, 1)
+
+
+def scale_step(n: int, rate: float, window: float, nginx: Nginx, work: Path) -> dict[str, Any]:
+    """``n`` checks on PostgreSQL, one ``auditor worker`` with ``worker_processes = 3``, each
+    check every ``n / rate`` seconds: the same probe rate at every size, so CPU per run shows
+    what the fleet's size alone costs (claim and write queries over bigger tables)."""
+    import sqlalchemy as sa
+
+    from auditor.store.db import Database
+
+    interval = max(5, round(n / rate))
+    pg_recreate("bench_scale")
+    url = PG_BENCH_URL.replace("/bench", "/bench_scale")
+    store = Database(url)
+    t = time.perf_counter()
+    # API-made checks (so config sync leaves them) may not name a ca_file: the worker trusts
+    # the benchmark CA as its system store instead, the same verification work
+    seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=interval,
+                ca_file=None)  # fmt: skip
+    seeded = time.perf_counter() - t
+    cfg = work / f"scale-{n}.toml"
+    cfg.write_text(
+        f'[auditor]\ndatabase_url = "{url}"\nconcurrency = 100\nworker_processes = 3\n'
+        'log_level = "error"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "worker", "--config", str(cfg)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SSL_CERT_FILE": str(nginx.ca)},
+    )  # fmt: skip
+    try:
+        time.sleep(20)  # imports, forks, the first claims: not steady state
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited: {proc.stderr.read().decode()[-1500:]}")  # type: ignore[union-attr]
+        c0, t0 = proc_cpu_s(proc.pid), datetime.now(UTC)
+        time.sleep(window)
+        c1, t1 = proc_cpu_s(proc.pid), datetime.now(UTC)
+        rss = _tree_rss_mb(proc.pid)
+    finally:
+        with contextlib_suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    with store.engine.connect() as conn:
+        started = conn.execute(
+            sa.text("SELECT count(*) FROM run WHERE started_at >= :a AND started_at < :b"),
+            {"a": t0, "b": t1},
+        ).scalar_one()
+    m = run_metrics(store, t0, t1 - timedelta(seconds=10), interval)
+    store.close()
+    pg_drop("bench_scale")
+    return {
+        "checks": n,
+        "interval_s": interval,
+        "seed_s": round(seeded, 1),
+        "window_s": round((t1 - t0).total_seconds(), 1),
+        "runs_started": started,
+        "runs_per_s": round(started / (t1 - t0).total_seconds(), 1),
+        "cpu_ms_per_run": round(1000 * (c1 - c0) / max(1, started), 2),
+        "rss_mb_all_processes": rss,
+        "split": sorted(m["by_worker"].values()),
+        **{k: m[k] for k in ("runs", "expected", "missed", "duplicates", "p50_lag_s",
+                             "p99_lag_s", "max_lag_s", "statuses", "errors")},
+    }  # fmt: skip
+
+
+def phase_scale(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict[str, Any]:
+    sizes = [1000, 5000] if args.quick else [int(x) for x in args.scale_sizes.split(",")]
+    window = 45.0 if args.quick else args.scale_seconds
+    rows = []
+    for n in sizes:
+        log(f"scale: {n} checks on PostgreSQL, 3 worker processes, {args.scale_rate}/s")
+        rows.append(scale_step(n, args.scale_rate, window, nginx, work))
+        log(f"scale: {rows[-1]}")
+    return {
+        "worker_processes": 3,
+        "rate_per_s": args.scale_rate,
+        "rows": rows,
+        "cpu_growth_first_to_last": round(
+            rows[-1]["cpu_ms_per_run"] / max(rows[0]["cpu_ms_per_run"], 1e-9), 2
+        ),
+        "p99_lag_s": max(r["p99_lag_s"] for r in rows),
+        "missed": sum(r["missed"] for r in rows),
+        "duplicates": sum(r["duplicates"] for r in rows),
     }
 
 
@@ -951,6 +1060,9 @@ GOALS = [
     ("scheduler", "peak_rss_mb", "<=", 300),
     ("multi_node", "split_max_deviation", "<=", 0.15),
     ("multi_node", "duplicates", "<=", 0),
+    ("scale", "p99_lag_s", "<=", 1.0),
+    ("scale", "missed", "<=", 0),
+    ("scale", "duplicates", "<=", 0),
     ("read_paths", "overview_p95_ms", "<=", 100),
     ("read_paths", "service_p95_ms", "<=", 100),
     ("read_paths", "metrics_ms", "<=", 250),
@@ -981,9 +1093,9 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
 def print_table(results: dict[str, Any]) -> None:
     print(f"\n{'metric':<44} value")
     print("-" * 72)
-    for phase in ("probe_throughput", "scheduler", "multi_node", "read_paths", "storage"):
+    for phase in ("probe_throughput", "scheduler", "multi_node", "scale", "read_paths", "storage"):
         for key, value in results.get(phase, {}).items():
-            if key in ("store", "wrk", "db_mb_by_day") and isinstance(value, dict | list):
+            if key in ("store", "wrk", "db_mb_by_day", "rows") and isinstance(value, dict | list):
                 if key == "db_mb_by_day":
                     value = f"{value[:1]}..{value[-1:]} ({len(value)} days)"
                 else:
@@ -1008,6 +1120,12 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="small, fast versions of every phase")
     ap.add_argument("--only", default=",".join(PHASES), help=f"comma-separated subset of {PHASES}")
     ap.add_argument("--scheduler-seconds", type=float, default=300.0)
+    ap.add_argument("--scale-sizes", default="1000,10000,50000",
+                    help="scale phase: fleet sizes (checks), comma-separated")  # fmt: skip
+    ap.add_argument("--scale-rate", type=float, default=200.0,
+                    help="scale phase: probes per second at every size (interval = size / rate)")  # fmt: skip
+    ap.add_argument("--scale-seconds", type=float, default=120.0,
+                    help="scale phase: measured window per size")  # fmt: skip
     ap.add_argument("--read-runs", type=int, default=5_000_000)
     ap.add_argument("--storage-days", type=int, default=90)
     ap.add_argument(
@@ -1046,7 +1164,7 @@ def main() -> int:
         ips = [f"127.0.1.{i}" for i in range(1, 101)]
         ports = [free_port() for _ in range(20)]
         try:
-            if set(only) & {"probe", "scheduler", "multi_node"}:
+            if set(only) & {"probe", "scheduler", "multi_node", "scale"}:
                 nginx = Nginx(work, ips, ports)
                 nginx.start()
                 log(f"nginx: {len(nginx.urls())} HTTPS origins")
@@ -1055,6 +1173,7 @@ def main() -> int:
                 "probe": phase_probe,
                 "scheduler": phase_scheduler,
                 "multi_node": phase_multi_node,
+                "scale": phase_scale,
                 "read_paths": phase_read_paths,
                 "storage": phase_storage,
             }
@@ -1062,7 +1181,7 @@ def main() -> int:
                 log(f"phase {phase}")
                 t = time.perf_counter()
                 try:
-                    results[names.get(phase, phase)] = phases[phase](args, nginx, work)  # type: ignore[operator]
+                    results[names.get(phase, phase)] = phases[phase](args, nginx, work)  # type: ignore[operator,arg-type]
                 except Exception as exc:
                     traceback.print_exc()
                     results[names.get(phase, phase)] = {"error": f"{type(exc).__name__}: {exc}"}
