@@ -74,6 +74,10 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+#: the PostgreSQL advisory lock our migrations hold (an arbitrary constant: "audi" in ASCII)
+MIGRATION_LOCK_KEY = 0x61756469
+
+
 def alembic_config(engine: Engine) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -89,9 +93,20 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
     ``heads``: features add migrations on their own branches off the initial schema.
     """
     cfg = alembic_config(engine)
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+    with engine.connect() as connection:
+        # Workers started together on an empty database must not race to create
+        # ``alembic_version`` and the tables: one migrates, the others wait and find it done.
+        # SQLite: the write lock from the first statement on (BEGIN IMMEDIATE); PostgreSQL:
+        # a transaction-scoped advisory lock (its DDL is transactional, so the waiters see
+        # the finished schema).
+        connection = connection.execution_options(sqlite_immediate=True)
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
 
 
 def current_revision(engine: Engine) -> str | None:
