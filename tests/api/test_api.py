@@ -199,6 +199,10 @@ def test_idempotency_replay(client: FlaskClient, operator: dict, viewer: dict) -
     assert again.status_code == 201
     assert again.json == first.json
     assert again.headers["Idempotent-Replayed"] == "true"
+    # the created resource is named in Location, on the first answer and the replay alike
+    assert first.headers["Location"] == f"{V1}/services/{first.json['data']['id']}"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert client.get(first.headers["Location"], headers=viewer).json["data"]["name"] == "idem"
     assert client.get(f"{V1}/services", headers=viewer).json["pagination"]["total_items"] == 1
     other = client.post(
         f"{V1}/services", json={"name": "idem2", "url": "https://i.example"}, headers=h
@@ -480,6 +484,18 @@ def test_run_now_real_runner_stores_a_run(client: FlaskClient, operator: dict) -
     r = client.post(f"{V1}/services/{svc['id']}/checks/{chk['id']}/run", headers=operator)
     assert r.status_code == 201, r.json
     assert r.json["data"]["status"] == "error"  # nothing listens on port 9
+
+
+def test_a_created_check_is_at_its_location(client: FlaskClient, operator: dict) -> None:
+    svc = make_service(client, operator)
+    r = client.post(
+        f"{V1}/services/{svc['id']}/checks",
+        json={"name": "h", "kind": "health", "options": {"path": "/"}},
+        headers=operator,
+    )
+    assert r.status_code == 201, r.json
+    assert r.headers["Location"] == f"{V1}/services/{svc['id']}/checks/{r.json['data']['id']}"
+    assert client.get(r.headers["Location"], headers=operator).json["data"]["name"] == "h"
 
 
 def test_readiness(client: FlaskClient, operator: dict, viewer: dict) -> None:

@@ -92,6 +92,7 @@ def list_tokens() -> Response:
     body=TokenCreate,
     response=TokenCreated,
     status=201,
+    location="/tokens/{id}",
     links={
         "GetToken": {
             "operationId": "getToken",
@@ -182,6 +183,7 @@ def list_users() -> Response:
     body=UserCreate,
     response=UserOut,
     status=201,
+    location="/users/{id}",
     errors=(409,),
     links={
         "GetUser": {"operationId": "getUser", "parameters": {"user_id": "$response.body#/data/id"}},

@@ -60,6 +60,7 @@ def list_attestations() -> Response:
     body=AttestationCreate,
     response=AttestationOut,
     status=201,
+    location="/attestations/{id}",
     errors=(404,),
     description=(
         "`item` must be a checklist item of the service: the `item` of one of its "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,7 @@ from web.api.envelope import (
     not_found,
     request_id,
 )
-from web.api.openapi import API_PREFIX, Operation, build_document, declare
+from web.api.openapi import API_PREFIX, Operation, build_document, declare, location_of
 from web.context import get_store
 
 log = structlog.get_logger("auditor.api")
@@ -128,7 +129,7 @@ def run_operation(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any
             prior.response_body, status=prior.status_code, mimetype="application/json"
         )
         response.headers["Idempotent-Replayed"] = "true"
-        return response
+        return _with_location(op, kwargs, response)
     try:
         response = _call(op, view, kwargs)
     except BaseException:
@@ -155,10 +156,26 @@ def _call(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Re
         from web.api.schemas import validate_body
 
         kwargs["body"] = validate_body(op.body)
+    path_params = dict(kwargs)
     result = view(**kwargs)
     if not isinstance(result, Response):
         raise TypeError("API views return a Response")
-    return result
+    return _with_location(op, path_params, result)
+
+
+def _with_location(op: Operation, path_params: dict[str, Any], response: Response) -> Response:
+    """A 201 names the new resource in ``Location`` (a replayed one too)."""
+    if response.status_code != 201 or op.location is None or "Location" in response.headers:
+        return response
+    try:
+        body = json.loads(response.get_data(as_text=True))
+    except ValueError:
+        return response
+    params = {k: v for k, v in path_params.items() if k != "body"}
+    url = location_of(op, params, body.get("data") if isinstance(body, dict) else None)
+    if url is not None:
+        response.headers["Location"] = url
+    return response
 
 
 # -- request id, rate limit, logs -----------------------------------------------------------

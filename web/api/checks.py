@@ -283,6 +283,7 @@ def list_checks(service_id: str) -> Response:
     body=CheckCreate,
     response=CheckOut,
     status=201,
+    location="/services/{service_id}/checks/{id}",
     errors=(409,),
     links=LINKS,
 )

@@ -131,6 +131,7 @@ def _options(service_id: str, item: str) -> EvidenceOptions:
 @route(bp, "/services/{service_id}/evidence", "POST", op_id="pushEvidence",
        summary="Push a CI/CD report (multipart: file, item, format, commit, version)",
        tag="evidence", role="viewer", scope="evidence", response=EvidenceOut, status=201,
+       location="/services/{service_id}/evidence/{id}/report",
        errors=(403, 404, 413, 415, 422),
        description="Needs a token with the evidence scope. The report is parsed and judged by "
        "the rules of the service's evidence check for the item; a bad report stores nothing.",

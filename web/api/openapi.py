@@ -51,6 +51,9 @@ class Operation:
     description: str = ""
     #: a grant the token needs beyond its role (``evidence``)
     scope: str | None = None
+    #: where a created resource lives (201's ``Location``): a path under the API prefix whose
+    #: ``{id}`` is the new row's id and other ``{names}`` the request's path parameters
+    location: str | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -80,6 +83,7 @@ def declare(
     links: Mapping[str, Mapping[str, Any]] | None = None,
     description: str = "",
     scope: str | None = None,
+    location: str | None = None,
 ) -> tuple[Operation, str]:
     """Record ``method path`` for the OpenAPI document; returns it with its Flask URL rule.
 
@@ -119,6 +123,7 @@ def declare(
         links=links or {},
         description=description,
         scope=scope,
+        location=location,
     )
     OPERATIONS.append(op)
 
@@ -197,6 +202,7 @@ ERROR_TEXT = {
     415: "Unsupported media type (evidence: send multipart/form-data)",
     422: "Validation failed: one `details` entry per bad field",
     429: "Rate limited; see Retry-After",
+    500: "Internal error: the envelope with code `internal_error` and the request id, no detail",
 }
 
 _HEADER = {"schema": {"type": "string"}}
@@ -278,6 +284,43 @@ def _params(op: Operation) -> list[dict[str, Any]]:
     return out
 
 
+def location_of(op: Operation, path_params: Mapping[str, Any], data: Any) -> str | None:
+    """The created resource's URL for a 201 of ``op`` (None when it has no address)."""
+    if op.location is None or not isinstance(data, Mapping) or "id" not in data:
+        return None
+    values = {k: str(v) for k, v in path_params.items()} | {"id": str(data["id"])}
+    try:
+        return API_PREFIX + op.location.format(**values)
+    except (KeyError, IndexError):
+        return None
+
+
+def _allows_null(schema: Mapping[str, Any]) -> bool:
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    if schema.get("const", ...) is None or None in schema.get("enum", ()):
+        return True
+    return any(_allows_null(s) for key in ("anyOf", "oneOf") for s in schema.get(key, ()))
+
+
+def _drop_null_defaults(node: Any) -> None:
+    """Remove ``default: null`` where the schema does not admit null.
+
+    Optional request fields are ``None`` in the models when omitted ("leave as is"), but a
+    client may not send null for them; a default the schema itself rejects makes the
+    document invalid (openapi-spec-validator checks defaults against their schemas).
+    """
+    if isinstance(node, dict):
+        if "default" in node and node["default"] is None and not _allows_null(node):
+            del node["default"]
+        for value in node.values():
+            _drop_null_defaults(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_null_defaults(value)
+
+
 def build_document() -> dict[str, Any]:
     models: dict[tuple[type[BaseModel], Literal["validation", "serialization"]], None] = {}
     for op in OPERATIONS:
@@ -290,6 +333,8 @@ def build_document() -> dict[str, Any]:
         keys, ref_template="#/components/schemas/{model}", title="auditor"
     )
     schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    for schema in schemas.values():
+        _drop_null_defaults(schema)
     schemas["Meta"] = META
     schemas["Pagination"] = PAGINATION
     schemas["Error"] = ERROR
@@ -351,13 +396,19 @@ def build_document() -> dict[str, Any]:
             "headers": {"X-Request-ID": {**_HEADER, "required": True}, **RATE_HEADERS},
             "content": {"application/json": {"schema": envelope}},
         }
+        if op.status == 201 and op.location:
+            success["headers"]["Location"] = {
+                **_HEADER,
+                "required": True,
+                "description": f"the new resource: {API_PREFIX}{op.location}",
+            }
         if op.links:
             success["links"] = {name: dict(link) for name, link in op.links.items()}
         responses: dict[str, Any] = {str(op.status): success}
         if op.status == 201 and op.idempotent:
             # an idempotent replay answers with the first response (also 201)
             pass
-        codes = {400, 429}
+        codes = {400, 429, 500}
         if op.role is not None:
             codes |= {401, 403}
         if "{" in op.path:

@@ -164,6 +164,7 @@ def list_services() -> Response:
     body=ServiceCreate,
     response=ServiceOut,
     status=201,
+    location="/services/{id}",
     errors=(409,),
     links=LINKS,
 )

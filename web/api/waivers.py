@@ -60,6 +60,7 @@ def list_waivers() -> Response:
     body=WaiverCreate,
     response=WaiverOut,
     status=201,
+    location="/waivers/{id}",
     errors=(404,),
     links={
         "GetWaiver": {

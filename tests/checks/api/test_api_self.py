@@ -34,6 +34,19 @@ async def test_own_api_is_measured_and_keeps_the_live_conventions(tmp_path: Path
     assert "api.security.operations-protected" not in codes
     assert "api.security.schemes-declared" not in codes
     assert "api.paths.versioned" not in codes
+    # the document validates (openapi-spec-validator), documents 500 everywhere, and every
+    # create with an addressable result names it in Location; what is left is the DESIGN
+    # contract's (heartbeat and run paths, DELETE answering 200 with the envelope)
+    assert "api.spec_invalid" not in codes
+    undocumented = {f.message.split(" does not document ")[1].split()[0]
+                    for f in result.findings if f.code == "api.responses.error-statuses"}  # fmt: skip
+    assert "500" not in undocumented
+    unlocated = [f.message.split(" 201 ")[0] for f in result.findings
+                 if f.code == "api.responses.create-location"]  # fmt: skip
+    assert sorted(unlocated) == [
+        "POST /services/{service_id}/checks/{check_id}/run",
+        "POST /services/{service_id}/deploys",
+    ]
     not_found = result.facts["live"]["not_found"]
     assert (not_found["status"], not_found["json"], not_found["envelope_missing"]) == (
         404,
