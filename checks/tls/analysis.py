@@ -93,7 +93,8 @@ def hostname_matches(host: str, san_dns: Sequence[str], san_ip: Sequence[str]) -
 
 def _label(cert: Mapping[str, Any], index: int) -> str:
     role = "leaf" if index == 0 else "intermediate"
-    return f"{role} {cert.get('subject') or '<no subject>'}"
+    via = " (fetched from its AIA URL)" if cert.get("fetched") else ""
+    return f"{role} {cert.get('subject') or '<no subject>'}{via}"
 
 
 def path_certs(facts: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
@@ -106,13 +107,16 @@ def path_certs(facts: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
     chain: list[Mapping[str, Any]] = list(facts.get("chain") or [])
     if not chain:
         return []
-    indexes = [i for i in (facts.get("trust") or {}).get("path") or [0] if 0 <= i < len(chain)]
-    if 0 not in indexes:
-        indexes.insert(0, 0)
+    trust = facts.get("trust") or {}
+    fetched: list[Mapping[str, Any]] = list(trust.get("fetched") or [])
+    path = [i for i in trust.get("path") or [0] if i < len(chain) and -i - 1 < len(fetched)]
+    if 0 not in path:
+        path.insert(0, 0)
     out = []
-    for i in indexes:
-        cert = chain[i]
-        if i > 0 and cert.get("self_signed"):
+    for i in path:
+        # an intermediate fetched through AIA is on the path clients build: its dates count
+        cert = chain[i] if i >= 0 else {**fetched[-i - 1], "fetched": True}
+        if i != 0 and cert.get("self_signed"):
             continue
         out.append((i, cert))
     return out

@@ -236,8 +236,8 @@ class TlsCheck(Check[TlsOptions]):
             if result.status != "unknown_issuer":
                 break
             stuck = (
-                fetched[-1]
-                if result.path and result.path[-1] == -1
+                fetched[-1 - result.path[-1]]
+                if result.path and result.path[-1] < 0
                 else certs[result.stuck_at or 0]
             )
             urls = [

@@ -207,7 +207,7 @@ class TrustResult:
     send) or ``unknown_issuer`` (the path stops at a certificate whose issuer is nowhere);
     the check turns an unknown issuer of a lone leaf into ``issuer_not_sent`` (an
     intermediate the server should send, ``check.issuer_not_sent``).
-    ``path`` lists presented-chain indexes used (``-1`` for fetched certificates).
+    ``path`` lists presented-chain indexes used; ``-1 - k`` is ``extra[k]`` (fetched via AIA).
     """
 
     status: str
@@ -273,9 +273,9 @@ def build_path(
                 nxt = (idx, cand)
                 break
         if nxt is None:
-            for cand in extra:
+            for k, cand in enumerate(extra):
                 if signed_by(current, cand):
-                    nxt = (-1, cand)
+                    nxt = (-1 - k, cand)  # extra[k]: -1 is the first, -2 the second, ...
                     used_extra = True
                     break
         if nxt is None:

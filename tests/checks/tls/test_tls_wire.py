@@ -164,6 +164,41 @@ async def test_lone_leaf_without_aia_is_an_incomplete_chain(corpus: Corpus) -> N
     assert "CN=Auditor Test Intermediate,O=Auditor Test" in result.summary
 
 
+async def test_an_expired_intermediate_fetched_through_aia_is_judged(corpus: Corpus) -> None:
+    """Only the leaf is sent; its AIA URL serves an intermediate that expired. Clients that
+    fetch it build an expired path, so the check says so (not only "incomplete chain")."""
+    expired = pki.make_ca(
+        "Auditor Expired Intermediate",
+        corpus.root,
+        not_before=pki.NOW - 400 * pki.DAY,
+        not_after=pki.NOW - 3 * pki.DAY,
+    )
+    aia = ThreadedServer(static_http_handler({"/old.der": (200, {}, pki.der(expired.cert))}))
+    key = pki.rsa_key()
+    leaf = pki.make_leaf(expired, key, aia_url=f"http://127.0.0.1:{aia.port}/old.der")
+    served = pki.write_served(corpus.directory / "aia-expired", "leaf", leaf, key)
+    server = ThreadedServer(tls_handler(server_context(served.chain_file, served.key_file)))
+    prober = HttpProber()
+    try:
+        result = await run_check(
+            CHECK,
+            Target(service="svc", url=f"https://localhost:{server.port}/", check="tls",
+                   kind="tls"),
+            TlsOptions(ca_file=corpus.ca_file, check_legacy=False),
+            prober=prober,
+            timeout=10,
+        )  # fmt: skip
+    finally:
+        await prober.aclose()
+        server.close()
+        aia.close()
+    assert result.facts["trust"]["status"] == "incomplete_chain"
+    assert {"tls.incomplete_chain", "tls.expired"} <= set(codes(result))
+    expired_message = next(f.message for f in result.findings if f.code == "tls.expired")
+    assert "Auditor Expired Intermediate" in expired_message
+    assert "fetched from its AIA URL" in expired_message
+
+
 async def test_aia_fetch_goes_through_the_address_policy(corpus: Corpus) -> None:
     """The leaf's AIA URL points at an address the policy denies: nothing is fetched (the
     fetch is the prober's, policy-checked), and the verdict is still an incomplete chain."""
