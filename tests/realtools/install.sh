@@ -14,20 +14,6 @@ command -v mysql >/dev/null 2>&1 || need+=(mariadb-client)
 ruby -e 'require "active_record"; require "sqlite3"; require "pg"; require "mysql2"' >/dev/null 2>&1 \
   || need+=(ruby ruby-activerecord ruby-sqlite3 ruby-pg ruby-mysql2)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
-if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "tests/realtools needs: ${need[*]} (apt-get install them as root); their tests skip" >&2
-  else
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-  fi
-fi
-if command -v npm >/dev/null 2>&1; then
-  stamp=node/node_modules/.installed
-  if [ ! -f "$stamp" ] || [ node/package.json -nt "$stamp" ]; then
-    (cd node && npm install --no-audit --no-fund --loglevel=error \
-      && npm rebuild better-sqlite3 --foreground-scripts --loglevel=error >/dev/null)
-    touch "$stamp"
-  fi
-fi
+. ../install-lib.sh
+APT_OPTIONAL=1 apt_need "tests/realtools (their tests skip)" ${need[@]+"${need[@]}"}
+npm_once node npm rebuild better-sqlite3 --foreground-scripts --loglevel=error
