@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from auditor.config import CheckConfig, Config, ServiceConfig
 from auditor.store.catalog import add_check, checks_by_name, disable, services_by_name
-from auditor.store.db import Database
+from auditor.store.db import CONFIG_SYNC_LOCK_KEY, Database, hold_exclusive
 from auditor.store.models import Check, Service, utcnow
 
 
@@ -38,6 +38,8 @@ def sync_config(
         "checks_disabled": 0,
     }
     with db.write() as s:
+        # nodes started together sync the same file: one at a time, each seeing the last's rows
+        hold_exclusive(s, CONFIG_SYNC_LOCK_KEY)
         existing = services_by_name(s)
         wanted = {svc.name for svc in config.services}
         for svc_cfg in config.services:

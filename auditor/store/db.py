@@ -7,6 +7,8 @@ SQLITE_BUSY half-way. PostgreSQL gets a pool sized for the worker's write batche
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +19,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, select
 
 from auditor.store.lastuse import close_recorder
@@ -57,13 +59,32 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(url, **kwargs)
 
 
+def _enter_wal(cur: Any, patience_s: float = 30.0) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting out other processes opening the same new file.
+
+    Switching a fresh database to WAL needs it to itself, and SQLite answers "database is
+    locked" at once (no busy handler) while another process is switching or writing: nodes
+    started together on a new file would die on it. Once in WAL mode (it persists) the pragma
+    returns at once.
+    """
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=30000")
+        _enter_wal(cur)
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -74,8 +95,19 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-#: the PostgreSQL advisory lock our migrations hold (an arbitrary constant: "audi" in ASCII)
+#: PostgreSQL advisory locks (arbitrary constants: "audi", "auds" in ASCII) that let one
+#: of several processes started together migrate the schema / sync the config file at a time
 MIGRATION_LOCK_KEY = 0x61756469
+CONFIG_SYNC_LOCK_KEY = 0x61756473
+
+
+def hold_exclusive(conn: Connection | Session, key: int) -> None:
+    """Wait for and hold, until this transaction ends, the lock ``key`` shared by every
+    process on the database. PostgreSQL: a transaction-scoped advisory lock; SQLite needs
+    none (a write transaction there is ``BEGIN IMMEDIATE``: one writer at a time)."""
+    dialect = conn.dialect if isinstance(conn, Connection) else conn.get_bind().dialect
+    if dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -101,10 +133,7 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
         # the finished schema).
         connection = connection.execution_options(sqlite_immediate=True)
         with connection.begin():
-            if engine.dialect.name == "postgresql":
-                connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                )
+            hold_exclusive(connection, MIGRATION_LOCK_KEY)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
 
