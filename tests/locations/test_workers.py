@@ -97,10 +97,10 @@ url = "http://127.0.0.1:{hook_port}/hook"
         procs: list[Any] = []
         engine = sa.create_engine(pg_url)
         try:
-            # migrate once, then start the workers one after another: concurrent first
-            # starts race on creating the schema and on the config sync (not this test's
-            # subject); the check is disabled until all three locations are live, so no
-            # location is reported missing while its worker is still starting
+            # start the workers one after another, each seen live before the next (starting
+            # together is tests/core/test_schema.py's subject); the check is disabled until
+            # all three locations are live, so no location is reported missing while its
+            # worker is still starting
             Database(pg_url).upgrade()
             for n, (location, address) in enumerate(ADDRESSES.items(), start=1):
                 procs.append(start_located(config, location, address, log))
