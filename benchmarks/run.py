@@ -279,6 +279,16 @@ def child_worker(url: str, seconds: float, concurrency: int, lease: float) -> No
                       "ready_at": ready_at.isoformat()}))  # fmt: skip
 
 
+def require_passing(metrics: dict[str, Any], what: str) -> None:
+    """Refuse a figure measured on failing checks: a fleet of errors (a refused option, an
+    unreachable target) is cheap to schedule and would flatter every cost and lag figure."""
+    statuses = metrics.get("statuses") or {}
+    total = sum(statuses.values())
+    if total == 0 or statuses.get("pass", 0) < 0.99 * total:
+        raise RuntimeError(f"{what}: not a measurement of working probes: {statuses} "
+                           f"{metrics.get('errors')}")  # fmt: skip
+
+
 def run_metrics(store: Any, w0: datetime, w1: datetime, interval_s: float) -> dict[str, Any]:
     """Lag, missed and duplicated runs for due times in [w0, w1] (every check on its grid)."""
     import sqlalchemy as sa
@@ -333,12 +343,14 @@ def scheduler_on(url: str, urls: list[str], ca: str, n: int, seconds: float) -> 
 
     store = Database(url)
     t = time.perf_counter()
-    seed_checks(store, urls, services=n // 10, per_service=10, interval_s=60, ca_file=ca)
+    # API-made checks may not name a ca_file: the worker trusts the CA as its system store
+    seed_checks(store, urls, services=n // 10, per_service=10, interval_s=60, ca_file=None)
     seeded = time.perf_counter() - t
     start = datetime.now(UTC)
     proc = subprocess.run(
         [sys.executable, __file__, "--child-worker", url, str(seconds), "100", "60"],
         capture_output=True, text=True, timeout=seconds + 120,
+        env={**os.environ, "SSL_CERT_FILE": ca},
     )  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(f"worker failed: {proc.stderr[-2000:]}")
@@ -350,6 +362,7 @@ def scheduler_on(url: str, urls: list[str], ca: str, n: int, seconds: float) -> 
     m = run_metrics(store, ready + timedelta(seconds=2), end - timedelta(seconds=10), 60)
     m.pop("by_worker")
     store.close()
+    require_passing(m, f"scheduler on {url.split(':')[0]}")
     return {"checks": n, "seconds": seconds, "seed_s": round(seeded, 1), **child, **m}
 
 
@@ -447,6 +460,7 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
     whole = run_metrics(
         store, start + timedelta(seconds=5), datetime.now(UTC) - timedelta(seconds=5), 60
     )
+    require_passing(whole, "multi-node")
     takeover = None
     with store.engine.connect() as conn:
         if orphans:
@@ -476,6 +490,7 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
         "orphaned_checks": len(orphans),
         "orphans_taken_over": taken,
         "p99_lag_s": whole["p99_lag_s"],
+        "statuses": whole["statuses"],
     }
 
 
@@ -546,6 +561,7 @@ def scale_step(n: int, rate: float, window: float, nginx: Nginx, work: Path) -> 
     m = run_metrics(store, t0, t1 - timedelta(seconds=10), interval)
     store.close()
     pg_drop("bench_scale")
+    require_passing(m, f"scale at {n} checks")
     return {
         "checks": n,
         "interval_s": interval,

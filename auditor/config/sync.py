@@ -15,6 +15,8 @@ from typing import Any
 from sqlmodel import Session
 
 from auditor.config import CheckConfig, Config, ServiceConfig
+from auditor.store.audit_log import Actor, AuditScope, build_event
+from auditor.store.audit_models import AuditEvent
 from auditor.store.catalog import add_check, checks_by_name, disable, services_by_name
 from auditor.store.db import CONFIG_SYNC_LOCK_KEY, Database, hold_exclusive
 from auditor.store.models import Check, Service, utcnow
@@ -37,6 +39,7 @@ def sync_config(
         "checks_updated": 0,
         "checks_disabled": 0,
     }
+    names: dict[str, list[str]] = {}
     with db.write() as s:
         # nodes started together sync the same file: one at a time, each seeing the last's rows
         hold_exclusive(s, CONFIG_SYNC_LOCK_KEY)
@@ -50,23 +53,42 @@ def sync_config(
                 s.add(svc)
                 s.flush()
                 counts["services_added"] += 1
+                names.setdefault("services_added", []).append(svc.name)
             else:
                 if svc.source != "config" and svc.deleted_at is None:
                     # a service created through the API keeps its own definition
                     continue
                 if apply_service(svc, svc_cfg, now):
                     counts["services_updated"] += 1
+                    names.setdefault("services_updated", []).append(svc.name)
                 s.add(svc)
-            sync_checks(s, svc, svc_cfg, now, counts, disable_missing)
+            sync_checks(s, svc, svc_cfg, now, counts, disable_missing, names=names)
         for name, svc in existing.items():
             if not disable_missing:
                 break
             if name not in wanted and svc.source == "config" and disable(s, svc, now):
                 counts["services_disabled"] += 1
+                names.setdefault("services_disabled", []).append(name)
                 for chk in checks_by_name(s, svc.id).values():
                     if disable(s, chk, now):
                         counts["checks_disabled"] += 1
+                        names.setdefault("checks_disabled", []).append(f"{name}/{chk.name}")
+        if names:
+            s.add(sync_event(names, config.path, now))
     return counts
+
+
+def sync_event(names: dict[str, list[str]], path: str | None, now: datetime) -> AuditEvent:
+    """The audit log's record of a sync that changed something: the file is the actor, and
+    the diff names what was added, updated and disabled (in the sync's own transaction)."""
+    scope = AuditScope(
+        action="config.sync",
+        target_type="config",
+        actor=lambda: Actor("config", None, path or "configuration file"),
+        target_name=path or "",
+        changes={key: [None, sorted(value)[:500]] for key, value in names.items()},
+    )
+    return build_event(scope, at=now)
 
 
 def apply_service(
@@ -109,7 +131,11 @@ def sync_checks(
     counts: dict[str, int],
     disable_missing: bool = True,
     source: str = "config",
+    names: dict[str, list[str]] | None = None,
 ) -> None:
+    """Make ``svc``'s checks match ``cfg``; ``counts`` (and ``names``, when given: which
+    ``service/check`` went where) say what changed."""
+    log = names if names is not None else {}
     existing = checks_by_name(s, svc.id)
     wanted = {c.name for c in cfg.checks}
     for chk_cfg in cfg.checks:
@@ -121,6 +147,7 @@ def sync_checks(
             apply_check_config(chk, chk_cfg, enabled=enabled, now=now, source=source)
             add_check(s, chk, now)
             counts["checks_added"] += 1
+            log.setdefault("checks_added", []).append(f"{svc.name}/{chk.name}")
             continue
         if (
             chk.config_hash != digest
@@ -132,11 +159,13 @@ def sync_checks(
                 chk.next_run_at = now
             s.add(chk)
             counts["checks_updated"] += 1
+            log.setdefault("checks_updated", []).append(f"{svc.name}/{chk.name}")
     for name, chk in existing.items():
         if not disable_missing:
             break
         if name not in wanted and chk.source == source and disable(s, chk, now):
             counts["checks_disabled"] += 1
+            log.setdefault("checks_disabled", []).append(f"{svc.name}/{chk.name}")
 
 
 def check_hash(check: CheckConfig) -> str:

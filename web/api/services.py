@@ -17,7 +17,6 @@ from auditor.store.service_admin import (
     Taken,
     add_service,
     change_service,
-    checks_with_states,
     retire_service,
 )
 from web.api.blueprint import bp, route
@@ -269,18 +268,12 @@ def delete_service(service_id: str) -> Response:
 
 
 def compute_readiness(service_id: str, now: datetime) -> dict[str, Any]:
-    """READINESS HOOK: the single place the API asks for a service's readiness.
+    """The single place the API asks for a service's readiness (DESIGN §6: the readiness
+    module's score, verdict and level, as the dashboard and the gate compute them)."""
+    from auditor.readiness.queries import load_service_readiness
 
-    Uses ``auditor.readiness.queries.load_service_readiness`` (DESIGN §6); the provisional
-    score below is only a fallback for a build without the readiness module.
-    """
-    store = get_store()
     try:
-        from auditor.readiness.queries import load_service_readiness
-    except ImportError:  # pragma: no cover - the readiness module is absent in this build
-        return _provisional_readiness(store, service_id, now)
-    try:
-        result = load_service_readiness(store, service_id, now)
+        result = load_service_readiness(get_store(), service_id, now)
     except LookupError as exc:
         raise not_found("service") from exc
     data: dict[str, Any] = _jsonable(result)
@@ -308,48 +301,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     return value
-
-
-_WEIGHTS = {"critical": 4.0, "high": 3.0, "medium": 2.0, "low": 1.0, "info": 0.5}
-_CREDIT = {"pass": 1.0, "warn": 0.5}
-
-
-def _provisional_readiness(store: Any, service_id: str, now: datetime) -> dict[str, Any]:
-    from auditor.schedule.state import effective
-
-    rows = checks_with_states(store, service_id)
-    checks = []
-    num = den = 0.0
-    states = []
-    for chk, st in rows:
-        if not chk.enabled:
-            continue
-        state = "unknown"
-        if st is not None:
-            state = effective(st.state, st.last_run_at, chk.interval_s, now)
-        weight = _WEIGHTS.get(chk.severity, 1.0)
-        den += weight
-        num += weight * _CREDIT.get(state, 0.0)
-        states.append(state)
-        checks.append({"check_id": chk.id, "name": chk.name, "kind": chk.kind, "state": state})
-    if not states:
-        verdict, score = "unknown", None
-    elif any(x in ("fail", "error") for x in states):
-        verdict, score = "not_ready", round(100 * num / den, 1)
-    elif "unknown" in states:
-        verdict, score = "unknown", round(100 * num / den, 1)
-    elif "warn" in states:
-        verdict, score = "ready_with_warnings", round(100 * num / den, 1)
-    else:
-        verdict, score = "ready", round(100 * num / den, 1)
-    return {
-        "service_id": service_id,
-        "score": score,
-        "verdict": verdict,
-        "level": None,
-        "checks": checks,
-        "provisional": True,
-    }
 
 
 @route(
