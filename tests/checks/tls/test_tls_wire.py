@@ -164,6 +164,26 @@ async def test_lone_leaf_without_aia_is_an_incomplete_chain(corpus: Corpus) -> N
     assert "CN=Auditor Test Intermediate,O=Auditor Test" in result.summary
 
 
+async def probe_lone_leaf(
+    corpus: Corpus, name: str, leaf: Any, key: Any, prober: HttpProber
+) -> RunResult:
+    """The ``tls`` check against a server that sends ``leaf`` alone (no intermediate)."""
+    served = pki.write_served(corpus.directory / name, "leaf", leaf, key)
+    server = ThreadedServer(tls_handler(server_context(served.chain_file, served.key_file)))
+    try:
+        return await run_check(
+            CHECK,
+            Target(service="svc", url=f"https://localhost:{server.port}/", check="tls",
+                   kind="tls"),
+            TlsOptions(ca_file=corpus.ca_file, check_legacy=False),
+            prober=prober,
+            timeout=10,
+        )  # fmt: skip
+    finally:
+        await prober.aclose()
+        server.close()
+
+
 async def test_an_expired_intermediate_fetched_through_aia_is_judged(corpus: Corpus) -> None:
     """Only the leaf is sent; its AIA URL serves an intermediate that expired. Clients that
     fetch it build an expired path, so the check says so (not only "incomplete chain")."""
@@ -176,21 +196,9 @@ async def test_an_expired_intermediate_fetched_through_aia_is_judged(corpus: Cor
     aia = ThreadedServer(static_http_handler({"/old.der": (200, {}, pki.der(expired.cert))}))
     key = pki.rsa_key()
     leaf = pki.make_leaf(expired, key, aia_url=f"http://127.0.0.1:{aia.port}/old.der")
-    served = pki.write_served(corpus.directory / "aia-expired", "leaf", leaf, key)
-    server = ThreadedServer(tls_handler(server_context(served.chain_file, served.key_file)))
-    prober = HttpProber()
     try:
-        result = await run_check(
-            CHECK,
-            Target(service="svc", url=f"https://localhost:{server.port}/", check="tls",
-                   kind="tls"),
-            TlsOptions(ca_file=corpus.ca_file, check_legacy=False),
-            prober=prober,
-            timeout=10,
-        )  # fmt: skip
+        result = await probe_lone_leaf(corpus, "aia-expired", leaf, key, HttpProber())
     finally:
-        await prober.aclose()
-        server.close()
         aia.close()
     assert result.facts["trust"]["status"] == "incomplete_chain"
     assert {"tls.incomplete_chain", "tls.expired"} <= set(codes(result))
@@ -208,22 +216,10 @@ async def test_aia_fetch_goes_through_the_address_policy(corpus: Corpus) -> None
     )
     key = pki.rsa_key()
     leaf = pki.make_leaf(corpus.intermediate, key, aia_url=f"http://127.0.0.2:{aia.port}/inter.der")
-    served = pki.write_served(corpus.directory / "aia-denied", "leaf", leaf, key)
-    server = ThreadedServer(tls_handler(server_context(served.chain_file, served.key_file)))
     policy = AddressPolicy(deny_cidrs=(ipaddress.ip_network("127.0.0.2/32"),))
-    prober = HttpProber(policy)
     try:
-        result = await run_check(
-            CHECK,
-            Target(service="svc", url=f"https://localhost:{server.port}/", check="tls",
-                   kind="tls"),
-            TlsOptions(ca_file=corpus.ca_file, check_legacy=False),
-            prober=prober,
-            timeout=10,
-        )  # fmt: skip
+        result = await probe_lone_leaf(corpus, "aia-denied", leaf, key, HttpProber(policy))
     finally:
-        await prober.aclose()
-        server.close()
         aia.close()
     assert codes(result) == ["tls.incomplete_chain"]
     trust = result.facts["trust"]
