@@ -52,30 +52,35 @@ def sync_config(
                 apply_service(svc, svc_cfg, now)
                 s.add(svc)
                 s.flush()
-                counts["services_added"] += 1
-                names.setdefault("services_added", []).append(svc.name)
+                _tally(counts, names, "services_added", svc.name)
             else:
                 if svc.source != "config" and svc.deleted_at is None:
                     # a service created through the API keeps its own definition
                     continue
                 if apply_service(svc, svc_cfg, now):
-                    counts["services_updated"] += 1
-                    names.setdefault("services_updated", []).append(svc.name)
+                    _tally(counts, names, "services_updated", svc.name)
                 s.add(svc)
             sync_checks(s, svc, svc_cfg, now, counts, disable_missing, names=names)
         for name, svc in existing.items():
             if not disable_missing:
                 break
             if name not in wanted and svc.source == "config" and disable(s, svc, now):
-                counts["services_disabled"] += 1
-                names.setdefault("services_disabled", []).append(name)
+                _tally(counts, names, "services_disabled", name)
                 for chk in checks_by_name(s, svc.id).values():
                     if disable(s, chk, now):
-                        counts["checks_disabled"] += 1
-                        names.setdefault("checks_disabled", []).append(f"{name}/{chk.name}")
+                        _tally(counts, names, "checks_disabled", f"{name}/{chk.name}")
         if names:
             s.add(sync_event(names, config.path, now))
     return counts
+
+
+def _tally(
+    counts: dict[str, int], names: dict[str, list[str]] | None, key: str, label: str
+) -> None:
+    """Count one change under ``key`` and, when names are kept, say which row it was."""
+    counts[key] += 1
+    if names is not None:
+        names.setdefault(key, []).append(label)
 
 
 def sync_event(names: dict[str, list[str]], path: str | None, now: datetime) -> AuditEvent:
@@ -135,7 +140,6 @@ def sync_checks(
 ) -> None:
     """Make ``svc``'s checks match ``cfg``; ``counts`` (and ``names``, when given: which
     ``service/check`` went where) say what changed."""
-    log = names if names is not None else {}
     existing = checks_by_name(s, svc.id)
     wanted = {c.name for c in cfg.checks}
     for chk_cfg in cfg.checks:
@@ -146,8 +150,7 @@ def sync_checks(
             chk = Check(service_id=svc.id, name=chk_cfg.name, kind=chk_cfg.kind, source=source)
             apply_check_config(chk, chk_cfg, enabled=enabled, now=now, source=source)
             add_check(s, chk, now)
-            counts["checks_added"] += 1
-            log.setdefault("checks_added", []).append(f"{svc.name}/{chk.name}")
+            _tally(counts, names, "checks_added", f"{svc.name}/{chk.name}")
             continue
         if (
             chk.config_hash != digest
@@ -158,14 +161,12 @@ def sync_checks(
             if apply_check_config(chk, chk_cfg, enabled=enabled, now=now, source=source):
                 chk.next_run_at = now
             s.add(chk)
-            counts["checks_updated"] += 1
-            log.setdefault("checks_updated", []).append(f"{svc.name}/{chk.name}")
+            _tally(counts, names, "checks_updated", f"{svc.name}/{chk.name}")
     for name, chk in existing.items():
         if not disable_missing:
             break
         if name not in wanted and chk.source == source and disable(s, chk, now):
-            counts["checks_disabled"] += 1
-            log.setdefault("checks_disabled", []).append(f"{svc.name}/{chk.name}")
+            _tally(counts, names, "checks_disabled", f"{svc.name}/{chk.name}")
 
 
 def check_hash(check: CheckConfig) -> str:

@@ -109,7 +109,8 @@ def path_certs(facts: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
         return []
     trust = facts.get("trust") or {}
     fetched: list[Mapping[str, Any]] = list(trust.get("fetched") or [])
-    path = [i for i in trust.get("path") or [0] if i < len(chain) and -i - 1 < len(fetched)]
+    # a path index is a sent certificate (0, 1, …) or a fetched one (-1 is fetched[0], …)
+    path = [i for i in trust.get("path") or [0] if 0 <= i < len(chain) or 0 < -i <= len(fetched)]
     if 0 not in path:
         path.insert(0, 0)
     out = []

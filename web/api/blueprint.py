@@ -156,11 +156,10 @@ def _call(op: Operation, view: Callable[..., Any], kwargs: dict[str, Any]) -> Re
         from web.api.schemas import validate_body
 
         kwargs["body"] = validate_body(op.body)
-    path_params = dict(kwargs)
     result = view(**kwargs)
     if not isinstance(result, Response):
         raise TypeError("API views return a Response")
-    return _with_location(op, path_params, result)
+    return _with_location(op, kwargs, result)
 
 
 def _with_location(op: Operation, path_params: dict[str, Any], response: Response) -> Response:
