@@ -27,7 +27,7 @@ import time
 import traceback
 import uuid
 from collections import Counter, defaultdict
-from contextlib import suppress as contextlib_suppress
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.targets import Blackbox, Nginx, free_port, proc_cpu_s  # noqa: E402
+from benchmarks.targets import Blackbox, Nginx, free_port, proc_cpu_s, tree_rss_mb  # noqa: E402
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 PG_BENCH_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
@@ -87,12 +87,14 @@ def seed_checks(
     services: int,
     per_service: int,
     interval_s: float,
-    ca_file: str | None,
     kinds: list[str] | None = None,
     now: datetime | None = None,
 ) -> list[tuple[str, str]]:
     """Services and checks inserted directly (source ``api`` so config sync leaves them);
-    ``next_run_at`` is each check's next grid point, so they are spread like a running fleet."""
+    ``next_run_at`` is each check's next grid point, so they are spread like a running fleet.
+
+    API-made checks may not name a ``ca_file``: a worker probing them runs with
+    :func:`trusting` the benchmark CA as its system store (the same verification work)."""
     from auditor.schedule.triggers import next_fire
     from auditor.store.models import Check, CheckState, Service
 
@@ -103,7 +105,7 @@ def seed_checks(
         svc_rows.append(svc.model_dump())
         for j in range(per_service):
             kind = kinds[j % len(kinds)] if kinds else "health"
-            options: dict[str, Any] = {"ca_file": ca_file} if ca_file else {}
+            options: dict[str, Any] = {}
             if kind == "health":
                 options["path"] = "/health"
             chk = Check(
@@ -279,6 +281,11 @@ def child_worker(url: str, seconds: float, concurrency: int, lease: float) -> No
                       "ready_at": ready_at.isoformat()}))  # fmt: skip
 
 
+def trusting(ca: str | Path, **extra: str) -> dict[str, str]:
+    """A worker's environment in which the benchmark CA is the system trust store."""
+    return {**os.environ, "SSL_CERT_FILE": str(ca), **extra}
+
+
 def require_passing(metrics: dict[str, Any], what: str) -> None:
     """Refuse a figure measured on failing checks: a fleet of errors (a refused option, an
     unreachable target) is cheap to schedule and would flatter every cost and lag figure."""
@@ -343,14 +350,13 @@ def scheduler_on(url: str, urls: list[str], ca: str, n: int, seconds: float) -> 
 
     store = Database(url)
     t = time.perf_counter()
-    # API-made checks may not name a ca_file: the worker trusts the CA as its system store
-    seed_checks(store, urls, services=n // 10, per_service=10, interval_s=60, ca_file=None)
+    seed_checks(store, urls, services=n // 10, per_service=10, interval_s=60)
     seeded = time.perf_counter() - t
     start = datetime.now(UTC)
     proc = subprocess.run(
         [sys.executable, __file__, "--child-worker", url, str(seconds), "100", "60"],
         capture_output=True, text=True, timeout=seconds + 120,
-        env={**os.environ, "SSL_CERT_FILE": ca},
+        env=trusting(ca),
     )  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(f"worker failed: {proc.stderr[-2000:]}")
@@ -409,8 +415,7 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
     after_kill = lease + 25.0
     pg_recreate()
     store = Database(PG_BENCH_URL)
-    # API-made checks may not name a ca_file: the workers trust the CA as their system store
-    seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=60, ca_file=None)
+    seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=60)
     cfg = work / "multi.toml"
     cfg.write_text(
         f'[auditor]\ndatabase_url = "{PG_BENCH_URL}"\nconcurrency = 100\n'
@@ -423,7 +428,7 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
             [auditor_bin, "worker", "--config", str(cfg)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, "SSL_CERT_FILE": str(nginx.ca)},
+            env=trusting(nginx.ca),
         )
         for _ in range(3)
     ]
@@ -497,18 +502,6 @@ def phase_multi_node(args: argparse.Namespace, nginx: Nginx, work: Path) -> dict
 # -- 3b. cost as the fleet grows ------------------------------------------------------------
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its direct children (the probe processes)."""
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    total = 0
-    for p in [pid, *(int(c) for c in out.split())]:
-        with contextlib_suppress(OSError):
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return round(total / 1024, 1)
-
-
 def scale_step(n: int, rate: float, window: float, nginx: Nginx, work: Path) -> dict[str, Any]:
     """``n`` checks on PostgreSQL, one ``auditor worker`` with ``worker_processes = 3``, each
     check every ``n / rate`` seconds: the same probe rate at every size, so CPU per run shows
@@ -522,10 +515,7 @@ def scale_step(n: int, rate: float, window: float, nginx: Nginx, work: Path) -> 
     url = PG_BENCH_URL.replace("/bench", "/bench_scale")
     store = Database(url)
     t = time.perf_counter()
-    # API-made checks (so config sync leaves them) may not name a ca_file: the worker trusts
-    # the benchmark CA as its system store instead, the same verification work
-    seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=interval,
-                ca_file=None)  # fmt: skip
+    seed_checks(store, nginx.urls(), services=n // 10, per_service=10, interval_s=interval)
     seeded = time.perf_counter() - t
     cfg = work / f"scale-{n}.toml"
     cfg.write_text(
@@ -535,7 +525,7 @@ def scale_step(n: int, rate: float, window: float, nginx: Nginx, work: Path) -> 
     proc = subprocess.Popen(
         [sys.executable, "-m", "auditor", "worker", "--config", str(cfg)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "SSL_CERT_FILE": str(nginx.ca)},
+        env=trusting(nginx.ca, PYTHONPATH=str(ROOT)),
     )  # fmt: skip
     try:
         time.sleep(20)  # imports, forks, the first claims: not steady state
@@ -544,9 +534,9 @@ def scale_step(n: int, rate: float, window: float, nginx: Nginx, work: Path) -> 
         c0, t0 = proc_cpu_s(proc.pid), datetime.now(UTC)
         time.sleep(window)
         c1, t1 = proc_cpu_s(proc.pid), datetime.now(UTC)
-        rss = _tree_rss_mb(proc.pid)
+        rss = tree_rss_mb(proc.pid)
     finally:
-        with contextlib_suppress(ProcessLookupError):
+        with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=60)
@@ -813,7 +803,7 @@ def phase_read_paths(args: argparse.Namespace, nginx: Nginx | None, work: Path) 
         store = Database(url)
         kinds = ["tls", "headers", "redirect", "health", "exposure", "health", "health", "tls"]
         ids = seed_checks(store, ["https://127.0.0.1:1"], services=n_services, per_service=8,
-                          interval_s=300, ca_file=None, kinds=kinds)  # fmt: skip
+                          interval_s=300, kinds=kinds)  # fmt: skip
         log(f"read paths: COPY {total_runs} runs")
         copy_s = copy_runs(ids, total_runs, 30, db)
         log(f"read paths: copied in {copy_s:.0f}s; rolling up")
@@ -933,7 +923,7 @@ def phase_storage(args: argparse.Namespace, nginx: Nginx | None, work: Path) -> 
     path = work / "storage.db"
     store = Database(f"sqlite:///{path}")
     ids = seed_checks(store, ["https://127.0.0.1:1"], services=20, per_service=10,
-                      interval_s=interval, ca_file=None)  # fmt: skip
+                      interval_s=interval)  # fmt: skip
     start = datetime(2026, 1, 1, tzinfo=UTC)
     per_day = 86400 // interval
     per_tx = per_day  # one bulk transaction per simulated day

@@ -154,18 +154,32 @@ def binary(name: str) -> str:
     return path
 
 
+def process_tree(pid: int) -> list[int]:
+    """A process and its direct children (nginx's workers, our probe processes)."""
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    except OSError:
+        return [pid]
+    return [pid, *(int(p) for p in out.stdout.split())]
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory now of a process and its direct children."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        total += sum(int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmRSS:"))
+    return round(total / 1024, 1)
+
+
 def proc_cpu_s(pid: int, children: bool = True) -> float:
     """utime+stime of a process (and, for nginx's master, its worker children)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
-    pids = [pid]
-    if children:
-        try:
-            out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
-            pids += [int(p) for p in out.stdout.split()]
-        except OSError:
-            pass
-    for p in pids:
+    for p in process_tree(pid) if children else [pid]:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
