@@ -6,6 +6,9 @@ the body's ``"status":"pass"`` checked.
 
 Rows (one run, one table):
 
+* **curl CLI** — Debian's ``curl`` (libcurl + OpenSSL, C, no Python) fetching every target
+  three times, 100 in parallel, fresh connections: the floor of any libcurl-based engine (it
+  checks and stores nothing).
 * **blackbox via wrk** — ``wrk`` (C, Lua script cycling through the targets, 100 connections)
   asks blackbox_exporter's ``/probe`` as fast as it answers: its ceiling.
 * **blackbox via Prometheus** — a real Prometheus scrapes blackbox for every target at
@@ -183,6 +186,39 @@ def run_wrk(
         "p99_ms": round(r["p99_us"] / 1000, 1),
         "rss_mb": rss_peak_mb(bb.proc.pid),
         "driver_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "wall_s": round(wall, 1),
+    }
+
+
+def run_curl_cli(
+    targets: list[str], ca: Path, cpus: str, work: Path, rounds: int = 3
+) -> dict[str, Any]:
+    """The C floor of a libcurl engine: Debian's ``curl`` (libcurl + OpenSSL, no Python)
+    fetching every target ``rounds`` times, 100 in parallel, each a fresh connection and a
+    full handshake verified against the same CA. It checks neither status nor body and
+    stores nothing: less work than either prober, so no libcurl engine can cost less."""
+    cfg = work / "curl-cli.cfg"
+    cfg.write_text("".join(f'url = "{t}/health"\noutput = "/dev/null"\n' for t in targets * rounds))
+    cmd = ["taskset", "-c", cpus, "curl", "--silent", "--parallel", "--parallel-max", "100",
+           "--cacert", str(ca), "--no-sessionid", "--header", "Connection: close",
+           "--write-out", "%{http_code}\\n", "--config", str(cfg)]  # fmt: skip
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _pid, _status, usage = os.wait4(proc.pid, 0)
+    wall = time.time() - t0
+    codes = out.split()
+    n, cpu = len(codes), usage.ru_utime + usage.ru_stime
+    return {
+        "probes": n,
+        "ok": codes.count("200"),
+        "failed": n - codes.count("200"),
+        "probes_per_s": round(n / wall, 1),
+        "cpu_s_per_1k": round(cpu / max(1, n) * 1000, 2),
+        "p50_ms": None,
+        "p99_ms": None,
+        "rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "driver_cpu_s": None,
         "wall_s": round(wall, 1),
     }
 
@@ -429,7 +465,8 @@ def run_audit(
 
 def print_table(res: dict[str, Any]) -> None:
     engines = res.get("engines", ["curl"])
-    rows = [("blackbox via wrk (ceiling)", res.get("blackbox_wrk"))]
+    rows = [("curl CLI, C floor (no checks/storage)", res.get("curl_cli"))]
+    rows += [("blackbox via wrk (ceiling)", res.get("blackbox_wrk"))]
     rows += [(f"auditor audit [{e}] (ceiling)", res.get(f"auditor_audit_{e}")) for e in engines]
     rows += [(f"blackbox via Prometheus @{res['interval']}s", res.get("blackbox_prometheus"))]
     rows += [
@@ -443,7 +480,7 @@ def print_table(res: dict[str, Any]) -> None:
             print(f"{name:34} {(r or {}).get('error', 'not run')}")
             continue
         print(
-            f"{name:34} {r['probes_per_s']:>9} {r['cpu_s_per_1k']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8}"
+            f"{name:34} {r['probes_per_s']:>9} {r['cpu_s_per_1k']:>9} {r['p50_ms'] or '-':>8} {r['p99_ms'] or '-':>8}"
             f" {r['rss_mb'] if r['rss_mb'] is not None else '-':>7} {str(r['ok']) + '/' + str(r['probes']):>13}"
             f" {r['driver_cpu_s'] if r['driver_cpu_s'] is not None else '-':>12}"
         )
@@ -481,7 +518,7 @@ def main() -> int:
                     " Prometheus has no cap)")  # fmt: skip
     ap.add_argument("--probe-cpus", default="1", help="CPUs for the prober under test")
     ap.add_argument("--other-cpus", default="0", help="CPUs for nginx and the drivers")
-    ap.add_argument("--only", default="wrk,audit,prometheus,worker")
+    ap.add_argument("--only", default="curl_cli,wrk,audit,prometheus,worker")
     ap.add_argument(
         "--engines",
         default="curl,httpx",
@@ -522,7 +559,7 @@ def main() -> int:
         targets = nginx.urls()[: args.targets]
         n0 = proc_cpu_s(nginx.proc.pid)
         try:
-            steps = [("wrk", "blackbox_wrk", "")]
+            steps = [("curl_cli", "curl_cli", ""), ("wrk", "blackbox_wrk", "")]
             steps += [("audit", f"auditor_audit_{e}", e) for e in res["engines"]]
             steps += [("prometheus", "blackbox_prometheus", "")]
             steps += [("worker", f"auditor_worker_{e}", e) for e in res["engines"]]
@@ -532,7 +569,9 @@ def main() -> int:
                 log(f"{key} …")
                 t = proc_cpu_s(nginx.proc.pid)
                 try:
-                    if step in ("wrk", "prometheus"):
+                    if step == "curl_cli":
+                        res[key] = run_curl_cli(targets, nginx.ca, args.probe_cpus, work)
+                    elif step in ("wrk", "prometheus"):
                         bb = start_blackbox(work / step, nginx.ca, args.probe_cpus)
                         try:
                             if step == "wrk":

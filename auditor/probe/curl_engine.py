@@ -14,6 +14,7 @@ kinds and messages match (``curl_errors``); verified handshakes feed the same le
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from typing import Any
@@ -127,12 +128,12 @@ class CurlProber(HttpProber):
         awaited = self._expect_handshake(url, trust)
         started = time.perf_counter()
         chain: list[Hop] = []
-        cookies = httpx.Cookies()  # this probe's own jar, carried across its redirect hops
+        cookies: httpx.Cookies | None = None  # this probe's own jar, made at a Set-Cookie
         current, hop_method, hop_content = url, method, content
         try:
             for _ in range(max_redirects + 1):
                 try:
-                    parsed = httpx.URL(current)
+                    parsed = _parse_url(current)
                 except Exception as exc:
                     raise classify_exception(exc, current) from exc
                 if parsed.scheme not in ("http", "https"):
@@ -153,7 +154,8 @@ class CurlProber(HttpProber):
                     awaited = None
                 location = state.first("location")
                 if follow_redirects and state.status in REDIRECT_STATUSES and location:
-                    if state.headers:
+                    if any(k.lower() == "set-cookie" for k, _ in state.headers):
+                        cookies = cookies or httpx.Cookies()
                         _keep_cookies(cookies, state, hop_method, current)
                     chain.append(Hop(current, state.status, location))
                     previous, current = current, _next_url(current, location)
@@ -277,8 +279,15 @@ class CurlProber(HttpProber):
         )
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_url(url: str) -> httpx.URL:
+    """httpx's parse of a URL (immutable), cached: a check asks for the same URL every run
+    and the parse costs more than the rest of the request set-up. Errors are not cached."""
+    return httpx.URL(url)
+
+
 def _header_lines(
-    headers: dict[str, str] | None, cookies: httpx.Cookies, parsed: httpx.URL
+    headers: dict[str, str] | None, cookies: httpx.Cookies | None, parsed: httpx.URL
 ) -> list[str]:
     """The request's header lines: defaults, then the caller's (theirs win), then cookies
     this probe was given on earlier hops; ``Expect:`` off (no 100-continue round trip)."""
@@ -300,11 +309,10 @@ def _header_lines(
 
 
 def _keep_cookies(cookies: httpx.Cookies, state: HopState, method: str, url: str) -> None:
-    if any(k.lower() == "set-cookie" for k, _ in state.headers):
-        response = httpx.Response(
-            state.status, headers=state.headers, request=httpx.Request(method, url)
-        )
-        cookies.extract_cookies(response)
+    response = httpx.Response(
+        state.status, headers=state.headers, request=httpx.Request(method, url)
+    )
+    cookies.extract_cookies(response)
 
 
 def _next_url(current: str, location: str) -> str:

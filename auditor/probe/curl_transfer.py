@@ -11,8 +11,9 @@ chain as sent, protocol and cipher, for the ``tls`` check's shared handshake.
 
 from __future__ import annotations
 
+import _socket
 import ipaddress
-import socket
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,7 +100,7 @@ class HopState:
         if reason is not None:
             self.refused = reason
             return pycurl.SOCKET_BAD
-        sock = socket.socket(family, socktype, protocol)
+        sock = _socket.socket(family, socktype, protocol)
         if self.req.source:
             try:
                 sock.bind((self.req.source, 0))
@@ -111,7 +112,7 @@ class HopState:
                     f"{exc.strerror or exc}",
                 )
                 return pycurl.SOCKET_BAD
-        return sock
+        return LentSocket(sock.detach())
 
     # HEADERFUNCTION -----------------------------------------------------------------------
 
@@ -227,6 +228,23 @@ class HopState:
     @property
     def body(self) -> bytes:
         return b"".join(self.parts)
+
+
+class LentSocket:
+    """A socket handed to libcurl. pycurl ``dup()``s its ``fileno()``, so ours is closed as
+    soon as this is dropped; a socket object dropped open would do the same, but formats a
+    ``ResourceWarning`` on the way (~2% of a probe's CPU, seen with ``py-spy``)."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def __del__(self) -> None:
+        os.close(self.fd)
 
 
 def certificate_list(message: bytes) -> list[bytes]:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import col
 
 from auditor.probe.outcome import Target
 from auditor.store.db import Database
@@ -69,49 +69,46 @@ def claim_due(
     A check whose lease (held by a worker that died or stalled) lapses by then is
     claimable too; its claim's ``not_before`` is that instant, so the run never overlaps
     the previous lease. Every lease lasts from ``now`` past the planned start by at least
-    the check's timeout + 10 s, and at least ``lease_s``.
+    the check's timeout + 10 s, and at least ``lease_s``. One locking select and one
+    set-based update, in Core: every run a worker makes is claimed through here.
     """
     if limit <= 0:
         return []
     due_by = now + timedelta(seconds=max(horizon_s, 0.0))
     with db.write(background=True) as s:
+        conn = s.connection()
         stmt = (
-            select(Check.id)
-            .join(Service, col(Service.id) == col(Check.service_id))
+            sa.select(*CLAIM_COLUMNS, _CHECK.c.next_run_at, _CHECK.c.lease_until)
+            .join_from(_CHECK, _SERVICE, _SERVICE.c.id == _CHECK.c.service_id)
             .where(
-                col(Check.enabled).is_(True),
-                col(Check.deleted_at).is_(None),
-                col(Service.enabled).is_(True),
-                col(Service.deleted_at).is_(None),
-                col(Check.quorum).is_(None),  # located checks: auditor.store.location_claims
-                col(Check.next_run_at) <= due_by,
-                sa.or_(col(Check.lease_until).is_(None), col(Check.lease_until) < due_by),
+                _CHECK.c.enabled.is_(True),
+                _CHECK.c.deleted_at.is_(None),
+                _SERVICE.c.enabled.is_(True),
+                _SERVICE.c.deleted_at.is_(None),
+                _CHECK.c.quorum.is_(None),  # located checks: auditor.store.location_claims
+                _CHECK.c.next_run_at <= due_by,
+                sa.or_(_CHECK.c.lease_until.is_(None), _CHECK.c.lease_until < due_by),
             )
-            .order_by(col(Check.next_run_at))
+            .order_by(_CHECK.c.next_run_at)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=Check)  # type: ignore[arg-type]
+            .with_for_update(skip_locked=True, of=_CHECK)
         )
-        ids = list(s.exec(stmt).all())
-        if not ids:
-            return []
-        rows = s.exec(
-            select(Check, Service)
-            .join(Service, col(Service.id) == col(Check.service_id))
-            .where(col(Check.id).in_(ids))
-        ).all()
         claims = []
-        for chk, svc in rows:
-            assert chk.next_run_at is not None
+        for row in conn.execute(stmt):
             not_before, lease_until = lease_terms(
-                now, chk.next_run_at, chk.lease_until, chk.timeout_s, lease_s
+                now, row.next_run_at, row.lease_until, row.timeout_s, lease_s
             )
-            chk.lease_owner = worker
-            chk.lease_until = lease_until
-            s.add(chk)
-            claim = _claim(chk, svc, chk.next_run_at, lease_until)
+            claim = claim_from_row(row, row.next_run_at, lease_until)
             if not_before is not None:
                 claim = replace(claim, not_before=not_before)
             claims.append(claim)
+        if claims:
+            conn.execute(
+                sa.update(_CHECK)
+                .where(_CHECK.c.id == sa.bindparam("b_id"))
+                .values(lease_owner=worker, lease_until=sa.bindparam("b_until")),
+                [{"b_id": c.check_id, "b_until": c.lease_until} for c in claims],
+            )
         claims.sort(key=lambda c: c.start_at)
         return claims
 
@@ -128,23 +125,23 @@ def claims_for(
     now = now or utcnow()
     with db.read() as s:
         stmt = (
-            select(Check, Service)
-            .join(Service, col(Service.id) == col(Check.service_id))
+            sa.select(*CLAIM_COLUMNS)
+            .join_from(_CHECK, _SERVICE, _SERVICE.c.id == _CHECK.c.service_id)
             .where(
-                col(Check.enabled).is_(True),
-                col(Check.deleted_at).is_(None),
-                col(Service.deleted_at).is_(None),
-                col(Service.enabled).is_(True),
+                _CHECK.c.enabled.is_(True),
+                _CHECK.c.deleted_at.is_(None),
+                _SERVICE.c.deleted_at.is_(None),
+                _SERVICE.c.enabled.is_(True),
             )
-            .order_by(col(Service.name), col(Check.name))
+            .order_by(_SERVICE.c.name, _CHECK.c.name)
         )
         if services:
-            stmt = stmt.where(col(Service.name).in_(list(services)))
+            stmt = stmt.where(_SERVICE.c.name.in_(list(services)))
         if kinds:
-            stmt = stmt.where(col(Check.kind).in_(list(kinds)))
+            stmt = stmt.where(_CHECK.c.kind.in_(list(kinds)))
         if check_ids:
-            stmt = stmt.where(col(Check.id).in_(list(check_ids)))
-        return [_claim(c, svc, now, now) for c, svc in s.exec(stmt).all()]
+            stmt = stmt.where(_CHECK.c.id.in_(list(check_ids)))
+        return [claim_from_row(row, now, now) for row in s.connection().execute(stmt)]
 
 
 def release(db: Database, claims: Sequence[Claim], worker: str) -> None:
@@ -186,47 +183,73 @@ def lease_terms(
     return not_before, now + timedelta(seconds=max(lease_s, ahead + timeout_s + 10.0))
 
 
-def _claim(chk: Check, svc: Service, due_at: datetime, lease_until: datetime) -> Claim:
-    options, secret_error = dict(chk.options), None
-    if chk.secret_options:
+_CHECK: sa.Table = Check.__table__  # type: ignore[attr-defined]
+_SERVICE: sa.Table = Service.__table__  # type: ignore[attr-defined]
+#: what a claim holds of a check and its service (``claim_from_row`` reads these labels)
+CLAIM_COLUMNS = (
+    _CHECK.c.id.label("check_id"),
+    _CHECK.c.kind,
+    _CHECK.c.name.label("check_name"),
+    _CHECK.c.options,
+    _CHECK.c.secret_options,
+    _CHECK.c.timeout_s,
+    _CHECK.c.interval_s,
+    _CHECK.c.schedule,
+    _CHECK.c.jitter_s,
+    _CHECK.c.source,
+    _SERVICE.c.id.label("service_id"),
+    _SERVICE.c.name.label("service_name"),
+    _SERVICE.c.url,
+    _SERVICE.c.secret_url,
+    _SERVICE.c.environment,
+    _SERVICE.c.tags,
+    _SERVICE.c.owner,
+    _SERVICE.c.public,
+)
+
+
+def claim_from_row(row: Any, due_at: datetime, lease_until: datetime) -> Claim:
+    """A claim from a row selected with :data:`CLAIM_COLUMNS`; its secrets decrypted."""
+    options, secret_error = dict(row.options or {}), None
+    if row.secret_options:
         from auditor.store.secrets import reveal_options
 
         try:
-            options = reveal_options(chk.options, chk.secret_options)
+            options = reveal_options(options, row.secret_options)
         except Exception as exc:  # a missing or rotated-away key must not stop other checks
             secret_error = f"cannot decrypt this check's secret options ({type(exc).__name__}); is AUDITOR_SECRET_KEY set to the key they were stored with?"
-    url = svc.url
-    if svc.secret_url:
-        from auditor.store.service_url import full_url
+    url = row.url
+    if row.secret_url:
+        from auditor.store.service_url import url_with_secret
 
         try:
-            url = full_url(svc)
+            url = url_with_secret(row.url, row.secret_url)
         except Exception as exc:  # same as above: this check errors, the others run
             secret_error = f"cannot decrypt this service's URL ({type(exc).__name__}); is AUDITOR_SECRET_KEY set to the key it was stored with?"
     return Claim(
         secret_error=secret_error,
-        source=chk.source,
-        check_id=chk.id,
-        service_id=svc.id,
+        source=row.source,
+        check_id=row.check_id,
+        service_id=row.service_id,
         due_at=due_at,
-        kind=chk.kind,
-        name=chk.name,
+        kind=row.kind,
+        name=row.check_name,
         options=options,
-        timeout_s=chk.timeout_s,
-        interval_s=chk.interval_s,
-        schedule=chk.schedule,
-        jitter_s=chk.jitter_s,
+        timeout_s=row.timeout_s,
+        interval_s=row.interval_s,
+        schedule=row.schedule,
+        jitter_s=row.jitter_s,
         target=Target(
-            service=svc.name,
+            service=row.service_name,
             url=url,
-            check=chk.name,
-            kind=chk.kind,
-            environment=svc.environment,
-            tags=tuple(svc.tags),
-            owner=svc.owner,
-            public=svc.public,
-            service_id=svc.id,
-            check_id=chk.id,
+            check=row.check_name,
+            kind=row.kind,
+            environment=row.environment,
+            tags=tuple(row.tags or ()),
+            owner=row.owner,
+            public=row.public,
+            service_id=row.service_id,
+            check_id=row.check_id,
         ),
         lease_until=lease_until,
     )

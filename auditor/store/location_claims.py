@@ -16,10 +16,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from auditor.store.claims import Claim, _claim, lease_terms
+from auditor.store.claims import CLAIM_COLUMNS, Claim, claim_from_row, lease_terms
 from auditor.store.db import Database
 from auditor.store.location_models import CheckLocation
 from auditor.store.models import Check, Service
+
+CHECK: sa.Table = Check.__table__  # type: ignore[attr-defined]
+SERVICE: sa.Table = Service.__table__  # type: ignore[attr-defined]
 
 
 def adopt_location(db: Database, location: str, now: datetime) -> int:
@@ -76,51 +79,44 @@ def claim_located(
     if limit <= 0:
         return []
     due_by = now + timedelta(seconds=max(horizon_s, 0.0))
+    loc = CheckLocation.__table__  # type: ignore[attr-defined]
     with db.write(background=True) as s:
+        conn = s.connection()
         stmt = (
-            select(CheckLocation.check_id)
-            .join(Check, col(Check.id) == col(CheckLocation.check_id))
-            .join(Service, col(Service.id) == col(Check.service_id))
+            sa.select(*CLAIM_COLUMNS, loc.c.next_run_at, loc.c.lease_until)
+            .join_from(loc, CHECK, CHECK.c.id == loc.c.check_id)
+            .join(SERVICE, SERVICE.c.id == CHECK.c.service_id)
             .where(
-                col(CheckLocation.location) == location,
-                col(Check.enabled).is_(True),
-                col(Check.deleted_at).is_(None),
-                col(Check.quorum).is_not(None),
-                col(Service.enabled).is_(True),
-                col(Service.deleted_at).is_(None),
-                col(CheckLocation.next_run_at) <= due_by,
-                sa.or_(
-                    col(CheckLocation.lease_until).is_(None),
-                    col(CheckLocation.lease_until) < due_by,
-                ),
+                loc.c.location == location,
+                CHECK.c.enabled.is_(True),
+                CHECK.c.deleted_at.is_(None),
+                CHECK.c.quorum.is_not(None),
+                SERVICE.c.enabled.is_(True),
+                SERVICE.c.deleted_at.is_(None),
+                loc.c.next_run_at <= due_by,
+                sa.or_(loc.c.lease_until.is_(None), loc.c.lease_until < due_by),
             )
-            .order_by(col(CheckLocation.next_run_at))
+            .order_by(loc.c.next_run_at)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=CheckLocation)  # type: ignore[arg-type]
+            .with_for_update(skip_locked=True, of=loc)
         )
-        ids = list(s.exec(stmt).all())
-        if not ids:
-            return []
-        rows = s.exec(
-            select(CheckLocation, Check, Service)
-            .join(Check, col(Check.id) == col(CheckLocation.check_id))
-            .join(Service, col(Service.id) == col(Check.service_id))
-            .where(col(CheckLocation.location) == location, col(CheckLocation.check_id).in_(ids))
-        ).all()
         claims = []
-        for loc, chk, svc in rows:
-            assert loc.next_run_at is not None
+        for row in conn.execute(stmt):
             not_before, lease_until = lease_terms(
-                now, loc.next_run_at, loc.lease_until, chk.timeout_s, lease_s
+                now, row.next_run_at, row.lease_until, row.timeout_s, lease_s
             )
-            loc.lease_owner = worker
-            loc.lease_until = lease_until
-            s.add(loc)
             claim = replace(
-                _claim(chk, svc, loc.next_run_at, lease_until),
+                claim_from_row(row, row.next_run_at, lease_until),
                 location=location,
                 not_before=not_before,
             )
             claims.append(claim)
+        if claims:
+            conn.execute(
+                sa.update(loc)
+                .where(loc.c.check_id == sa.bindparam("b_id"), loc.c.location == location)
+                .values(lease_owner=worker, lease_until=sa.bindparam("b_until")),
+                [{"b_id": c.check_id, "b_until": c.lease_until} for c in claims],
+            )
         claims.sort(key=lambda c: c.start_at)
         return claims

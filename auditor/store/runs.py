@@ -108,7 +108,7 @@ def complete(
         }
         states = {
             row.check_id: dict(row._mapping)
-            for row in conn.execute(sa.select(_STATE).where(_STATE.c.check_id.in_(ids)))
+            for row in conn.execute(sa.select(*_STATE_READ).where(_STATE.c.check_id.in_(ids)))
         }
         run_ids = _insert_runs(db, s, items, worker)
         moved: dict[str, dict[str, Any]] = {}
@@ -336,6 +336,22 @@ _CHECK_COLS = [
         "consecutive_error_limit",
         "quorum",
         "locations",
+    )
+]
+#: what ``complete`` reads of each latest-state row (not the last findings and summary it
+#: replaces: decoding them cost more than the rest of the read)
+_STATE_READ = [
+    _STATE.c[name]
+    for name in (
+        "check_id",
+        "state",
+        "since",
+        "consecutive_fail",
+        "consecutive_pass",
+        "consecutive_error",
+        "last_run_at",
+        "metrics",
+        "runs_total",
     )
 ]
 #: what ``complete`` writes of each latest-state row

@@ -31,9 +31,16 @@ def store_url(svc: Service, url: str) -> None:
 
 def full_url(svc: Service, environ: Mapping[str, str] | None = None) -> str:
     """The URL checks run against (credentials included)."""
-    if not svc.secret_url:
-        return svc.url
-    return str(vault.decrypt_json(svc.secret_url, environ).get("url") or svc.url)
+    return url_with_secret(svc.url, svc.secret_url, environ)
+
+
+def url_with_secret(
+    url: str, secret_url: str | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """The full URL from a service's shown ``url`` and its encrypted ``secret_url``."""
+    if not secret_url:
+        return url
+    return str(vault.decrypt_json(secret_url, environ).get("url") or url)
 
 
 def shown_url(svc: Service) -> str:
