@@ -52,44 +52,45 @@ def sync_config(
                 apply_service(svc, svc_cfg, now)
                 s.add(svc)
                 s.flush()
-                _tally(counts, names, "services_added", svc.name)
+                tally(counts, names, "services_added", svc.name)
             else:
                 if svc.source != "config" and svc.deleted_at is None:
                     # a service created through the API keeps its own definition
                     continue
                 if apply_service(svc, svc_cfg, now):
-                    _tally(counts, names, "services_updated", svc.name)
+                    tally(counts, names, "services_updated", svc.name)
                 s.add(svc)
             sync_checks(s, svc, svc_cfg, now, counts, disable_missing, names=names)
         for name, svc in existing.items():
             if not disable_missing:
                 break
             if name not in wanted and svc.source == "config" and disable(s, svc, now):
-                _tally(counts, names, "services_disabled", name)
+                tally(counts, names, "services_disabled", name)
                 for chk in checks_by_name(s, svc.id).values():
                     if disable(s, chk, now):
-                        _tally(counts, names, "checks_disabled", f"{name}/{chk.name}")
+                        tally(counts, names, "checks_disabled", f"{name}/{chk.name}")
         if names:
             s.add(sync_event(names, config.path, now))
     return counts
 
 
-def _tally(
-    counts: dict[str, int], names: dict[str, list[str]] | None, key: str, label: str
-) -> None:
+def tally(counts: dict[str, int], names: dict[str, list[str]] | None, key: str, label: str) -> None:
     """Count one change under ``key`` and, when names are kept, say which row it was."""
     counts[key] += 1
     if names is not None:
         names.setdefault(key, []).append(label)
 
 
-def sync_event(names: dict[str, list[str]], path: str | None, now: datetime) -> AuditEvent:
-    """The audit log's record of a sync that changed something: the file is the actor, and
-    the diff names what was added, updated and disabled (in the sync's own transaction)."""
+def sync_event(
+    names: dict[str, list[str]], path: str | None, now: datetime, kind: str = "config"
+) -> AuditEvent:
+    """The audit log's record of a sync that changed something: the file (``config``) or the
+    discovery sources (``discovery``) are the actor, and the diff names what was added,
+    updated, disabled or archived (written in the sync's own transaction)."""
     scope = AuditScope(
-        action="config.sync",
-        target_type="config",
-        actor=lambda: Actor("config", None, path or "configuration file"),
+        action=f"{kind}.sync",
+        target_type=kind,
+        actor=lambda: Actor(kind, None, path or "configuration file"),
         target_name=path or "",
         changes={key: [None, sorted(value)[:500]] for key, value in names.items()},
     )
@@ -150,7 +151,7 @@ def sync_checks(
             chk = Check(service_id=svc.id, name=chk_cfg.name, kind=chk_cfg.kind, source=source)
             apply_check_config(chk, chk_cfg, enabled=enabled, now=now, source=source)
             add_check(s, chk, now)
-            _tally(counts, names, "checks_added", f"{svc.name}/{chk.name}")
+            tally(counts, names, "checks_added", f"{svc.name}/{chk.name}")
             continue
         if (
             chk.config_hash != digest
@@ -161,12 +162,12 @@ def sync_checks(
             if apply_check_config(chk, chk_cfg, enabled=enabled, now=now, source=source):
                 chk.next_run_at = now
             s.add(chk)
-            _tally(counts, names, "checks_updated", f"{svc.name}/{chk.name}")
+            tally(counts, names, "checks_updated", f"{svc.name}/{chk.name}")
     for name, chk in existing.items():
         if not disable_missing:
             break
         if name not in wanted and chk.source == source and disable(s, chk, now):
-            _tally(counts, names, "checks_disabled", f"{svc.name}/{chk.name}")
+            tally(counts, names, "checks_disabled", f"{svc.name}/{chk.name}")
 
 
 def check_hash(check: CheckConfig) -> str:

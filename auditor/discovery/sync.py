@@ -18,7 +18,7 @@ import structlog
 from sqlmodel import Session, col, select
 
 from auditor.config import ServiceConfig
-from auditor.config.sync import apply_service, sync_checks
+from auditor.config.sync import apply_service, sync_checks, sync_event, tally
 from auditor.discovery.readers import SourceRead
 from auditor.store.catalog import checks_by_name, services_by_name
 from auditor.store.db import Database
@@ -44,6 +44,7 @@ def _upsert(
     read: SourceRead,
     now: datetime,
     counts: dict[str, int],
+    names: dict[str, list[str]],
 ) -> Service | None:
     """Add or update one service and its checks; the new row when it was added."""
     added = None
@@ -52,11 +53,11 @@ def _upsert(
         apply_service(svc, cfg, now, read.type, read.ref)
         s.add(svc)
         s.flush()
-        counts["services_added"] += 1
+        tally(counts, names, "services_added", cfg.name)
     elif apply_service(svc, cfg, now, read.type, read.ref):
         s.add(svc)
-        counts["services_updated"] += 1
-    sync_checks(s, svc, cfg, now, counts, True, read.type)
+        tally(counts, names, "services_updated", cfg.name)
+    sync_checks(s, svc, cfg, now, counts, True, read.type, names)
     s.flush()
     return added
 
@@ -91,6 +92,7 @@ def sync_discovered(
         "conflicts": 0,
     }
     claimed: dict[str, SourceRead] = {}
+    names: dict[str, list[str]] = {}  # which rows changed, for the audit log
     if not reads and not _any_discovered(db):
         return counts  # nothing to add and nothing to archive: no write transaction
     with db.write() as s:
@@ -114,9 +116,10 @@ def sync_discovered(
                     )
                     continue
                 claimed[cfg.name] = read
+                row_names: dict[str, list[str]] = {}  # kept only if the row is stored
                 try:
                     with s.begin_nested():  # one bad row must not stop the others
-                        added = _upsert(s, svc, cfg, read, now, counts)
+                        added = _upsert(s, svc, cfg, read, now, counts, row_names)
                 except sa.exc.SQLAlchemyError as exc:
                     log.error(
                         "discovery_error",
@@ -127,6 +130,8 @@ def sync_discovered(
                     )
                     read.problems.append(f"{read.ref}: service {cfg.name!r} not stored")
                     continue
+                for key, labels in row_names.items():
+                    names.setdefault(key, []).extend(labels)
                 if added is not None:
                     existing[cfg.name] = added
                     log.info("discovered_service_added", service=cfg.name, file=read.ref)
@@ -147,6 +152,9 @@ def sync_discovered(
                 if chk.deleted_at is None:
                     retire(chk, now)
                     s.add(chk)
-            counts["services_archived"] += 1
+            tally(counts, names, "services_archived", name)
             log.info("discovered_service_archived", service=name, file=svc.source_ref)
+        if names:
+            refs = ", ".join(sorted({f"{r.type} {r.ref}" for r in reads})) or "discovery"
+            s.add(sync_event(names, refs[:255], now, "discovery"))
     return counts

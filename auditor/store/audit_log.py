@@ -51,7 +51,7 @@ USER_AGENT_MAX = 255
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # user | token | cli | config | anonymous
+    kind: str  # user | token | cli | config | discovery | anonymous
     id: str | None = None
     name: str = ""
 

@@ -1,0 +1,77 @@
+"""A discovery pass that changes the store is in the audit log, like a config sync: the
+sources are the actor, the diff names the services and checks added, updated and archived;
+a pass that changes nothing writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from auditor.store.db import Database
+
+
+def _write(path: Path, groups: Any) -> None:
+    path.write_text(json.dumps(groups))
+    st = path.stat()  # a rewrite within one second must still show as changed
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+def _events(store: Database) -> list[dict[str, Any]]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT actor_kind, actor_name, target_type, changes FROM audit_event"
+                " WHERE action = 'discovery.sync' ORDER BY at"
+            )
+        ).mappings()
+        out = [dict(r) for r in rows]
+    for event in out:
+        if isinstance(event["changes"], str):  # SQLite hands JSON back as text
+            event["changes"] = json.loads(event["changes"])
+    return out
+
+
+def test_discovery_changes_are_audited_and_a_quiet_pass_is_not(
+    tmp_path: Path, driver: Any, store: Database
+) -> None:
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    web = targets / "web.json"
+    _write(
+        web,
+        [
+            {"targets": ["10.0.0.1:8443"], "labels": {"job": "web-api"}},
+            {"targets": ["10.0.0.2:8443"], "labels": {"job": "old-api"}},
+        ],
+    )
+    d = driver(
+        {
+            "type": "file_sd",
+            "path": [f"{targets}/*.json"],
+            "refresh": "1s",
+            "checks": [{"kind": "health", "path": "/health"}],
+        }
+    )
+    d.tick()
+    d.tick()  # the same file again: no change, no event
+    _write(web, [{"targets": ["10.0.0.1:9443"], "labels": {"job": "web-api"}}])
+    d.tick()
+
+    events = _events(store)
+    source = f"file_sd {web}"
+    assert [(e["actor_kind"], e["actor_name"], e["target_type"]) for e in events] == [
+        ("discovery", source, "discovery")
+    ] * 2
+    first, second = (e["changes"] for e in events)
+    assert first == {
+        "services_added": [None, ["old-api", "web-api"]],
+        "checks_added": [None, ["old-api/health", "web-api/health"]],
+    }
+    assert second == {
+        "services_updated": [None, ["web-api"]],
+        "services_archived": [None, ["old-api"]],
+    }
