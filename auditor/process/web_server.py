@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
@@ -78,6 +79,18 @@ def _body_limit(app: Any) -> int:
     are refused before anyone buffers them."""
     evidence = int(app.config.get("EVIDENCE_MAX_BYTES") or 0) + 1024 * 1024
     return max(2 * int(app.config.get("MAX_CONTENT_LENGTH") or 1_000_000), evidence)
+
+
+class RootRoutedLogger(glogging.Logger):
+    """gunicorn's own messages go to the root logger's handler (JSON lines, redacted, see
+    ``auditor.logging``) instead of gunicorn's handler with its own text format."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
 
 
 class WebServer:
@@ -221,6 +234,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": GRACEFUL_S,
             "loglevel": log_level,
             "proc_name": "auditor-web",
+            "logger_class": RootRoutedLogger,
             "post_fork": self._post_fork,
             "worker_exit": self._worker_exit,
             "child_exit": self._child_exit,

@@ -3,6 +3,7 @@ and edits that hold across the processes, SIGTERM and crash handling — on the 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -111,6 +112,11 @@ def test_several_processes_serve_one_port_and_stop_on_sigterm(web: Web) -> None:
     web.proc.send_signal(signal.SIGTERM)
     assert web.proc.wait(15) == 0
     assert not [k for k in kids if Path(f"/proc/{k}").exists()]
+    # one log format: gunicorn's own messages are JSON lines like ours
+    lines = [json.loads(line) for line in web.log.read_text().splitlines() if line.strip()]
+    assert any(
+        x.get("logger") == "gunicorn.error" and "Booting worker" in x["event"] for x in lines
+    )
 
 
 def test_a_crashed_process_is_replaced(web: Web) -> None:
