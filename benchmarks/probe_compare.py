@@ -8,7 +8,8 @@ Rows (one run, one table):
 
 * **curl CLI** — Debian's ``curl`` (libcurl + OpenSSL, C, no Python) fetching every target
   three times, 100 in parallel, fresh connections: the floor of any libcurl-based engine (it
-  checks and stores nothing).
+  checks and stores nothing); again one after another at the production rows' rate
+  (``--rate``, targets / interval per second, each target once).
 * **blackbox via wrk** — ``wrk`` (C, Lua script cycling through the targets, 100 connections)
   asks blackbox_exporter's ``/probe`` as fast as it answers: its ceiling.
 * **blackbox via Prometheus** — a real Prometheus scrapes blackbox for every target at
@@ -191,15 +192,17 @@ def run_wrk(
 
 
 def run_curl_cli(
-    targets: list[str], ca: Path, cpus: str, work: Path, rounds: int = 3
+    targets: list[str], ca: Path, cpus: str, work: Path, rounds: int = 3, rate: int = 0
 ) -> dict[str, Any]:
     """The C floor of a libcurl engine: Debian's ``curl`` (libcurl + OpenSSL, no Python)
-    fetching every target ``rounds`` times, 100 in parallel, each a fresh connection and a
-    full handshake verified against the same CA. It checks neither status nor body and
+    fetching every target ``rounds`` times, each a fresh connection and a full handshake
+    verified against the same CA; 100 in parallel, or one after another at ``rate`` per
+    second (``--rate``: the production rows' pace). It checks neither status nor body and
     stores nothing: less work than either prober, so no libcurl engine can cost less."""
-    cfg = work / "curl-cli.cfg"
+    cfg = work / f"curl-cli-{rate}.cfg"
     cfg.write_text("".join(f'url = "{t}/health"\noutput = "/dev/null"\n' for t in targets * rounds))
-    cmd = ["taskset", "-c", cpus, "curl", "--silent", "--parallel", "--parallel-max", "100",
+    pace = ["--rate", f"{rate}/s"] if rate else ["--parallel", "--parallel-max", "100"]
+    cmd = ["taskset", "-c", cpus, "curl", "--silent", *pace,
            "--cacert", str(ca), "--no-sessionid", "--header", "Connection: close",
            "--write-out", "%{http_code}\\n", "--config", str(cfg)]  # fmt: skip
     t0 = time.time()
@@ -466,6 +469,9 @@ def run_audit(
 def print_table(res: dict[str, Any]) -> None:
     engines = res.get("engines", ["curl"])
     rows = [("curl CLI, C floor (no checks/storage)", res.get("curl_cli"))]
+    rows += [
+        (f"curl CLI, serial at {res['targets'] // res['interval']}/s", res.get("curl_cli_paced"))
+    ]
     rows += [("blackbox via wrk (ceiling)", res.get("blackbox_wrk"))]
     rows += [(f"auditor audit [{e}] (ceiling)", res.get(f"auditor_audit_{e}")) for e in engines]
     rows += [(f"blackbox via Prometheus @{res['interval']}s", res.get("blackbox_prometheus"))]
@@ -559,7 +565,8 @@ def main() -> int:
         targets = nginx.urls()[: args.targets]
         n0 = proc_cpu_s(nginx.proc.pid)
         try:
-            steps = [("curl_cli", "curl_cli", ""), ("wrk", "blackbox_wrk", "")]
+            steps = [("curl_cli", "curl_cli", ""), ("curl_cli", "curl_cli_paced", "")]
+            steps += [("wrk", "blackbox_wrk", "")]
             steps += [("audit", f"auditor_audit_{e}", e) for e in res["engines"]]
             steps += [("prometheus", "blackbox_prometheus", "")]
             steps += [("worker", f"auditor_worker_{e}", e) for e in res["engines"]]
@@ -570,7 +577,11 @@ def main() -> int:
                 t = proc_cpu_s(nginx.proc.pid)
                 try:
                     if step == "curl_cli":
-                        res[key] = run_curl_cli(targets, nginx.ca, args.probe_cpus, work)
+                        paced = key.endswith("paced")
+                        res[key] = run_curl_cli(
+                            targets, nginx.ca, args.probe_cpus, work, rounds=1 if paced else 3,
+                            rate=len(targets) // args.interval if paced else 0,
+                        )  # fmt: skip
                     elif step in ("wrk", "prometheus"):
                         bb = start_blackbox(work / step, nginx.ca, args.probe_cpus)
                         try:
