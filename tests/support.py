@@ -68,3 +68,22 @@ def cheap_password_hashing(monkeypatch: Any) -> None:
         "_hasher",
         PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),
     )
+
+
+def audit_events(store: Any, action: str) -> list[dict[str, Any]]:
+    """The audit log's ``action`` events, oldest first, ``changes`` decoded on every backend."""
+    import sqlalchemy as sa
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT actor_kind, actor_name, target_type, changes FROM audit_event"
+                " WHERE action = :action ORDER BY at"
+            ),
+            {"action": action},
+        ).mappings()
+        out = [dict(r) for r in rows]
+    for event in out:
+        if isinstance(event["changes"], str):  # SQLite hands JSON back as text
+            event["changes"] = json.loads(event["changes"])
+    return out

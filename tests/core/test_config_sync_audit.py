@@ -3,14 +3,12 @@ services and checks were added, updated, disabled), in the sync's own transactio
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-import sqlalchemy as sa
 
 from auditor.config import load_config
 from auditor.config.sync import sync_config
 from auditor.store.db import Database
+from tests.support import audit_events
 
 FIRST = """
 [[services]]
@@ -38,21 +36,6 @@ path = "/healthz"
 """
 
 
-def sync_events(store: Database) -> list[dict[str, object]]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT action, actor_kind, actor_name, target_type, changes FROM audit_event"
-                " WHERE action = 'config.sync' ORDER BY at"
-            )
-        ).mappings()
-        out = [dict(r) for r in rows]
-    for event in out:
-        if isinstance(event["changes"], str):  # SQLite hands JSON back as text
-            event["changes"] = json.loads(event["changes"])
-    return out
-
-
 def test_a_changing_sync_is_audited_and_a_no_op_is_not(db_url: str, tmp_path: Path) -> None:
     config = tmp_path / "auditor.toml"
     config.write_text(FIRST)
@@ -62,7 +45,7 @@ def test_a_changing_sync_is_audited_and_a_no_op_is_not(db_url: str, tmp_path: Pa
         sync_config(store, load_config(config))  # nothing changed: no event
         config.write_text(SECOND)
         sync_config(store, load_config(config))
-        events = sync_events(store)
+        events = audit_events(store, "config.sync")
     finally:
         store.close()
     assert [(e["actor_kind"], e["actor_name"], e["target_type"]) for e in events] == [

@@ -9,30 +9,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from auditor.store.db import Database
+from tests.support import audit_events
 
 
 def _write(path: Path, groups: Any) -> None:
     path.write_text(json.dumps(groups))
     st = path.stat()  # a rewrite within one second must still show as changed
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
-
-
-def _events(store: Database) -> list[dict[str, Any]]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT actor_kind, actor_name, target_type, changes FROM audit_event"
-                " WHERE action = 'discovery.sync' ORDER BY at"
-            )
-        ).mappings()
-        out = [dict(r) for r in rows]
-    for event in out:
-        if isinstance(event["changes"], str):  # SQLite hands JSON back as text
-            event["changes"] = json.loads(event["changes"])
-    return out
 
 
 def test_discovery_changes_are_audited_and_a_quiet_pass_is_not(
@@ -61,7 +45,7 @@ def test_discovery_changes_are_audited_and_a_quiet_pass_is_not(
     _write(web, [{"targets": ["10.0.0.1:9443"], "labels": {"job": "web-api"}}])
     d.tick()
 
-    events = _events(store)
+    events = audit_events(store, "discovery.sync")
     source = f"file_sd {web}"
     assert [(e["actor_kind"], e["actor_name"], e["target_type"]) for e in events] == [
         ("discovery", source, "discovery")
