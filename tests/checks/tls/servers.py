@@ -169,10 +169,11 @@ def wsgi_server(app: Any, banner: str | None = None) -> Iterator[int]:
 
     handler = WSGIRequestHandler
     if banner is not None:
+        shown = banner
 
         class Quiet(WSGIRequestHandler):
             def version_string(self) -> str:
-                return banner
+                return shown
 
         handler = Quiet
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=handler)
