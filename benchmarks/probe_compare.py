@@ -207,11 +207,16 @@ def run_curl_cli(
            "--write-out", "%{http_code}\\n", "--config", str(cfg)]  # fmt: skip
     t0 = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read() if proc.stdout else ""
-    _pid, _status, usage = os.wait4(proc.pid, 0)
+    with proc.stdout or contextlib.nullcontext(""):
+        out = proc.stdout.read() if proc.stdout else ""
+    _pid, status, usage = os.wait4(proc.pid, 0)  # this child's own CPU and peak RSS
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.time() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"curl exited with {proc.returncode}")
+    cpu = usage.ru_utime + usage.ru_stime
     codes = out.split()
-    n, cpu = len(codes), usage.ru_utime + usage.ru_stime
+    n = len(codes)
     return {
         "probes": n,
         "ok": codes.count("200"),
@@ -223,6 +228,7 @@ def run_curl_cli(
         "rss_mb": round(usage.ru_maxrss / 1024, 1),
         "driver_cpu_s": None,
         "wall_s": round(wall, 1),
+        "rate": rate or None,
     }
 
 
@@ -468,10 +474,9 @@ def run_audit(
 
 def print_table(res: dict[str, Any]) -> None:
     engines = res.get("engines", ["curl"])
+    paced = res.get("curl_cli_paced") or {}
     rows = [("curl CLI, C floor (no checks/storage)", res.get("curl_cli"))]
-    rows += [
-        (f"curl CLI, serial at {res['targets'] // res['interval']}/s", res.get("curl_cli_paced"))
-    ]
+    rows += [(f"curl CLI, serial at {paced.get('rate')}/s", res.get("curl_cli_paced"))]
     rows += [("blackbox via wrk (ceiling)", res.get("blackbox_wrk"))]
     rows += [(f"auditor audit [{e}] (ceiling)", res.get(f"auditor_audit_{e}")) for e in engines]
     rows += [(f"blackbox via Prometheus @{res['interval']}s", res.get("blackbox_prometheus"))]
@@ -580,7 +585,7 @@ def main() -> int:
                         paced = key.endswith("paced")
                         res[key] = run_curl_cli(
                             targets, nginx.ca, args.probe_cpus, work, rounds=1 if paced else 3,
-                            rate=len(targets) // args.interval if paced else 0,
+                            rate=max(1, len(targets) // args.interval) if paced else 0,
                         )  # fmt: skip
                     elif step in ("wrk", "prometheus"):
                         bb = start_blackbox(work / step, nginx.ca, args.probe_cpus)

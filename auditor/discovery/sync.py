@@ -23,6 +23,7 @@ from auditor.discovery.readers import SourceRead
 from auditor.store.catalog import checks_by_name, services_by_name
 from auditor.store.db import Database
 from auditor.store.models import Service, utcnow
+from auditor.store.secret_fields import redact_text
 from auditor.store.service_admin import retire
 from auditor.store.sources import DISCOVERED, is_discovered
 
@@ -155,6 +156,7 @@ def sync_discovered(
             tally(counts, names, "services_archived", name)
             log.info("discovered_service_archived", service=name, file=svc.source_ref)
         if names:
-            refs = ", ".join(sorted({f"{r.type} {r.ref}" for r in reads})) or "discovery"
-            s.add(sync_event(names, refs[:255], now, "discovery"))
+            # an http_sd URL may carry a credential: the audit log keeps it redacted
+            refs = ", ".join(sorted({redact_text(f"{r.type} {r.ref}") for r in reads}))
+            s.add(sync_event(names, refs[:255] or "discovery", now, "discovery"))
     return counts

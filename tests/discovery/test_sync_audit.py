@@ -59,3 +59,19 @@ def test_discovery_changes_are_audited_and_a_quiet_pass_is_not(
         "services_updated": [None, ["web-api"]],
         "services_archived": [None, ["old-api"]],
     }
+
+
+def test_an_endpoint_credential_never_reaches_the_audit_log(store: Database) -> None:
+    from auditor.config import parse_config
+    from auditor.discovery import SourceRead, sync_discovered
+
+    secret = "s3cr3t-token-value"
+    service = parse_config(
+        {"services": [{"name": "api", "url": "https://10.0.0.9", "checks": [{"kind": "health"}]}]},
+        environ={},
+    ).services[0]
+    ref = f"https://sd:{secret}@sd.example/targets?token={secret}"
+    sync_discovered(store, [SourceRead("http_sd", ref, [service])])
+    (event,) = audit_events(store, "discovery.sync")
+    assert event["changes"]["services_added"] == [None, ["api"]]
+    assert secret not in json.dumps(event) and "sd.example/targets" in event["actor_name"]
