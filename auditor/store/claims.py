@@ -78,20 +78,17 @@ def claim_due(
     with db.write(background=True) as s:
         conn = s.connection()
         stmt = (
-            sa.select(*CLAIM_COLUMNS, _CHECK.c.next_run_at, _CHECK.c.lease_until)
-            .join_from(_CHECK, _SERVICE, _SERVICE.c.id == _CHECK.c.service_id)
+            sa.select(*CLAIM_COLUMNS, CHECK_TABLE.c.next_run_at, CHECK_TABLE.c.lease_until)
+            .join_from(CHECK_TABLE, SERVICE_TABLE, SERVICE_TABLE.c.id == CHECK_TABLE.c.service_id)
             .where(
-                _CHECK.c.enabled.is_(True),
-                _CHECK.c.deleted_at.is_(None),
-                _SERVICE.c.enabled.is_(True),
-                _SERVICE.c.deleted_at.is_(None),
-                _CHECK.c.quorum.is_(None),  # located checks: auditor.store.location_claims
-                _CHECK.c.next_run_at <= due_by,
-                sa.or_(_CHECK.c.lease_until.is_(None), _CHECK.c.lease_until < due_by),
+                *RUNNABLE,
+                CHECK_TABLE.c.quorum.is_(None),  # located checks: auditor.store.location_claims
+                CHECK_TABLE.c.next_run_at <= due_by,
+                sa.or_(CHECK_TABLE.c.lease_until.is_(None), CHECK_TABLE.c.lease_until < due_by),
             )
-            .order_by(_CHECK.c.next_run_at)
+            .order_by(CHECK_TABLE.c.next_run_at)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=_CHECK)
+            .with_for_update(skip_locked=True, of=CHECK_TABLE)
         )
         claims = []
         for row in conn.execute(stmt):
@@ -104,8 +101,8 @@ def claim_due(
             claims.append(claim)
         if claims:
             conn.execute(
-                sa.update(_CHECK)
-                .where(_CHECK.c.id == sa.bindparam("b_id"))
+                sa.update(CHECK_TABLE)
+                .where(CHECK_TABLE.c.id == sa.bindparam("b_id"))
                 .values(lease_owner=worker, lease_until=sa.bindparam("b_until")),
                 [{"b_id": c.check_id, "b_until": c.lease_until} for c in claims],
             )
@@ -126,21 +123,16 @@ def claims_for(
     with db.read() as s:
         stmt = (
             sa.select(*CLAIM_COLUMNS)
-            .join_from(_CHECK, _SERVICE, _SERVICE.c.id == _CHECK.c.service_id)
-            .where(
-                _CHECK.c.enabled.is_(True),
-                _CHECK.c.deleted_at.is_(None),
-                _SERVICE.c.deleted_at.is_(None),
-                _SERVICE.c.enabled.is_(True),
-            )
-            .order_by(_SERVICE.c.name, _CHECK.c.name)
+            .join_from(CHECK_TABLE, SERVICE_TABLE, SERVICE_TABLE.c.id == CHECK_TABLE.c.service_id)
+            .where(*RUNNABLE)
+            .order_by(SERVICE_TABLE.c.name, CHECK_TABLE.c.name)
         )
         if services:
-            stmt = stmt.where(_SERVICE.c.name.in_(list(services)))
+            stmt = stmt.where(SERVICE_TABLE.c.name.in_(list(services)))
         if kinds:
-            stmt = stmt.where(_CHECK.c.kind.in_(list(kinds)))
+            stmt = stmt.where(CHECK_TABLE.c.kind.in_(list(kinds)))
         if check_ids:
-            stmt = stmt.where(_CHECK.c.id.in_(list(check_ids)))
+            stmt = stmt.where(CHECK_TABLE.c.id.in_(list(check_ids)))
         return [claim_from_row(row, now, now) for row in s.connection().execute(stmt)]
 
 
@@ -183,28 +175,35 @@ def lease_terms(
     return not_before, now + timedelta(seconds=max(lease_s, ahead + timeout_s + 10.0))
 
 
-_CHECK: sa.Table = Check.__table__  # type: ignore[attr-defined]
-_SERVICE: sa.Table = Service.__table__  # type: ignore[attr-defined]
+CHECK_TABLE: sa.Table = Check.__table__  # type: ignore[attr-defined]
+SERVICE_TABLE: sa.Table = Service.__table__  # type: ignore[attr-defined]
+#: a check that runs: it and its service enabled and not deleted (every claim path's filter)
+RUNNABLE = (
+    CHECK_TABLE.c.enabled.is_(True),
+    CHECK_TABLE.c.deleted_at.is_(None),
+    SERVICE_TABLE.c.enabled.is_(True),
+    SERVICE_TABLE.c.deleted_at.is_(None),
+)
 #: what a claim holds of a check and its service (``claim_from_row`` reads these labels)
 CLAIM_COLUMNS = (
-    _CHECK.c.id.label("check_id"),
-    _CHECK.c.kind,
-    _CHECK.c.name.label("check_name"),
-    _CHECK.c.options,
-    _CHECK.c.secret_options,
-    _CHECK.c.timeout_s,
-    _CHECK.c.interval_s,
-    _CHECK.c.schedule,
-    _CHECK.c.jitter_s,
-    _CHECK.c.source,
-    _SERVICE.c.id.label("service_id"),
-    _SERVICE.c.name.label("service_name"),
-    _SERVICE.c.url,
-    _SERVICE.c.secret_url,
-    _SERVICE.c.environment,
-    _SERVICE.c.tags,
-    _SERVICE.c.owner,
-    _SERVICE.c.public,
+    CHECK_TABLE.c.id.label("check_id"),
+    CHECK_TABLE.c.kind,
+    CHECK_TABLE.c.name.label("check_name"),
+    CHECK_TABLE.c.options,
+    CHECK_TABLE.c.secret_options,
+    CHECK_TABLE.c.timeout_s,
+    CHECK_TABLE.c.interval_s,
+    CHECK_TABLE.c.schedule,
+    CHECK_TABLE.c.jitter_s,
+    CHECK_TABLE.c.source,
+    SERVICE_TABLE.c.id.label("service_id"),
+    SERVICE_TABLE.c.name.label("service_name"),
+    SERVICE_TABLE.c.url,
+    SERVICE_TABLE.c.secret_url,
+    SERVICE_TABLE.c.environment,
+    SERVICE_TABLE.c.tags,
+    SERVICE_TABLE.c.owner,
+    SERVICE_TABLE.c.public,
 )
 
 

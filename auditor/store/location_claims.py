@@ -16,13 +16,20 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from auditor.store.claims import CLAIM_COLUMNS, Claim, claim_from_row, lease_terms
+from auditor.store.claims import (
+    CHECK_TABLE,
+    CLAIM_COLUMNS,
+    RUNNABLE,
+    SERVICE_TABLE,
+    Claim,
+    claim_from_row,
+    lease_terms,
+)
 from auditor.store.db import Database
 from auditor.store.location_models import CheckLocation
-from auditor.store.models import Check, Service
+from auditor.store.models import Check
 
-CHECK: sa.Table = Check.__table__  # type: ignore[attr-defined]
-SERVICE: sa.Table = Service.__table__  # type: ignore[attr-defined]
+LOCATION_TABLE: sa.Table = CheckLocation.__table__  # type: ignore[attr-defined]
 
 
 def adopt_location(db: Database, location: str, now: datetime) -> int:
@@ -79,20 +86,17 @@ def claim_located(
     if limit <= 0:
         return []
     due_by = now + timedelta(seconds=max(horizon_s, 0.0))
-    loc = CheckLocation.__table__  # type: ignore[attr-defined]
+    loc = LOCATION_TABLE
     with db.write(background=True) as s:
         conn = s.connection()
         stmt = (
             sa.select(*CLAIM_COLUMNS, loc.c.next_run_at, loc.c.lease_until)
-            .join_from(loc, CHECK, CHECK.c.id == loc.c.check_id)
-            .join(SERVICE, SERVICE.c.id == CHECK.c.service_id)
+            .join_from(loc, CHECK_TABLE, CHECK_TABLE.c.id == loc.c.check_id)
+            .join(SERVICE_TABLE, SERVICE_TABLE.c.id == CHECK_TABLE.c.service_id)
             .where(
                 loc.c.location == location,
-                CHECK.c.enabled.is_(True),
-                CHECK.c.deleted_at.is_(None),
-                CHECK.c.quorum.is_not(None),
-                SERVICE.c.enabled.is_(True),
-                SERVICE.c.deleted_at.is_(None),
+                *RUNNABLE,
+                CHECK_TABLE.c.quorum.is_not(None),
                 loc.c.next_run_at <= due_by,
                 sa.or_(loc.c.lease_until.is_(None), loc.c.lease_until < due_by),
             )

@@ -18,10 +18,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from auditor.probe.outcome import RunResult
-from auditor.store.claims import Claim
+from auditor.store.claims import CHECK_TABLE, Claim
 from auditor.store.db import Database
 from auditor.store.models import (
-    Check,
     CheckState,
     Run,
     Transition,
@@ -104,7 +103,7 @@ def complete(
         ids = list({c.check_id for c, _ in items})
         checks = {
             row.id: dict(row._mapping)
-            for row in conn.execute(sa.select(*_CHECK_COLS).where(_CHECK.c.id.in_(ids)))
+            for row in conn.execute(sa.select(*_CHECK_COLS).where(CHECK_TABLE.c.id.in_(ids)))
         }
         states = {
             row.check_id: dict(row._mapping)
@@ -169,8 +168,8 @@ def complete(
             touched[claim.check_id] = state
         if moved:
             conn.execute(
-                sa.update(_CHECK)
-                .where(_CHECK.c.id == sa.bindparam("b_id"))
+                sa.update(CHECK_TABLE)
+                .where(CHECK_TABLE.c.id == sa.bindparam("b_id"))
                 .values(next_run_at=sa.bindparam("b_next"), lease_owner=None, lease_until=None),
                 [{"b_id": c["id"], "b_next": c["next_run_at"]} for c in moved.values()],
             )
@@ -318,12 +317,11 @@ def metric_facts(kind: str, facts: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_CHECK: sa.Table = Check.__table__  # type: ignore[attr-defined]
 _STATE: sa.Table = CheckState.__table__  # type: ignore[attr-defined]
 _RUN: sa.Table = Run.__table__  # type: ignore[attr-defined]
 #: what ``complete`` reads of each check
 _CHECK_COLS = [
-    _CHECK.c[name]
+    CHECK_TABLE.c[name]
     for name in (
         "id",
         "lease_owner",

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,18 @@ def store(db_url: str) -> Iterator[Database]:
     st = Database(db_url)
     yield st
     st.close()
+
+
+def write_targets(path: Path, groups: Any, *, yaml: bool = False) -> None:
+    """Write a target file and move its mtime on (a rewrite within one second still shows)."""
+    if yaml:
+        import yaml as pyyaml
+
+        path.write_text(pyyaml.safe_dump(groups))
+    else:
+        path.write_text(json.dumps(groups))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
 
 def make_config(*sources: dict[str, Any], services: list[dict[str, Any]] | None = None) -> Config:

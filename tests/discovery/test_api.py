@@ -4,7 +4,6 @@ for waivers and attestations."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from auditor.config import parse_config
 from auditor.config.sync import sync_config
 from auditor.store.accounts import create_token
 from auditor.store.db import Database
-from tests.discovery.conftest import Driver
+from tests.discovery.conftest import Driver, write_targets
 from web import create_app
 
 
@@ -59,9 +58,7 @@ def test_the_api_says_where_a_service_came_from(world: Any) -> None:
 
 def test_an_archived_service_is_listed_with_include_deleted(world: Any, store: Database) -> None:
     client, headers, path = world
-    Path(path).write_text("[]")
-    st = Path(path).stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    write_targets(Path(path), [])
     config = parse_config({"discovery": [{"type": "file_sd", "path": path}]}, environ={})
     d = Driver(config, store)
     d.tick()

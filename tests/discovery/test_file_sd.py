@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +10,10 @@ from sqlmodel import col, func, select
 from structlog.testing import capture_logs
 
 from auditor.store.models import Check, Run
-from tests.discovery.conftest import make_config
+from tests.discovery.conftest import make_config, write_targets
 from tests.support import json_route, local_server
 
 LABELS = {"job": "name", "env": "environment", "team": "owner", "tier": "profile"}
-
-
-def _write(path: Path, groups: Any, *, yaml: bool = False) -> None:
-    """Write a target file and move its mtime on (a rewrite within one second still shows)."""
-    if yaml:
-        import yaml as pyyaml
-
-        path.write_text(pyyaml.safe_dump(groups))
-    else:
-        path.write_text(json.dumps(groups))
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
 
 def _source(tmp: Path) -> dict[str, Any]:
@@ -53,7 +39,7 @@ def test_json_and_yaml_targets_become_services_and_follow_changes(
     targets.mkdir()
     web = targets / "web.json"
     jobs = targets / "jobs.yml"
-    _write(
+    write_targets(
         web,
         [
             {
@@ -67,7 +53,7 @@ def test_json_and_yaml_targets_become_services_and_follow_changes(
             }
         ],
     )
-    _write(
+    write_targets(
         jobs,
         [
             {
@@ -101,7 +87,7 @@ def test_json_and_yaml_targets_become_services_and_follow_changes(
     assert d.tick(advance=0.1) is None  # nothing due, nothing written
 
     # changed: a new environment and a second target in the YAML file
-    _write(
+    write_targets(
         jobs,
         [
             {"targets": ["10.0.0.2:9000"], "labels": {"job": "worker-api", "env": "canary"}},
@@ -127,14 +113,14 @@ def test_removed_targets_are_archived_with_their_history(tmp_path: Path, driver:
         targets.mkdir()
         web = targets / "web.json"
         extra = targets / "extra.json"
-        _write(
+        write_targets(
             web,
             [
                 {"targets": [address], "labels": {"job": "web-api"}},
                 {"targets": ["127.0.0.1:1"], "labels": {"job": "old-api"}},
             ],
         )
-        _write(extra, [{"targets": ["127.0.0.1:2"], "labels": {"job": "extra-api"}}])
+        write_targets(extra, [{"targets": ["127.0.0.1:2"], "labels": {"job": "extra-api"}}])
         d = driver(_source(tmp_path))
         d.tick()
         svc = d.services()["web-api"]
@@ -146,7 +132,7 @@ def test_removed_targets_are_archived_with_their_history(tmp_path: Path, driver:
         assert ran is not None and str(ran[0].status) == "pass"
 
         # removed from its file: archived, not deleted
-        _write(web, [{"targets": ["127.0.0.1:1"], "labels": {"job": "old-api"}}])
+        write_targets(web, [{"targets": ["127.0.0.1:1"], "labels": {"job": "old-api"}}])
         counts = d.tick()
         assert counts and counts["services_archived"] == 1
         assert "web-api" not in d.services()
@@ -163,7 +149,7 @@ def test_removed_targets_are_archived_with_their_history(tmp_path: Path, driver:
         assert set(d.services()) == {"old-api"}
 
         # listed again: the same row comes back, with its history
-        _write(web, [{"targets": [address], "labels": {"job": "web-api"}}])
+        write_targets(web, [{"targets": [address], "labels": {"job": "web-api"}}])
         d.tick()
         back = d.services()["web-api"]
         assert back.id == svc.id and back.enabled and back.deleted_at is None
@@ -178,8 +164,8 @@ def test_bad_input_is_logged_naming_the_file_and_removes_nothing(
     targets.mkdir()
     good = targets / "good.json"
     bad = targets / "bad.json"
-    _write(good, [{"targets": ["10.0.0.1:80"], "labels": {"job": "good-api"}}])
-    _write(
+    write_targets(good, [{"targets": ["10.0.0.1:80"], "labels": {"job": "good-api"}}])
+    write_targets(
         bad,
         [
             {"targets": ["10.0.0.2:80"], "labels": {"job": "bad-api"}},
@@ -192,7 +178,9 @@ def test_bad_input_is_logged_naming_the_file_and_removes_nothing(
 
     # malformed file (a half-written JSON): an error naming it; its services stay
     bad.write_text('[{"targets": ["10.0.0.2:80"], "labels": {"job": ')
-    _write(good, [{"targets": ["10.0.0.1:80"], "labels": {"job": "good-api", "env": "staging"}}])
+    write_targets(
+        good, [{"targets": ["10.0.0.1:80"], "labels": {"job": "good-api", "env": "staging"}}]
+    )
     with capture_logs() as logs:
         d.tick()
     errors = [e for e in logs if e["log_level"] == "error"]
@@ -204,7 +192,7 @@ def test_bad_input_is_logged_naming_the_file_and_removes_nothing(
 
     # a target without the name label: named in the error; the rest of the file syncs, and
     # nothing this file listed before is archived (the unnamed target may be one of them)
-    _write(
+    write_targets(
         bad,
         [
             {"targets": ["10.0.0.2:80"], "labels": {"env": "production"}},
@@ -221,7 +209,7 @@ def test_bad_input_is_logged_naming_the_file_and_removes_nothing(
     assert set(d.services()) == {"good-api", "bad-api", "second-api", "new-api"}
 
     # an invalid service name and a check option only the config file may set
-    _write(bad, [{"targets": ["10.0.0.2:80"], "labels": {"job": "Bad Name!"}}])
+    write_targets(bad, [{"targets": ["10.0.0.2:80"], "labels": {"job": "Bad Name!"}}])
     with capture_logs() as logs:
         d.tick()
     errors = [e["error"] for e in logs if e["log_level"] == "error"]
@@ -229,7 +217,7 @@ def test_bad_input_is_logged_naming_the_file_and_removes_nothing(
     assert {"bad-api", "new-api"} <= set(d.services())
 
     # fixed: the file is complete again, so what it no longer lists is archived
-    _write(bad, [{"targets": ["10.0.0.2:80"], "labels": {"job": "bad-api"}}])
+    write_targets(bad, [{"targets": ["10.0.0.2:80"], "labels": {"job": "bad-api"}}])
     d.tick()
     assert set(d.services()) == {"good-api", "bad-api"}
 
@@ -239,7 +227,7 @@ def test_a_name_taken_by_the_config_file_is_left_alone(tmp_path: Path, driver: A
 
     targets = tmp_path / "targets"
     targets.mkdir()
-    _write(
+    write_targets(
         targets / "a.json",
         [
             {"targets": ["10.0.0.9:80"], "labels": {"job": "payments"}},
@@ -283,7 +271,7 @@ def test_config_check_names_bad_discovery_keys() -> None:
 def test_hostile_targets_cannot_smuggle_a_host_or_credentials(tmp_path: Path, driver: Any) -> None:
     targets = tmp_path / "targets"
     targets.mkdir()
-    _write(
+    write_targets(
         targets / "t.json",
         [
             {"targets": ["user:pw@evil.example:80", "a/b", "good:80"], "labels": {"job": "x"}},
@@ -301,7 +289,7 @@ def test_hostile_targets_cannot_smuggle_a_host_or_credentials(tmp_path: Path, dr
 
 def test_a_named_file_that_goes_away_is_warned_about_once(tmp_path: Path, driver: Any) -> None:
     one = tmp_path / "one.json"
-    _write(one, [{"targets": ["a:1"], "labels": {"job": "a"}}])
+    write_targets(one, [{"targets": ["a:1"], "labels": {"job": "a"}}])
     d = driver({"type": "file_sd", "path": str(one), "refresh": "1s"})
     d.tick()
     one.unlink()
@@ -317,7 +305,7 @@ def test_a_source_removed_from_the_config_archives_its_services(
     tmp_path: Path, driver: Any
 ) -> None:
     one = tmp_path / "one.json"
-    _write(one, [{"targets": ["a:1"], "labels": {"job": "a"}}])
+    write_targets(one, [{"targets": ["a:1"], "labels": {"job": "a"}}])
     first = driver({"type": "file_sd", "path": str(one)})
     first.tick()
     assert set(first.services()) == {"a"}
@@ -334,7 +322,7 @@ def test_a_row_the_database_refuses_does_not_stop_the_others(tmp_path: Path, dri
     targets = tmp_path / "targets"
     targets.mkdir()
     bad = targets / "a.json"
-    _write(
+    write_targets(
         bad,
         [
             {"targets": ["p:1"], "labels": {"job": "poison"}},

@@ -5,18 +5,12 @@ a pass that changes nothing writes nothing."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from auditor.store.db import Database
+from tests.discovery.conftest import write_targets
 from tests.support import audit_events
-
-
-def _write(path: Path, groups: Any) -> None:
-    path.write_text(json.dumps(groups))
-    st = path.stat()  # a rewrite within one second must still show as changed
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
 
 
 def test_discovery_changes_are_audited_and_a_quiet_pass_is_not(
@@ -25,7 +19,7 @@ def test_discovery_changes_are_audited_and_a_quiet_pass_is_not(
     targets = tmp_path / "targets"
     targets.mkdir()
     web = targets / "web.json"
-    _write(
+    write_targets(
         web,
         [
             {"targets": ["10.0.0.1:8443"], "labels": {"job": "web-api"}},
@@ -42,7 +36,7 @@ def test_discovery_changes_are_audited_and_a_quiet_pass_is_not(
     )
     d.tick()
     d.tick()  # the same file again: no change, no event
-    _write(web, [{"targets": ["10.0.0.1:9443"], "labels": {"job": "web-api"}}])
+    write_targets(web, [{"targets": ["10.0.0.1:9443"], "labels": {"job": "web-api"}}])
     d.tick()
 
     events = audit_events(store, "discovery.sync")
