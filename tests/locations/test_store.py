@@ -140,8 +140,12 @@ def test_a_location_without_a_live_worker_is_a_finding(store: Database) -> None:
 def test_run_now_reaches_every_location(store: Database) -> None:
     t0 = utcnow() + timedelta(seconds=1)
     run_round(store, {"a": "pass", "b": "pass", "c": "pass"}, t0)
-    later = t0 + timedelta(seconds=5)
-    assert not claim_located(store, "w-a", "a", later, 10, 60.0)  # next due in ~60 s
+    # the next due time is the check's next grid point (its phase comes from the random
+    # check id), anywhere up to 60 s ahead: probe just before it, at most 5 s on
+    with store.read() as s:
+        first_due = min(r.next_run_at or t0 for r in s.exec(select(CheckLocation)).all())
+    later = min(t0 + timedelta(seconds=5), first_due - timedelta(microseconds=1))
+    assert not claim_located(store, "w-a", "a", later, 10, 60.0)  # not due yet
     with store.write() as s:  # what "run now" and a changed schedule do
         chk = s.exec(select(Check).where(Check.quorum.is_not(None))).one()  # type: ignore[union-attr]
         chk.next_run_at = later
